@@ -1,0 +1,12 @@
+# Finds what b2m's headers need; shared by the build and by the installed b2mConfig.cmake.
+include(CMakeFindDependencyMacro)
+if(NOT DEFINED BLA_VENDOR)
+  set(BLA_VENDOR OpenBLAS)
+endif()
+find_dependency(xtl)
+find_dependency(xtensor)
+find_dependency(BLAS)
+find_dependency(LAPACK)
+find_dependency(xtensor-blas)
+find_dependency(OpenMP COMPONENTS CXX)
+find_dependency(Boost 1.71 CONFIG COMPONENTS headers)

@@ -1,0 +1,171 @@
+// b2m/autodiff/elementwise.hpp - element-wise functions y = f(x) and their derivatives.
+//
+// Each function object has value(x) and grad(x, y) = dy/dx (y = value(x), passed so that
+// exp, tanh, sigmoid reuse it). The same objects serve the autodiff op (ad::exp(x), ...)
+// and the activation layers of nn/ (nn::relu, ...), so the maths is written once.
+#pragma once
+
+#include <cmath>
+#include <numbers>
+#include <utility>
+
+#include "b2m/autodiff/node.hpp"
+
+namespace b2m::ad {
+
+namespace fn {
+struct exp {
+    template <class T> T value(T x) const { return std::exp(x); }
+    template <class T> T grad(T, T y) const { return y; }
+};
+/// Natural log; requires x > 0 (x <= 0 gives -inf/NaN, caught by the trainer's finite check).
+struct log {
+    template <class T> T value(T x) const { return std::log(x); }
+    template <class T> T grad(T x, T) const { return T(1) / x; }
+};
+struct sqrt {
+    template <class T> T value(T x) const { return std::sqrt(x); }
+    template <class T> T grad(T, T y) const { return T(0.5) / y; }
+};
+struct square {
+    template <class T> T value(T x) const { return x * x; }
+    template <class T> T grad(T x, T) const { return T(2) * x; }
+};
+/// |x|; the derivative at 0 is taken as 0.
+struct abs {
+    template <class T> T value(T x) const { return std::abs(x); }
+    template <class T> T grad(T x, T) const { return x > T(0) ? T(1) : (x < T(0) ? T(-1) : T(0)); }
+};
+/// x^p for a fixed exponent p.
+struct pow {
+    double p = 1.0;
+    template <class T> T value(T x) const { return std::pow(x, T(p)); }
+    template <class T> T grad(T x, T) const { return T(p) * std::pow(x, T(p - 1.0)); }
+};
+struct relu {
+    template <class T> T value(T x) const { return x > T(0) ? x : T(0); }
+    template <class T> T grad(T x, T) const { return x > T(0) ? T(1) : T(0); }
+};
+struct leaky_relu {
+    double alpha = 0.01;
+    template <class T> T value(T x) const { return x > T(0) ? x : T(alpha) * x; }
+    template <class T> T grad(T x, T) const { return x > T(0) ? T(1) : T(alpha); }
+};
+/// Exact GELU, 0.5 x (1 + erf(x / sqrt 2)) (PyTorch's default).
+struct gelu {
+    template <class T> T value(T x) const { return T(0.5) * x * (T(1) + std::erf(x * T(std::numbers::sqrt2 / 2))); }
+    template <class T> T grad(T x, T) const {
+        const T cdf = T(0.5) * (T(1) + std::erf(x * T(std::numbers::sqrt2 / 2)));
+        const T pdf = std::exp(T(-0.5) * x * x) * T(0.5 * std::numbers::inv_sqrtpi * std::numbers::sqrt2);
+        return cdf + x * pdf;
+    }
+};
+struct tanh {
+    template <class T> T value(T x) const { return std::tanh(x); }
+    template <class T> T grad(T, T y) const { return T(1) - y * y; }
+};
+/// Logistic sigmoid, evaluated without overflow for large |x|.
+struct sigmoid {
+    template <class T> T value(T x) const {
+        if (x >= T(0)) return T(1) / (T(1) + std::exp(-x));
+        const T e = std::exp(x);
+        return e / (T(1) + e);
+    }
+    template <class T> T grad(T, T y) const { return y * (T(1) - y); }
+};
+/// log(1 + e^x), evaluated without overflow.
+struct softplus {
+    template <class T> T value(T x) const {
+        return x > T(0) ? x + std::log1p(std::exp(-x)) : std::log1p(std::exp(x));
+    }
+    template <class T> T grad(T x, T) const { return sigmoid{}.value(x); }
+};
+/// atanh(x); requires |x| < 1 (the RSA loss clamps before calling it).
+struct atanh {
+    template <class T> T value(T x) const { return std::atanh(x); }
+    template <class T> T grad(T x, T) const { return T(1) / (T(1) - x * x); }
+};
+/// a * x + b for fixed a, b (scalar arithmetic on expressions).
+struct affine {
+    double a = 1.0, b = 0.0;
+    template <class T> T value(T x) const { return T(a) * x + T(b); }
+    template <class T> T grad(T, T) const { return T(a); }
+};
+} // namespace fn
+
+/// Applies an element-wise function object Fn (see namespace fn) to every entry of A.
+template <expression A, class Fn>
+struct unary : node_tag {
+    using value_type = value_type_t<A>;
+    using T = value_type;
+    static constexpr bool has_grad = A::has_grad;
+    A a;
+    Fn f;
+
+    unary(A a_, Fn f_) : a(std::move(a_)), f(std::move(f_)) {}
+
+    template <class Ctx>
+    const matrix<T>& forward(const Ctx& ctx) {
+        const matrix<T>& x = a.forward(ctx);
+        ensure_shape_like(y_, x);
+        const T* px = x.data();
+        T* py = y_.data();
+        parallel_for(x.size(), 1 << 14, [&](std::size_t b, std::size_t e) {
+            for (std::size_t i = b; i < e; ++i) py[i] = f.value(px[i]);
+        });
+        return y_;
+    }
+    template <class Ctx>
+    void backward(const matrix<T>& g, const Ctx& ctx) {
+        if constexpr (has_grad) {
+            const matrix<T>& x = a.value();
+            ensure_shape_like(ga_, x);
+            const T *px = x.data(), *py = y_.data(), *pg = g.data();
+            T* pa = ga_.data();
+            parallel_for(x.size(), 1 << 14, [&](std::size_t b, std::size_t e) {
+                for (std::size_t i = b; i < e; ++i) pa[i] = pg[i] * f.grad(px[i], py[i]);
+            });
+            a.backward(ga_, ctx);
+        }
+    }
+    const matrix<T>& value() const { return y_; }
+    template <class F>
+    void for_each_param(F&& fun) { a.for_each_param(fun); }
+
+private:
+    matrix<T> y_, ga_;
+};
+
+template <expression A> auto exp(A a) { return unary(std::move(a), fn::exp{}); }
+template <expression A> auto log(A a) { return unary(std::move(a), fn::log{}); }
+template <expression A> auto sqrt(A a) { return unary(std::move(a), fn::sqrt{}); }
+template <expression A> auto square(A a) { return unary(std::move(a), fn::square{}); }
+template <expression A> auto abs(A a) { return unary(std::move(a), fn::abs{}); }
+template <expression A> auto pow(A a, double p) { return unary(std::move(a), fn::pow{p}); }
+template <expression A> auto relu(A a) { return unary(std::move(a), fn::relu{}); }
+template <expression A> auto leaky_relu(A a, double alpha = 0.01) { return unary(std::move(a), fn::leaky_relu{alpha}); }
+template <expression A> auto gelu(A a) { return unary(std::move(a), fn::gelu{}); }
+template <expression A> auto tanh(A a) { return unary(std::move(a), fn::tanh{}); }
+template <expression A> auto sigmoid(A a) { return unary(std::move(a), fn::sigmoid{}); }
+template <expression A> auto softplus(A a) { return unary(std::move(a), fn::softplus{}); }
+template <expression A> auto atanh(A a) { return unary(std::move(a), fn::atanh{}); }
+
+// Arithmetic with plain numbers: x * c, c * x, x / c, x + c, c + x, x - c, c - x, -x.
+template <expression A, class S> requires std::is_arithmetic_v<S>
+auto operator*(A a, S c) { return unary(std::move(a), fn::affine{double(c), 0.0}); }
+template <expression A, class S> requires std::is_arithmetic_v<S>
+auto operator*(S c, A a) { return unary(std::move(a), fn::affine{double(c), 0.0}); }
+template <expression A, class S> requires std::is_arithmetic_v<S>
+auto operator/(A a, S c) { return unary(std::move(a), fn::affine{1.0 / double(c), 0.0}); }
+template <expression A, class S> requires std::is_arithmetic_v<S>
+auto operator+(A a, S c) { return unary(std::move(a), fn::affine{1.0, double(c)}); }
+template <expression A, class S> requires std::is_arithmetic_v<S>
+auto operator+(S c, A a) { return unary(std::move(a), fn::affine{1.0, double(c)}); }
+template <expression A, class S> requires std::is_arithmetic_v<S>
+auto operator-(A a, S c) { return unary(std::move(a), fn::affine{1.0, -double(c)}); }
+template <expression A, class S> requires std::is_arithmetic_v<S>
+auto operator-(S c, A a) { return unary(std::move(a), fn::affine{-1.0, double(c)}); }
+template <expression A>
+auto operator-(A a) { return unary(std::move(a), fn::affine{-1.0, 0.0}); }
+
+} // namespace b2m::ad

@@ -1,0 +1,68 @@
+// b2m/core/gemm.hpp - matrix products into preallocated outputs, through OpenBLAS.
+//
+// C = alpha * op(A) * op(B) + beta * C, op = identity or transpose, read in place (never a
+// transposed copy). We call the cblas routine that xt::blas::gemm wraps directly, because
+// the layers also multiply sub-blocks with a leading dimension (time slices of a sequence)
+// for which xt::blas::gemm would evaluate a temporary.
+#pragma once
+
+#include <cblas.h>
+
+#include <cstddef>
+#include <string>
+
+#include "b2m/core/error.hpp"
+#include "b2m/core/tensor.hpp"
+
+namespace b2m {
+
+/// Raw row-major GEMM on pointers: C(m x n) = alpha * op(A)(m x k) * op(B)(k x n) + beta * C.
+/// Requires: lda/ldb/ldc are the row strides of A, B, C as stored; no overlap of C with A or B.
+template <real T>
+void gemm_raw(bool trans_a, bool trans_b, std::size_t m, std::size_t n, std::size_t k, T alpha,
+              const T* a, std::size_t lda, const T* b, std::size_t ldb, T beta, T* c,
+              std::size_t ldc) {
+    if (m == 0 || n == 0) return;
+    const auto ta = trans_a ? CblasTrans : CblasNoTrans;
+    const auto tb = trans_b ? CblasTrans : CblasNoTrans;
+    const auto M = static_cast<blasint>(m), N = static_cast<blasint>(n), K = static_cast<blasint>(k);
+    if constexpr (std::is_same_v<T, float>)
+        cblas_sgemm(CblasRowMajor, ta, tb, M, N, K, alpha, a, static_cast<blasint>(lda), b,
+                    static_cast<blasint>(ldb), beta, c, static_cast<blasint>(ldc));
+    else
+        cblas_dgemm(CblasRowMajor, ta, tb, M, N, K, alpha, a, static_cast<blasint>(lda), b,
+                    static_cast<blasint>(ldb), beta, c, static_cast<blasint>(ldc));
+}
+
+/// C = alpha * op(A) * op(B) + beta * C on whole matrices.
+/// Requires: inner dimensions agree (else shape_error naming A and B); when beta != 0, C
+/// already has the result's shape (else shape_error naming C). When beta == 0, C is
+/// resized to the result's shape (no reallocation if its size is unchanged).
+template <real T>
+void gemm(const matrix<T>& a, const matrix<T>& b, matrix<T>& c, bool trans_a = false,
+          bool trans_b = false, T alpha = T(1), T beta = T(0), const char* a_name = "A",
+          const char* b_name = "B") {
+    const std::size_t m = trans_a ? a.shape(1) : a.shape(0);
+    const std::size_t k = trans_a ? a.shape(0) : a.shape(1);
+    const std::size_t kb = trans_b ? b.shape(1) : b.shape(0);
+    const std::size_t n = trans_b ? b.shape(0) : b.shape(1);
+    if (k != kb)
+        throw_shape_mismatch(std::string("matrix product ") + (trans_a ? "op(A)=A^T " : "") +
+                                 (trans_b ? "op(B)=B^T " : "") + "inner dimensions differ",
+                             a_name, a.shape(), b_name, b.shape());
+    if (beta == T(0))
+        ensure_shape(c, m, n);
+    else if (c.shape(0) != m || c.shape(1) != n)
+        throw shape_error(std::string("matrix product: accumulating output has shape ") +
+                          shape_string(c.shape()) + " but the product has shape (" +
+                          std::to_string(m) + ", " + std::to_string(n) + ")");
+    if (k == 0) {
+        if (beta == T(0)) c.fill(T(0));
+        else c *= beta;
+        return;
+    }
+    gemm_raw<T>(trans_a, trans_b, m, n, k, alpha, a.data(), a.shape(1), b.data(), b.shape(1), beta,
+                c.data(), n);
+}
+
+} // namespace b2m

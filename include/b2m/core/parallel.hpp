@@ -1,0 +1,68 @@
+// b2m/core/parallel.hpp - OpenMP helpers that share the cores with OpenBLAS.
+//
+// Contract: b2m never calls BLAS from inside an OpenMP region, so OpenBLAS's threads and
+// OpenMP's threads take turns instead of oversubscribing the cores. set_num_threads sets
+// both pools to the same count.
+#pragma once
+
+#include <algorithm>
+#include <cstddef>
+
+#include "b2m/config.hpp"
+
+#if B2M_HAS_OPENMP
+#include <omp.h>
+#endif
+
+extern "C" {
+// Provided by OpenBLAS; weak so that b2m links against any other BLAS too.
+void openblas_set_num_threads(int) __attribute__((weak));
+int openblas_get_num_threads(void) __attribute__((weak));
+}
+
+namespace b2m {
+
+/// Number of threads parallel_for uses (1 without OpenMP).
+inline int num_threads() {
+#if B2M_HAS_OPENMP
+    return omp_get_max_threads();
+#else
+    return 1;
+#endif
+}
+
+/// Sets the OpenMP thread count and, when linked to OpenBLAS, OpenBLAS's thread count.
+/// Requires n >= 1.
+inline void set_num_threads(int n) {
+    n = std::max(1, n);
+#if B2M_HAS_OPENMP
+    omp_set_num_threads(n);
+#endif
+    if (openblas_set_num_threads) openblas_set_num_threads(n);
+}
+
+/// Calls body(begin, end) over a static partition of [0, n). Runs serially when n is
+/// below 2 * min_per_thread (the work would not pay for the threads) or inside a
+/// parallel region. Each index is visited exactly once; body must not call BLAS.
+template <class Body>
+void parallel_for(std::size_t n, std::size_t min_per_thread, Body&& body) {
+#if B2M_HAS_OPENMP
+    const std::size_t by_work = n / std::max<std::size_t>(1, min_per_thread);
+    const int threads = static_cast<int>(std::min<std::size_t>(by_work, num_threads()));
+    if (threads > 1 && !omp_in_parallel()) {
+#pragma omp parallel num_threads(threads)
+        {
+            const std::size_t t = static_cast<std::size_t>(omp_get_thread_num());
+            const std::size_t nt = static_cast<std::size_t>(omp_get_num_threads());
+            const std::size_t begin = n * t / nt, end = n * (t + 1) / nt;
+            if (begin < end) body(begin, end);
+        }
+        return;
+    }
+#else
+    (void)min_per_thread;
+#endif
+    if (n > 0) body(std::size_t(0), n);
+}
+
+} // namespace b2m

@@ -1,0 +1,112 @@
+// b2m/nn/dense.hpp - fully connected layer y = x W + b (W: in x out, b: 1 x out).
+#pragma once
+
+#include <cmath>
+#include <cstddef>
+#include <string>
+
+#include "b2m/core/error.hpp"
+#include "b2m/core/gemm.hpp"
+#include "b2m/core/parallel.hpp"
+#include "b2m/nn/layer.hpp"
+
+namespace b2m::nn {
+
+/// Weight initialisation. he: N(0, 2/in) (for ReLU nets); xavier: U(+-sqrt(6/(in+out)));
+/// fan_in_uniform: U(+-1/sqrt(in)) (PyTorch's nn.Linear default, also for the bias).
+enum class init { he, xavier, fan_in_uniform };
+
+template <real T>
+class dense_layer {
+public:
+    static constexpr int rank_out = 2;
+
+    dense_layer(std::size_t in, std::size_t out, bool bias, nn::init how)
+        : in_(in), out_(out), bias_(bias), how_(how) {
+        if (in == 0 || out == 0) throw shape_error("nn::dense: in and out features must be positive");
+        w_ = matrix<T>::from_shape({in, out});
+        gw_ = xt::zeros<T>({in, out});
+        b_ = xt::zeros<T>({std::size_t(1), out});
+        gb_ = xt::zeros<T>({std::size_t(1), out});
+    }
+
+    void init(rng& r) {
+        if (how_ == init::he) r.fill_normal(w_, 0.0, std::sqrt(2.0 / double(in_)));
+        else if (how_ == init::xavier) {
+            const double a = std::sqrt(6.0 / double(in_ + out_));
+            r.fill_uniform(w_, -a, a);
+        } else {
+            const double a = 1.0 / std::sqrt(double(in_));
+            r.fill_uniform(w_, -a, a);
+            if (bias_) r.fill_uniform(b_, -a, a);
+        }
+        if (how_ != init::fan_in_uniform || !bias_) b_.fill(T(0));
+    }
+
+    const matrix<T>& forward(const matrix<T>& x, const step_context&) {
+        if (x.shape(1) != in_)
+            throw shape_error("nn::dense(" + std::to_string(in_) + ", " + std::to_string(out_) +
+                              "): input has shape " + shape_string(x.shape()) + " but the layer expects (batch, " +
+                              std::to_string(in_) + ")");
+        x_ = &x;
+        const std::size_t n = x.shape(0);
+        ensure_shape(y_, n, out_);
+        if (bias_) {
+            T* py = y_.data();
+            const T* pb = b_.data();
+            for (std::size_t i = 0; i < n; ++i) std::copy(pb, pb + out_, py + i * out_);
+            gemm<T>(x, w_, y_, false, false, T(1), T(1));
+        } else {
+            gemm<T>(x, w_, y_);
+        }
+        return y_;
+    }
+
+    const matrix<T>& backward(const matrix<T>& gy, bool need_input_grad) {
+        gemm<T>(*x_, gy, gw_, true, false, T(1), T(1));
+        if (bias_) {
+            const std::size_t n = gy.shape(0);
+            T* pb = gb_.data();
+            const T* pg = gy.data();
+            for (std::size_t i = 0; i < n; ++i)
+                for (std::size_t j = 0; j < out_; ++j) pb[j] += pg[i * out_ + j];
+        }
+        if (!need_input_grad) {
+            ensure_shape(gx_, 0, 0);
+            return gx_;
+        }
+        gemm<T>(gy, w_, gx_, false, true);
+        return gx_;
+    }
+
+    template <class F>
+    void for_each_param(F&& f) {
+        f("weight", w_, gw_);
+        if (bias_) f("bias", b_, gb_);
+    }
+    std::size_t in_features() const { return in_; }
+    std::size_t out_features() const { return out_; }
+    matrix<T>& weight() { return w_; }
+    matrix<T>& bias() { return b_; }
+
+private:
+    std::size_t in_, out_;
+    bool bias_;
+    nn::init how_;
+    matrix<T> w_, gw_, b_, gb_, y_, gx_;
+    const matrix<T>* x_ = nullptr;
+};
+
+/// Spec of a dense layer from `in` to `out` features.
+struct dense {
+    std::size_t in = 0, out = 0;
+    bool bias = true;
+    nn::init weight_init = nn::init::he;
+
+    dense(std::size_t in_, std::size_t out_, bool bias_ = true, nn::init how = nn::init::he)
+        : in(in_), out(out_), bias(bias_), weight_init(how) {}
+    template <real T>
+    dense_layer<T> make() const { return dense_layer<T>(in, out, bias, weight_init); }
+};
+
+} // namespace b2m::nn

@@ -1,0 +1,53 @@
+// b2m/nn/layer.hpp - what a layer is.
+//
+// A layer *spec* (nn::dense(784, 256), nn::relu{}, ...) is a small value that describes a
+// layer; spec.make<T>() builds the layer *object* that computes in scalar type T. Specs
+// are what users compose; nn::sequential<T>(specs...) turns them into one student type.
+//
+// A layer object L for scalar type T provides:
+//   static constexpr int rank_out            logical rank of its output (2: (batch, features),
+//                                            3: (batch, time, features) stored as (batch, time*features))
+//   void init(rng& r)                        draws initial parameters (deterministic per r)
+//   const matrix<T>& forward(const matrix<T>& x, const step_context& c)
+//                                            returns its output, stored in a buffer it owns
+//   const matrix<T>& backward(const matrix<T>& gy, bool need_input_grad)
+//                                            given dL/d(output), ADDS dL/d(param) into the
+//                                            parameter gradients and returns dL/d(input)
+//                                            (an empty matrix when !need_input_grad)
+//   template <class F> void for_each_param(F&& f)   calls f(name, value, grad) per parameter
+// Requires: backward follows the forward of the same batch. Guarantees: after the first
+// step with a given batch shape, forward and backward allocate nothing.
+#pragma once
+
+#include <concepts>
+#include <string>
+
+#include "b2m/core/rng.hpp"
+#include "b2m/core/tensor.hpp"
+
+namespace b2m::nn {
+
+/// What a forward pass needs besides its input: training or evaluation mode, and the
+/// step's random stream (dropout, reparameterisation).
+struct step_context {
+    bool training = true;
+    b2m::rng* noise = nullptr;
+};
+
+/// Checks the layer-object contract above.
+template <class L, class T>
+concept layer_object = requires(L l, const matrix<T>& x, const step_context& c, rng& r) {
+    { L::rank_out } -> std::convertible_to<int>;
+    l.init(r);
+    { l.forward(x, c) } -> std::same_as<const matrix<T>&>;
+    { l.backward(x, true) } -> std::same_as<const matrix<T>&>;
+};
+
+/// A layer spec: builds a layer object for float and double.
+template <class S>
+concept layer_spec = requires(const S s) {
+    s.template make<float>();
+    s.template make<double>();
+};
+
+} // namespace b2m::nn

@@ -1,0 +1,102 @@
+// b2m/nn/layer_norm.hpp - layer normalisation over the features of each row,
+// y = gamma * (x - mean) / sqrt(var + eps) + beta (biased variance, as PyTorch).
+#pragma once
+
+#include <cmath>
+
+#include "b2m/core/error.hpp"
+#include "b2m/nn/layer.hpp"
+
+namespace b2m::nn {
+
+template <real T>
+class layer_norm_layer {
+public:
+    static constexpr int rank_out = 2;
+    layer_norm_layer(std::size_t features, double eps) : n_(features), eps_(eps) {
+        if (features == 0) throw shape_error("nn::layer_norm: features must be positive");
+        gamma_ = xt::ones<T>({std::size_t(1), n_});
+        beta_ = xt::zeros<T>({std::size_t(1), n_});
+        ggamma_ = xt::zeros<T>({std::size_t(1), n_});
+        gbeta_ = xt::zeros<T>({std::size_t(1), n_});
+    }
+    void init(rng&) {
+        gamma_.fill(T(1));
+        beta_.fill(T(0));
+    }
+
+    const matrix<T>& forward(const matrix<T>& x, const step_context&) {
+        if (x.shape(1) != n_)
+            throw shape_error("nn::layer_norm(" + std::to_string(n_) + "): input has shape " + shape_string(x.shape()));
+        const std::size_t rows = x.shape(0);
+        ensure_shape_like(xhat_, x);
+        ensure_shape_like(y_, x);
+        ensure_shape(rstd_, rows, 1);
+        parallel_for(rows, 64, [&](std::size_t r0, std::size_t r1) {
+            for (std::size_t i = r0; i < r1; ++i) {
+                const T* xi = x.data() + i * n_;
+                T mean = 0, var = 0;
+                for (std::size_t j = 0; j < n_; ++j) mean += xi[j];
+                mean /= T(n_);
+                for (std::size_t j = 0; j < n_; ++j) var += (xi[j] - mean) * (xi[j] - mean);
+                const T rstd = T(1) / std::sqrt(var / T(n_) + T(eps_));
+                rstd_(i, 0) = rstd;
+                for (std::size_t j = 0; j < n_; ++j) {
+                    const T h = (xi[j] - mean) * rstd;
+                    xhat_(i, j) = h;
+                    y_(i, j) = gamma_(0, j) * h + beta_(0, j);
+                }
+            }
+        });
+        return y_;
+    }
+    const matrix<T>& backward(const matrix<T>& gy, bool need_input_grad) {
+        const std::size_t rows = gy.shape(0);
+        for (std::size_t i = 0; i < rows; ++i)
+            for (std::size_t j = 0; j < n_; ++j) {
+                ggamma_(0, j) += gy(i, j) * xhat_(i, j);
+                gbeta_(0, j) += gy(i, j);
+            }
+        if (!need_input_grad) {
+            ensure_shape(gx_, 0, 0);
+            return gx_;
+        }
+        ensure_shape_like(gx_, gy);
+        // dx = rstd * (dh - mean(dh) - xhat * mean(dh * xhat)), dh = gy * gamma
+        parallel_for(rows, 64, [&](std::size_t r0, std::size_t r1) {
+            for (std::size_t i = r0; i < r1; ++i) {
+                T m1 = 0, m2 = 0;
+                for (std::size_t j = 0; j < n_; ++j) {
+                    const T dh = gy(i, j) * gamma_(0, j);
+                    m1 += dh;
+                    m2 += dh * xhat_(i, j);
+                }
+                m1 /= T(n_);
+                m2 /= T(n_);
+                for (std::size_t j = 0; j < n_; ++j)
+                    gx_(i, j) = rstd_(i, 0) * (gy(i, j) * gamma_(0, j) - m1 - xhat_(i, j) * m2);
+            }
+        });
+        return gx_;
+    }
+    template <class F>
+    void for_each_param(F&& f) {
+        f("gamma", gamma_, ggamma_);
+        f("beta", beta_, gbeta_);
+    }
+
+private:
+    std::size_t n_;
+    double eps_;
+    matrix<T> gamma_, beta_, ggamma_, gbeta_, xhat_, y_, rstd_, gx_;
+};
+
+/// Spec: layer normalisation over `features` columns.
+struct layer_norm {
+    std::size_t features = 0;
+    double eps = 1e-5;
+    template <real T>
+    layer_norm_layer<T> make() const { return layer_norm_layer<T>(features, eps); }
+};
+
+} // namespace b2m::nn

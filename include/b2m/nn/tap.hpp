@@ -1,0 +1,71 @@
+// b2m/nn/tap.hpp - named taps: points in a student that objectives read and send
+// gradients into. nn::tap<"embed">{} is both the layer spec placed in a student and the
+// source an objective names; nn::output names the student's final output.
+#pragma once
+
+#include "b2m/core/fixed_string.hpp"
+#include "b2m/nn/layer.hpp"
+
+namespace b2m::nn {
+
+/// The identity in forward; in backward it adds the gradient objectives wrote into grad().
+template <real T, fixed_string Name>
+class tap_layer {
+public:
+    static constexpr int rank_out = 0;  // 0: same as its input
+    static constexpr auto name = Name;
+    void init(rng&) {}
+
+    /// Records x and zeroes the tap's gradient for this step.
+    const matrix<T>& forward(const matrix<T>& x, const step_context&) {
+        x_ = &x;
+        ensure_shape_like(grad_, x);
+        grad_.fill(T(0));
+        return x;
+    }
+    const matrix<T>& backward(const matrix<T>& gy, bool need_input_grad) {
+        if (!need_input_grad) {
+            ensure_shape(gx_, 0, 0);
+            return gx_;
+        }
+        ensure_shape_like(gx_, gy);
+        for (std::size_t i = 0; i < gy.size(); ++i) gx_.data()[i] = gy.data()[i] + grad_.data()[i];
+        return gx_;
+    }
+    template <class F>
+    void for_each_param(F&&) {}
+
+    /// The activation seen at this tap in the last forward. Requires a forward first.
+    const matrix<T>& value() const { return *x_; }
+    /// dL/d(value): objectives add into it between forward and backward.
+    matrix<T>& grad() { return grad_; }
+
+private:
+    const matrix<T>* x_ = nullptr;
+    matrix<T> grad_, gx_;
+};
+
+template <fixed_string Name>
+struct tap {
+    static constexpr auto name = Name;
+    template <real T>
+    tap_layer<T, Name> make() const { return {}; }
+};
+
+/// Names the student's final output in an objective.
+struct output_t {};
+inline constexpr output_t output{};
+
+namespace detail {
+template <class L>
+struct tap_name_of {
+    static constexpr bool is_tap = false;
+};
+template <real T, fixed_string Name>
+struct tap_name_of<tap_layer<T, Name>> {
+    static constexpr bool is_tap = true;
+    static constexpr auto name = Name;
+};
+} // namespace detail
+
+} // namespace b2m::nn

@@ -1,0 +1,6 @@
+// b2m/optim.hpp - optimisers, clipping, schedules.
+#pragma once
+
+#include "b2m/optim/clip.hpp"
+#include "b2m/optim/optimizer.hpp"
+#include "b2m/optim/schedule.hpp"

@@ -1,0 +1,143 @@
+// b2m/optim/optimizer.hpp - SGD (momentum, Nesterov, weight decay), Adam and AdamW.
+//
+// optim::adam({.lr = 1e-3}) is a spec; make<T>() builds the optimizer object, whose
+//   template <class Visit> void step(Visit&& visit)
+// updates every parameter that visit(f) presents as f(name, value, grad), in the same
+// order every step, then ZEROES the gradients it consumed (so backward passes can
+// accumulate into them). State (momentum, moments) is allocated on the first step only.
+// Semantics follow PyTorch's torch.optim of the same name.
+#pragma once
+
+#include <cmath>
+#include <cstddef>
+#include <string>
+#include <vector>
+
+#include "b2m/core/error.hpp"
+#include "b2m/core/parallel.hpp"
+#include "b2m/core/tensor.hpp"
+
+namespace b2m::optim {
+
+struct sgd_options {
+    double lr = 1e-2;
+    double momentum = 0.0;
+    bool nesterov = false;
+    double weight_decay = 0.0;  ///< L2 penalty added to the gradient
+};
+struct adam_options {
+    double lr = 1e-3;
+    double beta1 = 0.9;
+    double beta2 = 0.999;
+    double eps = 1e-8;
+    double weight_decay = 0.0;  ///< adam: L2 added to the gradient; adamw: decoupled decay
+};
+
+namespace detail {
+/// Counts and shapes the parameters on the first step; later steps must present the same.
+template <real T>
+struct slot_state {
+    std::vector<matrix<T>> first, second;
+    bool ready = false;
+
+    template <class Visit>
+    void prepare(Visit& visit, bool need_second) {
+        if (ready) return;
+        visit([&](const std::string&, matrix<T>& v, matrix<T>&) {
+            first.push_back(xt::zeros<T>(v.shape()));
+            if (need_second) second.push_back(xt::zeros<T>(v.shape()));
+        });
+        ready = true;
+    }
+};
+} // namespace detail
+
+template <real T>
+class sgd_optimizer {
+public:
+    explicit sgd_optimizer(sgd_options o) : opt(o), lr(o.lr) {
+        if (o.nesterov && o.momentum <= 0) throw error("optim::sgd: Nesterov momentum requires momentum > 0");
+    }
+    sgd_options opt;
+    double lr;  ///< current learning rate (schedules change it)
+
+    template <class Visit>
+    void step(Visit&& visit) {
+        state_.prepare(visit, false);
+        std::size_t k = 0;
+        const T lr_t = T(lr), mom = T(opt.momentum), wd = T(opt.weight_decay);
+        const bool first_step = steps_ == 0;
+        visit([&](const std::string&, matrix<T>& v, matrix<T>& g) {
+            T *p = v.data(), *pg = g.data(), *pm = state_.first[k++].data();
+            parallel_for(v.size(), 1 << 14, [&](std::size_t b, std::size_t e) {
+                for (std::size_t i = b; i < e; ++i) {
+                    T d = pg[i] + wd * p[i];
+                    if (mom != T(0)) {
+                        pm[i] = first_step ? d : mom * pm[i] + d;
+                        d = opt.nesterov ? d + mom * pm[i] : pm[i];
+                    }
+                    p[i] -= lr_t * d;
+                    pg[i] = T(0);
+                }
+            });
+        });
+        ++steps_;
+    }
+
+private:
+    detail::slot_state<T> state_;
+    std::size_t steps_ = 0;
+};
+
+template <real T, bool Decoupled>
+class adam_optimizer {
+public:
+    explicit adam_optimizer(adam_options o) : opt(o), lr(o.lr) {}
+    adam_options opt;
+    double lr;
+
+    template <class Visit>
+    void step(Visit&& visit) {
+        state_.prepare(visit, true);
+        ++t_;
+        const double bc1 = 1.0 - std::pow(opt.beta1, double(t_));
+        const double bc2 = 1.0 - std::pow(opt.beta2, double(t_));
+        const T step_size = T(lr / bc1), rbc2 = T(1.0 / std::sqrt(bc2));
+        const T b1 = T(opt.beta1), b2 = T(opt.beta2), eps = T(opt.eps), wd = T(opt.weight_decay);
+        const T decay = Decoupled ? T(1.0 - lr * opt.weight_decay) : T(1);
+        std::size_t k = 0;
+        visit([&](const std::string&, matrix<T>& v, matrix<T>& g) {
+            T *p = v.data(), *pg = g.data(), *m = state_.first[k].data(), *s = state_.second[k].data();
+            ++k;
+            parallel_for(v.size(), 1 << 14, [&](std::size_t b, std::size_t e) {
+                for (std::size_t i = b; i < e; ++i) {
+                    const T gi = Decoupled ? pg[i] : pg[i] + wd * p[i];
+                    m[i] = b1 * m[i] + (T(1) - b1) * gi;
+                    s[i] = b2 * s[i] + (T(1) - b2) * gi * gi;
+                    p[i] = decay * p[i] - step_size * m[i] / (std::sqrt(s[i]) * rbc2 + eps);
+                    pg[i] = T(0);
+                }
+            });
+        });
+    }
+    std::size_t steps() const { return t_; }
+
+private:
+    detail::slot_state<T> state_;
+    std::size_t t_ = 0;
+};
+
+struct sgd {
+    sgd_options options;
+    template <real T> sgd_optimizer<T> make() const { return sgd_optimizer<T>(options); }
+};
+struct adam {
+    adam_options options;
+    template <real T> adam_optimizer<T, false> make() const { return adam_optimizer<T, false>(options); }
+};
+struct adamw {
+    adam_options options{.lr = 1e-3, .weight_decay = 1e-2};
+    template <real T> adam_optimizer<T, true> make() const { return adam_optimizer<T, true>(options); }
+};
+
+} // namespace b2m::optim

@@ -1,0 +1,61 @@
+// b2m/optim/schedule.hpp - learning-rate schedules. Each gives the learning rate for the
+// next epoch from the base rate, the epoch just finished (0-based) and, for
+// reduce_on_plateau, the monitored metric (lower is better).
+#pragma once
+
+#include <cmath>
+#include <cstddef>
+#include <limits>
+#include <numbers>
+
+namespace b2m::optim {
+
+/// lr = base * gamma^floor((epoch+1) / step_size) (torch StepLR).
+struct step_lr {
+    std::size_t step_size = 10;
+    double gamma = 0.1;
+    double next(double base, std::size_t epoch, double /*metric*/) {
+        return base * std::pow(gamma, double((epoch + 1) / step_size));
+    }
+};
+
+/// Cosine annealing from base to eta_min over t_max epochs (torch CosineAnnealingLR).
+struct cosine {
+    std::size_t t_max = 100;
+    double eta_min = 0.0;
+    double next(double base, std::size_t epoch, double /*metric*/) {
+        const double t = std::min<double>(double(epoch + 1), double(t_max));
+        return eta_min + (base - eta_min) * (1.0 + std::cos(std::numbers::pi * t / double(t_max))) / 2.0;
+    }
+};
+
+/// Multiplies the rate by factor after `patience` epochs without a relative improvement
+/// of `threshold` in the metric (torch ReduceLROnPlateau, mode min, rel threshold).
+struct reduce_on_plateau {
+    double factor = 0.1;
+    std::size_t patience = 10;
+    double threshold = 1e-4;
+    double min_lr = 0.0;
+    double best = std::numeric_limits<double>::infinity();
+    std::size_t bad_epochs = 0;
+    double current = -1.0;
+
+    double next(double base, std::size_t /*epoch*/, double metric) {
+        if (current < 0) current = base;
+        if (metric < best * (1.0 - threshold)) {
+            best = metric;
+            bad_epochs = 0;
+        } else if (++bad_epochs > patience) {
+            current = std::max(min_lr, current * factor);
+            bad_epochs = 0;
+        }
+        return current;
+    }
+};
+
+/// No schedule: the base rate throughout.
+struct constant_lr {
+    double next(double base, std::size_t, double) { return base; }
+};
+
+} // namespace b2m::optim
