@@ -1,0 +1,182 @@
+// b2m/nn/batch_norm.hpp - batch normalisation (as PyTorch's BatchNorm1d/2d).
+//
+//   nn::batch_norm(64)                                          (B, F): per feature
+//   nn::batch_norm({.channels = 16, .height = 8, .width = 8})   (B, C*H*W) NCHW: per channel
+//
+// Training: y = gamma * (x - mean) / sqrt(var + eps) + beta with the batch's mean and biased
+// variance over the batch (and the pixels of each channel), and the running statistics
+// move by momentum: running = (1 - momentum) * running + momentum * batch statistic, the
+// variance entering unbiased (N/(N-1)), as PyTorch. Evaluation: the running statistics.
+// Parameters gamma (1, C) and beta (1, C); the running mean and variance (1, C) are state,
+// not parameters: for_each_buffer(f(name, value)) visits them (for checkpoints).
+#pragma once
+
+#include <array>
+#include <cmath>
+#include <string>
+
+#include "b2m/core/error.hpp"
+#include "b2m/nn/image.hpp"
+#include "b2m/nn/layer.hpp"
+
+namespace b2m::nn {
+
+struct batch_norm_options {
+    double momentum = 0.1;
+    double eps = 1e-5;
+};
+
+template <real T>
+class batch_norm_layer {
+public:
+    static constexpr int rank_out = 0;  // same as its input
+
+    batch_norm_layer(std::size_t channels, std::size_t spatial, const batch_norm_options& o)
+        : c_(channels), s_(spatial), o_(o) {
+        if (channels == 0 || spatial == 0)
+            throw shape_error("nn::batch_norm: channels and pixels per channel must be positive");
+        if (!(o.momentum >= 0.0 && o.momentum <= 1.0) || !(o.eps > 0.0))
+            throw error("nn::batch_norm: momentum must be in [0, 1] and eps > 0");
+        const std::array<std::size_t, 2> sh{1, c_};
+        gamma_ = xt::ones<T>(sh);
+        beta_ = xt::zeros<T>(sh);
+        ggamma_ = xt::zeros<T>(sh);
+        gbeta_ = xt::zeros<T>(sh);
+        rmean_ = xt::zeros<T>(sh);
+        rvar_ = xt::ones<T>(sh);
+        rstd_ = xt::zeros<T>(sh);
+    }
+    void init(rng&) {
+        gamma_.fill(T(1));
+        beta_.fill(T(0));
+        rmean_.fill(T(0));
+        rvar_.fill(T(1));
+    }
+
+    /// Requires x of shape (B, C*pixels); B*pixels >= 2 in training.
+    const matrix<T>& forward(const matrix<T>& x, const step_context& c) {
+        if (x.shape(1) != c_ * s_ || x.shape(0) == 0)
+            throw shape_error(name() + ": input has shape " + shape_string(x.shape()) + " but the layer expects (batch, " +
+                              (s_ == 1 ? std::to_string(c_) : std::to_string(c_) + " channels * " + std::to_string(s_) +
+                                                                   " pixels = " + std::to_string(c_ * s_)) + ")");
+        const std::size_t B = x.shape(0), N = B * s_, row = c_ * s_;
+        training_ = c.training;
+        if (training_ && N < 2)
+            throw shape_error(name() + ": training needs more than one value per channel, input has shape " +
+                              shape_string(x.shape()));
+        ensure_shape_like(xhat_, x);
+        ensure_shape_like(y_, x);
+        parallel_for(c_, 4, [&](std::size_t b, std::size_t e) {
+            for (std::size_t ch = b; ch < e; ++ch) {
+                T mean, rstd;
+                if (training_) {
+                    T m = 0;
+                    for (std::size_t i = 0; i < B; ++i) {
+                        const T* p = x.data() + i * row + ch * s_;
+                        for (std::size_t q = 0; q < s_; ++q) m += p[q];
+                    }
+                    m /= T(N);
+                    T v = 0;
+                    for (std::size_t i = 0; i < B; ++i) {
+                        const T* p = x.data() + i * row + ch * s_;
+                        for (std::size_t q = 0; q < s_; ++q) v += (p[q] - m) * (p[q] - m);
+                    }
+                    v /= T(N);
+                    mean = m;
+                    rstd = T(1) / std::sqrt(v + T(o_.eps));
+                    const T mom = T(o_.momentum);
+                    rmean_.data()[ch] = (T(1) - mom) * rmean_.data()[ch] + mom * m;
+                    rvar_.data()[ch] = (T(1) - mom) * rvar_.data()[ch] + mom * v * T(N) / T(N - 1);
+                } else {
+                    mean = rmean_.data()[ch];
+                    rstd = T(1) / std::sqrt(rvar_.data()[ch] + T(o_.eps));
+                }
+                rstd_.data()[ch] = rstd;
+                const T g = gamma_.data()[ch], bt = beta_.data()[ch];
+                for (std::size_t i = 0; i < B; ++i) {
+                    const std::size_t off = i * row + ch * s_;
+                    for (std::size_t q = 0; q < s_; ++q) {
+                        const T h = (x.data()[off + q] - mean) * rstd;
+                        xhat_.data()[off + q] = h;
+                        y_.data()[off + q] = g * h + bt;
+                    }
+                }
+            }
+        });
+        return y_;
+    }
+
+    const matrix<T>& backward(const matrix<T>& gy, bool need_input_grad) {
+        if (gy.shape() != y_.shape()) throw_shape_mismatch(name() + " backward", "gradient", gy.shape(), "output", y_.shape());
+        const std::size_t B = gy.shape(0), N = B * s_, row = c_ * s_;
+        if (need_input_grad) ensure_shape_like(gx_, gy);
+        else ensure_shape(gx_, 0, 0);
+        parallel_for(c_, 4, [&](std::size_t b, std::size_t e) {
+            for (std::size_t ch = b; ch < e; ++ch) {
+                T sg = 0, sgh = 0;  // sum gy, sum gy * xhat
+                for (std::size_t i = 0; i < B; ++i) {
+                    const std::size_t off = i * row + ch * s_;
+                    for (std::size_t q = 0; q < s_; ++q) {
+                        sg += gy.data()[off + q];
+                        sgh += gy.data()[off + q] * xhat_.data()[off + q];
+                    }
+                }
+                ggamma_.data()[ch] += sgh;
+                gbeta_.data()[ch] += sg;
+                if (!need_input_grad) continue;
+                const T k = gamma_.data()[ch] * rstd_.data()[ch];
+                // training: dx = gamma*rstd * (gy - mean(gy) - xhat * mean(gy*xhat)); eval: gamma*rstd*gy
+                const T m1 = training_ ? sg / T(N) : T(0), m2 = training_ ? sgh / T(N) : T(0);
+                for (std::size_t i = 0; i < B; ++i) {
+                    const std::size_t off = i * row + ch * s_;
+                    for (std::size_t q = 0; q < s_; ++q)
+                        gx_.data()[off + q] = k * (gy.data()[off + q] - m1 - xhat_.data()[off + q] * m2);
+                }
+            }
+        });
+        return gx_;
+    }
+
+    template <class F>
+    void for_each_param(F&& f) {
+        f("gamma", gamma_, ggamma_);
+        f("beta", beta_, gbeta_);
+    }
+    /// Calls f(name, value) for the running statistics (state that is not learned).
+    template <class F>
+    void for_each_buffer(F&& f) {
+        f("running_mean", rmean_);
+        f("running_var", rvar_);
+    }
+    matrix<T>& running_mean() { return rmean_; }
+    matrix<T>& running_var() { return rvar_; }
+    matrix<T>& gamma() { return gamma_; }
+    matrix<T>& beta() { return beta_; }
+    std::string name() const {
+        return "nn::batch_norm(" + std::to_string(c_) + (s_ == 1 ? "" : " channels of " + std::to_string(s_) + " pixels") +
+               ")";
+    }
+
+private:
+    std::size_t c_, s_;
+    batch_norm_options o_;
+    bool training_ = true;
+    matrix<T> gamma_, beta_, ggamma_, gbeta_, rmean_, rvar_, rstd_, xhat_, y_, gx_;
+};
+
+/// Spec of a batch normalisation layer.
+struct batch_norm {
+    std::size_t channels = 0;
+    std::size_t pixels = 1;  ///< H*W per channel (1 for (B, F) features)
+    batch_norm_options options{};
+
+    /// Per feature of (B, features).
+    explicit batch_norm(std::size_t features, const batch_norm_options& o = {}) : channels(features), options(o) {}
+    /// Per channel of images (B, C*H*W) stored NCHW.
+    explicit batch_norm(const image_shape& s, const batch_norm_options& o = {})
+        : channels(s.channels), pixels(s.height * s.width), options(o) {}
+    template <real T>
+    batch_norm_layer<T> make() const { return batch_norm_layer<T>(channels, pixels, options); }
+};
+
+} // namespace b2m::nn

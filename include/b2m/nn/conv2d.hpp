@@ -1,0 +1,173 @@
+// b2m/nn/conv2d.hpp - 2-D convolution (cross-correlation, as PyTorch's nn.Conv2d) with
+// stride, zero padding and dilation, square kernels.
+//
+//   nn::conv2d({.out_channels = 16, .kernel = 3, .stride = 1, .padding = 1, .dilation = 1},
+//              {.channels = 3, .height = 32, .width = 32})
+//
+// Layout: input (B, C_in*H*W) and output (B, C_out*H_out*W_out), NCHW inside each row
+// (see nn/image.hpp); rank_out = 4. H_out = floor((H + 2p - d(k-1) - 1)/s) + 1.
+// Weight (C_out, C_in*k*k) = PyTorch's (C_out, C_in, k, k) flattened; bias (1, C_out).
+// Algorithm: im2col of a chunk of images into (C_in*k*k, n*H_out*W_out), one GEMM with the
+// weight, then a scatter into NCHW rows (+ bias). Backward recomputes im2col only when the
+// batch needed more than one chunk. Buffers are members: no allocation after warm-up.
+#pragma once
+
+#include <cmath>
+#include <cstddef>
+#include <string>
+
+#include "b2m/core/error.hpp"
+#include "b2m/core/gemm.hpp"
+#include "b2m/nn/dense.hpp"
+#include "b2m/nn/image.hpp"
+#include "b2m/nn/layer.hpp"
+
+namespace b2m::nn {
+
+struct conv2d_options {
+    std::size_t out_channels = 0;
+    std::size_t kernel = 3;
+    std::size_t stride = 1;
+    std::size_t padding = 0;
+    std::size_t dilation = 1;
+    bool bias = true;
+    nn::init weight_init = nn::init::he;  ///< fans are C_in*k*k (in) and C_out*k*k (out)
+};
+
+template <real T>
+class conv2d_layer {
+public:
+    static constexpr int rank_out = 4;
+
+    conv2d_layer(const conv2d_options& o, const image_shape& in) : o_(o), in_(in) {
+        if (in.channels == 0 || in.height == 0 || in.width == 0 || o.out_channels == 0 || o.kernel == 0 ||
+            o.stride == 0 || o.dilation == 0)
+            throw shape_error("nn::conv2d: channels, image size, kernel, stride and dilation must be positive (input " +
+                              to_string(in) + ", out_channels " + std::to_string(o.out_channels) + ", kernel " +
+                              std::to_string(o.kernel) + ")");
+        const std::size_t oh = conv_out_size(in.height, o.kernel, o.stride, o.padding, o.dilation);
+        const std::size_t ow = conv_out_size(in.width, o.kernel, o.stride, o.padding, o.dilation);
+        if (oh == 0 || ow == 0)
+            throw shape_error("nn::conv2d: a kernel of " + std::to_string(o.kernel) + " with dilation " +
+                              std::to_string(o.dilation) + " does not fit input " + to_string(in) + " padded by " +
+                              std::to_string(o.padding));
+        g_ = {in.channels, in.height, in.width, o.kernel, o.stride, o.padding, o.dilation, oh, ow};
+        out_ = {o.out_channels, oh, ow};
+        w_ = xt::zeros<T>({o.out_channels, g_.rows()});
+        gw_ = xt::zeros<T>({o.out_channels, g_.rows()});
+        b_ = xt::zeros<T>({std::size_t(1), o.out_channels});
+        gb_ = xt::zeros<T>({std::size_t(1), o.out_channels});
+    }
+
+    void init(rng& r) {
+        const double fan_in = double(g_.rows()), fan_out = double(o_.out_channels * o_.kernel * o_.kernel);
+        b_.fill(T(0));
+        if (o_.weight_init == init::he) r.fill_normal(w_, 0.0, std::sqrt(2.0 / fan_in));
+        else if (o_.weight_init == init::xavier) {
+            const double a = std::sqrt(6.0 / (fan_in + fan_out));
+            r.fill_uniform(w_, -a, a);
+        } else {
+            const double a = 1.0 / std::sqrt(fan_in);
+            r.fill_uniform(w_, -a, a);
+            if (o_.bias) r.fill_uniform(b_, -a, a);
+        }
+    }
+
+    const matrix<T>& forward(const matrix<T>& x, const step_context&) {
+        require_image_rows(name(), x, in_);
+        x_ = &x;
+        const std::size_t B = x.shape(0), P = g_.positions(), R = g_.rows(), Co = o_.out_channels;
+        chunk_ = detail::images_per_chunk(B, R, P);
+        const std::size_t ld = chunk_ * P;
+        ensure_shape(col_, R, ld);
+        ensure_shape(tmp_, Co, ld);
+        ensure_shape(y_, B, out_.size());
+        for (std::size_t s0 = 0; s0 < B; s0 += chunk_) {
+            const std::size_t ns = std::min(chunk_, B - s0);
+            detail::im2col(x.data() + s0 * in_.size(), ns, g_, col_.data(), ld);
+            gemm_raw<T>(false, false, Co, ns * P, R, T(1), w_.data(), R, col_.data(), ld, T(0), tmp_.data(), ld);
+            detail::channel_major_to_rows(tmp_.data(), ld, ns, Co, P, o_.bias ? b_.data() : nullptr,
+                                          y_.data() + s0 * out_.size());
+        }
+        return y_;
+    }
+
+    const matrix<T>& backward(const matrix<T>& gy, bool need_input_grad) {
+        const matrix<T>& x = *x_;
+        const std::size_t B = x.shape(0), P = g_.positions(), R = g_.rows(), Co = o_.out_channels;
+        if (gy.shape(0) != B || gy.shape(1) != out_.size())
+            throw_shape_mismatch(name() + " backward", "gradient", gy.shape(), "output", y_.shape());
+        const std::size_t ld = chunk_ * P;
+        if (o_.bias) {
+            T* pb = gb_.data();
+            for (std::size_t s = 0; s < B; ++s)
+                for (std::size_t c = 0; c < Co; ++c) {
+                    const T* g = gy.data() + (s * Co + c) * P;
+                    T acc = 0;
+                    for (std::size_t p = 0; p < P; ++p) acc += g[p];
+                    pb[c] += acc;
+                }
+        }
+        if (need_input_grad) {
+            ensure_shape(gx_, B, in_.size());
+            ensure_shape(gcol_, R, ld);
+        } else {
+            ensure_shape(gx_, 0, 0);
+        }
+        const bool one_chunk = chunk_ >= B;
+        for (std::size_t s0 = 0; s0 < B; s0 += chunk_) {
+            const std::size_t ns = std::min(chunk_, B - s0);
+            if (!one_chunk) detail::im2col(x.data() + s0 * in_.size(), ns, g_, col_.data(), ld);
+            detail::rows_to_channel_major(gy.data() + s0 * out_.size(), ns, Co, P, tmp_.data(), ld);
+            // dW += dY (Co x n) * col^T (n x R)
+            gemm_raw<T>(false, true, Co, R, ns * P, T(1), tmp_.data(), ld, col_.data(), ld, T(1), gw_.data(), R);
+            if (need_input_grad) {
+                // dcol (R x n) = W^T (R x Co) * dY (Co x n), then scatter back to pixels.
+                gemm_raw<T>(true, false, R, ns * P, Co, T(1), w_.data(), R, tmp_.data(), ld, T(0), gcol_.data(), ld);
+                detail::col2im(gcol_.data(), ld, ns, g_, gx_.data() + s0 * in_.size());
+            }
+        }
+        return gx_;
+    }
+
+    template <class F>
+    void for_each_param(F&& f) {
+        f("weight", w_, gw_);
+        if (o_.bias) f("bias", b_, gb_);
+    }
+
+    const image_shape& input_shape() const { return in_; }
+    const image_shape& output_shape() const { return out_; }
+    matrix<T>& weight() { return w_; }
+    matrix<T>& bias() { return b_; }
+    std::string name() const {
+        return "nn::conv2d(" + std::to_string(in_.channels) + "->" + std::to_string(o_.out_channels) + ", kernel " +
+               std::to_string(o_.kernel) + ")";
+    }
+
+private:
+    conv2d_options o_;
+    image_shape in_, out_;
+    detail::window_geometry g_;
+    std::size_t chunk_ = 1;
+    matrix<T> w_, gw_, b_, gb_, col_, tmp_, gcol_, y_, gx_;
+    const matrix<T>* x_ = nullptr;
+};
+
+/// Spec of a conv2d layer on input images of shape `input`.
+struct conv2d {
+    conv2d_options options;
+    image_shape input;
+
+    constexpr conv2d(const conv2d_options& o, const image_shape& in) : options(o), input(in) {}
+    /// Shape of the output images (0 sizes when the kernel does not fit; make() throws then).
+    constexpr image_shape output_shape() const {
+        return {options.out_channels,
+                conv_out_size(input.height, options.kernel, options.stride, options.padding, options.dilation),
+                conv_out_size(input.width, options.kernel, options.stride, options.padding, options.dilation)};
+    }
+    template <real T>
+    conv2d_layer<T> make() const { return conv2d_layer<T>(options, input); }
+};
+
+} // namespace b2m::nn

@@ -1,0 +1,32 @@
+// b2m/nn/flatten.hpp - flatten: (B, C, H, W) stored (B, C*H*W) becomes (B, C*H*W) of
+// logical rank 2. The data is unchanged (rows are already flat, NCHW); only the logical
+// rank changes, so a (batch, features) loss or dense layer can follow an image layer.
+#pragma once
+
+#include "b2m/nn/layer.hpp"
+
+namespace b2m::nn {
+
+template <real T>
+class flatten_layer {
+public:
+    static constexpr int rank_out = 2;
+    void init(rng&) {}
+    /// Returns x itself (no copy).
+    const matrix<T>& forward(const matrix<T>& x, const step_context&) { return x; }
+    /// Returns gy itself when need_input_grad (no copy), else an empty matrix.
+    const matrix<T>& backward(const matrix<T>& gy, bool need_input_grad) { return need_input_grad ? gy : empty_; }
+    template <class F>
+    void for_each_param(F&&) {}
+
+private:
+    matrix<T> empty_;
+};
+
+/// Spec: flatten to (batch, features).
+struct flatten {
+    template <real T>
+    flatten_layer<T> make() const { return {}; }
+};
+
+} // namespace b2m::nn

@@ -1,0 +1,169 @@
+// b2m/nn/image.hpp - the logical shape of an image batch and the shared im2col kernels.
+//
+// Layout: an image batch (B, C, H, W) is stored as a matrix (B, C*H*W), NCHW inside each
+// row: entry (b, c, h, w) is at row b, column (c*H + h)*W + w. Image layers are given the
+// shape of their input image (rows are flat, so they cannot infer it) and expose the shape
+// of their output, so a chain is written as
+//     constexpr nn::image_shape in{.channels = 3, .height = 32, .width = 32};
+//     const auto c1 = nn::conv2d({.out_channels = 16, .kernel = 3, .padding = 1}, in);
+//     const auto p1 = nn::max_pool2d({.kernel = 2}, c1.output_shape());
+#pragma once
+
+#include <cstddef>
+#include <string>
+
+#include "b2m/core/error.hpp"
+#include "b2m/core/parallel.hpp"
+#include "b2m/core/tensor.hpp"
+
+namespace b2m::nn {
+
+/// Shape of one image: channels x height x width.
+struct image_shape {
+    std::size_t channels = 0, height = 0, width = 0;
+    constexpr std::size_t pixels() const { return height * width; }
+    constexpr std::size_t size() const { return channels * height * width; }
+    constexpr bool operator==(const image_shape&) const = default;
+};
+
+/// Text "(C=3, H=32, W=32)".
+inline std::string to_string(const image_shape& s) {
+    return "(C=" + std::to_string(s.channels) + ", H=" + std::to_string(s.height) + ", W=" +
+           std::to_string(s.width) + ")";
+}
+
+/// Output length of a convolution along one axis: floor((n + 2p - d(k-1) - 1) / s) + 1,
+/// or 0 when the dilated kernel does not fit in the padded input.
+constexpr std::size_t conv_out_size(std::size_t n, std::size_t kernel, std::size_t stride, std::size_t padding,
+                                    std::size_t dilation) {
+    const std::size_t span = dilation * (kernel - 1) + 1;
+    if (stride == 0 || kernel == 0 || n + 2 * padding < span) return 0;
+    return (n + 2 * padding - span) / stride + 1;
+}
+
+/// Throws shape_error unless x is (batch, s.size()); `layer` names the layer. When the row
+/// width is a multiple of H*W the message also says how many channels the rows hold.
+template <class T>
+void require_image_rows(const std::string& layer, const matrix<T>& x, const image_shape& s) {
+    if (x.shape(1) == s.size() && x.shape(0) > 0) return;
+    std::string m = layer + ": input has shape " + shape_string(x.shape()) + " but the layer expects (batch, C*H*W = " +
+                    std::to_string(s.size()) + ") for images " + to_string(s) + " stored NCHW per row";
+    if (x.shape(0) == 0) m += " (the batch is empty)";
+    else if (s.pixels() > 0 && x.shape(1) % s.pixels() == 0)
+        m += "; rows of " + std::to_string(x.shape(1)) + " would be " + std::to_string(x.shape(1) / s.pixels()) +
+             " channels of " + std::to_string(s.height) + "x" + std::to_string(s.width) + " instead of " +
+             std::to_string(s.channels);
+    throw shape_error(m);
+}
+
+namespace detail {
+
+/// Geometry of a sliding window: an image (channels x height x width), a square kernel with
+/// stride, zero padding and dilation, visiting out_h x out_w positions.
+struct window_geometry {
+    std::size_t channels, height, width, kernel, stride, padding, dilation, out_h, out_w;
+    std::size_t rows() const { return channels * kernel * kernel; }   // im2col rows
+    std::size_t positions() const { return out_h * out_w; }
+    std::size_t image_size() const { return channels * height * width; }
+};
+
+/// im2col for ns images at img (row stride g.image_size()): col[r, s*P + p] with
+/// r = (c*k + ki)*k + kj, p = oh*out_w + ow, P = g.positions(); col has row stride ld.
+/// Padding reads as zero.
+template <real T>
+void im2col(const T* img, std::size_t ns, const window_geometry& g, T* col, std::size_t ld) {
+    const std::size_t k = g.kernel, P = g.positions(), R = g.rows();
+    parallel_for(R * ns, 16, [&](std::size_t b, std::size_t e) {
+        for (std::size_t t = b; t < e; ++t) {
+            const std::size_t r = t / ns, s = t % ns;
+            const std::size_t c = r / (k * k), ki = (r / k) % k, kj = r % k;
+            const T* src = img + s * g.image_size() + c * g.height * g.width;
+            T* dst = col + r * ld + s * P;
+            const std::ptrdiff_t oi = std::ptrdiff_t(ki * g.dilation) - std::ptrdiff_t(g.padding);
+            const std::ptrdiff_t oj = std::ptrdiff_t(kj * g.dilation) - std::ptrdiff_t(g.padding);
+            for (std::size_t oh = 0; oh < g.out_h; ++oh) {
+                const std::ptrdiff_t ih = std::ptrdiff_t(oh * g.stride) + oi;
+                T* d = dst + oh * g.out_w;
+                if (ih < 0 || ih >= std::ptrdiff_t(g.height)) {
+                    for (std::size_t ow = 0; ow < g.out_w; ++ow) d[ow] = T(0);
+                    continue;
+                }
+                const T* srow = src + std::size_t(ih) * g.width;
+                for (std::size_t ow = 0; ow < g.out_w; ++ow) {
+                    const std::ptrdiff_t iw = std::ptrdiff_t(ow * g.stride) + oj;
+                    d[ow] = (iw >= 0 && iw < std::ptrdiff_t(g.width)) ? srow[iw] : T(0);
+                }
+            }
+        }
+    });
+}
+
+/// The adjoint of im2col: img = sum of col entries at the pixels they were read from
+/// (img is overwritten; padding entries are dropped).
+template <real T>
+void col2im(const T* col, std::size_t ld, std::size_t ns, const window_geometry& g, T* img) {
+    const std::size_t k = g.kernel, P = g.positions();
+    parallel_for(g.channels * ns, 4, [&](std::size_t b, std::size_t e) {
+        for (std::size_t t = b; t < e; ++t) {
+            const std::size_t c = t / ns, s = t % ns;
+            T* dst = img + s * g.image_size() + c * g.height * g.width;
+            for (std::size_t i = 0; i < g.height * g.width; ++i) dst[i] = T(0);
+            for (std::size_t ki = 0; ki < k; ++ki)
+                for (std::size_t kj = 0; kj < k; ++kj) {
+                    const T* src = col + ((c * k + ki) * k + kj) * ld + s * P;
+                    const std::ptrdiff_t oi = std::ptrdiff_t(ki * g.dilation) - std::ptrdiff_t(g.padding);
+                    const std::ptrdiff_t oj = std::ptrdiff_t(kj * g.dilation) - std::ptrdiff_t(g.padding);
+                    for (std::size_t oh = 0; oh < g.out_h; ++oh) {
+                        const std::ptrdiff_t ih = std::ptrdiff_t(oh * g.stride) + oi;
+                        if (ih < 0 || ih >= std::ptrdiff_t(g.height)) continue;
+                        T* drow = dst + std::size_t(ih) * g.width;
+                        const T* s_row = src + oh * g.out_w;
+                        for (std::size_t ow = 0; ow < g.out_w; ++ow) {
+                            const std::ptrdiff_t iw = std::ptrdiff_t(ow * g.stride) + oj;
+                            if (iw >= 0 && iw < std::ptrdiff_t(g.width)) drow[iw] += s_row[ow];
+                        }
+                    }
+                }
+        }
+    });
+}
+
+/// cm[c, s*P + p] = rows[s*C*P + c*P + p] for ns rows (cm row stride ld): NCHW rows to a
+/// channel-major matrix (C, ns*P).
+template <real T>
+void rows_to_channel_major(const T* rows, std::size_t ns, std::size_t C, std::size_t P, T* cm, std::size_t ld) {
+    parallel_for(C * ns, 16, [&](std::size_t b, std::size_t e) {
+        for (std::size_t t = b; t < e; ++t) {
+            const std::size_t c = t / ns, s = t % ns;
+            const T* src = rows + (s * C + c) * P;
+            T* dst = cm + c * ld + s * P;
+            for (std::size_t p = 0; p < P; ++p) dst[p] = src[p];
+        }
+    });
+}
+
+/// The inverse of rows_to_channel_major, adding bias[c] (when bias != nullptr).
+template <real T>
+void channel_major_to_rows(const T* cm, std::size_t ld, std::size_t ns, std::size_t C, std::size_t P,
+                           const T* bias, T* rows) {
+    parallel_for(C * ns, 16, [&](std::size_t b, std::size_t e) {
+        for (std::size_t t = b; t < e; ++t) {
+            const std::size_t c = t / ns, s = t % ns;
+            const T* src = cm + c * ld + s * P;
+            T* dst = rows + (s * C + c) * P;
+            const T add = bias ? bias[c] : T(0);
+            for (std::size_t p = 0; p < P; ++p) dst[p] = src[p] + add;
+        }
+    });
+}
+
+/// Images per chunk so that a (rows x chunk*positions) im2col buffer stays near 2^22 entries.
+inline std::size_t images_per_chunk(std::size_t batch, std::size_t rows, std::size_t positions) {
+    const std::size_t per_image = rows * positions;
+    std::size_t n = per_image == 0 ? batch : (std::size_t(1) << 22) / per_image;
+    if (n < 1) n = 1;
+    return n < batch ? n : batch;
+}
+
+} // namespace detail
+} // namespace b2m::nn

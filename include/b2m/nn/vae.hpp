@@ -1,0 +1,105 @@
+// b2m/nn/vae.hpp - the reparameterised Gaussian sample of a variational autoencoder.
+//
+// The encoder ends in a layer with 2k outputs read as [mu | logvar] (mean and log-variance
+// of q(z|x), k each). nn::reparameterize{k} turns them into the latent code:
+//   training:   z = mu + exp(logvar / 2) * eps, eps ~ N(0, I) from the step's random stream
+//               (counter-based, so fixed per trainer seed and step)
+//   evaluation: z = mu
+// A VAE student and its objective (beta weighs the KL term to N(0, I)):
+//   auto vae = nn::sequential(nn::dense(D, 128), nn::relu{}, nn::dense(128, 2 * k),
+//                             nn::tap<"stats">{}, nn::reparameterize{k},
+//                             nn::dense(k, 128), nn::relu{}, nn::dense(128, D), nn::sigmoid{});
+//   auto objective = loss::mse(nn::output, data::inputs) + beta * loss::kl_normal(nn::tap<"stats">{});
+// (loss/kl_normal.hpp reads mu and logvar from the tap placed before this layer.)
+#pragma once
+
+#include <cmath>
+#include <cstdint>
+#include <string>
+
+#include "b2m/core/error.hpp"
+#include "b2m/nn/layer.hpp"
+
+namespace b2m::nn {
+
+template <real T>
+class reparameterize_layer {
+public:
+    static constexpr int rank_out = 2;
+    explicit reparameterize_layer(std::size_t latent) : k_(latent) {
+        if (latent == 0) throw shape_error("nn::reparameterize: latent size must be positive");
+    }
+    void init(rng&) {}
+
+    /// Requires x of shape (B, 2k) and, in training, c.noise (the trainer provides it).
+    /// Draws B*k normals from c.noise (advancing it) in training.
+    const matrix<T>& forward(const matrix<T>& x, const step_context& c) {
+        if (x.shape(1) != 2 * k_ || x.shape(0) == 0)
+            throw shape_error(name() + ": input has shape " + shape_string(x.shape()) + " but the layer expects (batch, " +
+                              std::to_string(2 * k_) + ") = [mu | logvar] with " + std::to_string(k_) + " each");
+        training_ = c.training;
+        if (training_ && c.noise == nullptr) throw error(name() + ": training step without a random stream");
+        const std::size_t B = x.shape(0);
+        ensure_shape(y_, B, k_);
+        if (training_) {
+            ensure_shape(eps_, B, k_);
+            ensure_shape(sd_, B, k_);
+            const std::uint64_t base = c.noise->counter;
+            c.noise->counter += B * k_;
+            const rng& r = *c.noise;
+            parallel_for(B * k_, 1 << 14, [&](std::size_t b, std::size_t e) {
+                for (std::size_t t = b; t < e; ++t) {
+                    const std::size_t i = t / k_, j = t % k_;
+                    const T mu = x(i, j), lv = x(i, k_ + j);
+                    const T eps = T(r.normal_at(base + t));
+                    const T sd = std::exp(T(0.5) * lv);
+                    eps_.data()[t] = eps;
+                    sd_.data()[t] = sd;
+                    y_.data()[t] = mu + sd * eps;
+                }
+            });
+        } else {
+            for (std::size_t i = 0; i < B; ++i)
+                for (std::size_t j = 0; j < k_; ++j) y_(i, j) = x(i, j);
+        }
+        return y_;
+    }
+
+    /// d/dmu = gy; d/dlogvar = gy * eps * exp(logvar/2) / 2 (0 in evaluation).
+    const matrix<T>& backward(const matrix<T>& gy, bool need_input_grad) {
+        if (!need_input_grad) {
+            ensure_shape(gx_, 0, 0);
+            return gx_;
+        }
+        if (gy.shape() != y_.shape()) throw_shape_mismatch(name() + " backward", "gradient", gy.shape(), "output", y_.shape());
+        const std::size_t B = gy.shape(0);
+        ensure_shape(gx_, B, 2 * k_);
+        for (std::size_t i = 0; i < B; ++i)
+            for (std::size_t j = 0; j < k_; ++j) {
+                gx_(i, j) = gy(i, j);
+                gx_(i, k_ + j) = training_ ? gy(i, j) * eps_(i, j) * sd_(i, j) * T(0.5) : T(0);
+            }
+        return gx_;
+    }
+    template <class F>
+    void for_each_param(F&&) {}
+
+    /// The noise of the last training forward (B, k).
+    const matrix<T>& noise() const { return eps_; }
+    std::size_t latent() const { return k_; }
+    std::string name() const { return "nn::reparameterize(" + std::to_string(k_) + ")"; }
+
+private:
+    std::size_t k_;
+    bool training_ = true;
+    matrix<T> y_, eps_, sd_, gx_;
+};
+
+/// Spec: samples a latent of size `latent` from an input [mu | logvar] of 2*latent columns.
+struct reparameterize {
+    std::size_t latent = 0;
+    template <real T>
+    reparameterize_layer<T> make() const { return reparameterize_layer<T>(latent); }
+};
+
+} // namespace b2m::nn
