@@ -77,7 +77,7 @@ public:
         require_image_rows(name(), x, in_);
         x_ = &x;
         const std::size_t B = x.shape(0), P = g_.positions(), R = g_.rows(), Co = o_.out_channels;
-        chunk_ = detail::images_per_chunk(B, R, P);
+        chunk_ = detail::images_per_chunk(B, R, P, budget_);
         const std::size_t ld = chunk_ * P;
         ensure_shape(col_, R, ld);
         ensure_shape(tmp_, Co, ld);
@@ -136,6 +136,9 @@ public:
         if (o_.bias) f("bias", b_, gb_);
     }
 
+    /// Bounds the im2col buffer to about `entries` scalars (batches are processed in chunks
+    /// of images; default 2^22). Takes effect at the next forward.
+    void set_im2col_budget(std::size_t entries) { budget_ = entries; }
     const image_shape& input_shape() const { return in_; }
     const image_shape& output_shape() const { return out_; }
     matrix<T>& weight() { return w_; }
@@ -150,6 +153,7 @@ private:
     image_shape in_, out_;
     detail::window_geometry g_;
     std::size_t chunk_ = 1;
+    std::size_t budget_ = detail::default_im2col_budget;
     matrix<T> w_, gw_, b_, gb_, col_, tmp_, gcol_, y_, gx_;
     const matrix<T>* x_ = nullptr;
 };

@@ -157,10 +157,15 @@ void channel_major_to_rows(const T* cm, std::size_t ld, std::size_t ns, std::siz
     });
 }
 
-/// Images per chunk so that a (rows x chunk*positions) im2col buffer stays near 2^22 entries.
-inline std::size_t images_per_chunk(std::size_t batch, std::size_t rows, std::size_t positions) {
+/// Default bound on the entries of an im2col buffer (16 MiB in float).
+inline constexpr std::size_t default_im2col_budget = std::size_t(1) << 22;
+
+/// Images per chunk so that a (rows x chunk*positions) im2col buffer stays within `budget`
+/// entries (at least one image per chunk).
+inline std::size_t images_per_chunk(std::size_t batch, std::size_t rows, std::size_t positions,
+                                    std::size_t budget = default_im2col_budget) {
     const std::size_t per_image = rows * positions;
-    std::size_t n = per_image == 0 ? batch : (std::size_t(1) << 22) / per_image;
+    std::size_t n = per_image == 0 ? batch : budget / per_image;
     if (n < 1) n = 1;
     return n < batch ? n : batch;
 }

@@ -1,0 +1,70 @@
+// b2m/brain/pca.hpp - principal component analysis through xt::linalg::svd.
+#pragma once
+
+#include <algorithm>
+#include <cmath>
+#include <string>
+#include <tuple>
+
+#include <xtensor-blas/xlinalg.hpp>
+
+#include "b2m/core/error.hpp"
+#include "b2m/core/gemm.hpp"
+#include "b2m/core/tensor.hpp"
+
+namespace b2m::brain {
+
+/// PCA fitted on training rows: components (k, features) are the top right singular
+/// vectors of the centred data (signs fixed like sklearn's svd_flip: the largest |entry| of
+/// each left singular vector is positive); explained_variance = s^2 / (n - 1).
+template <real T>
+struct pca {
+    matrix<T> components;        // (k, features)
+    vector<T> mean;              // (features)
+    vector<T> explained_variance;  // (k)
+
+    /// Requires x finite with at least 2 rows and 1 <= k <= min(rows, features) (data_error).
+    pca& fit(const matrix<T>& x, std::size_t k) {
+        require_finite("pca input", x);
+        const std::size_t n = x.shape(0), f = x.shape(1);
+        if (n < 2 || k < 1 || k > std::min(n, f))
+            throw data_error("pca: " + std::to_string(k) + " components requested for input of shape " +
+                             shape_string(x.shape()) + " (need 1 <= k <= min(rows, columns), rows >= 2)");
+        xt::xtensor<double, 2> xc = xt::cast<double>(x);
+        mean = vector<T>::from_shape({f});
+        for (std::size_t j = 0; j < f; ++j) {
+            double m = 0;
+            for (std::size_t i = 0; i < n; ++i) m += xc(i, j);
+            m /= double(n);
+            mean(j) = T(m);
+            for (std::size_t i = 0; i < n; ++i) xc(i, j) -= m;
+        }
+        auto [u, s, vt] = xt::linalg::svd(xc, false);
+        components = matrix<T>::from_shape({k, f});
+        explained_variance = vector<T>::from_shape({k});
+        for (std::size_t c = 0; c < k; ++c) {
+            std::size_t arg = 0;
+            for (std::size_t i = 1; i < n; ++i)
+                if (std::abs(u(i, c)) > std::abs(u(arg, c))) arg = i;
+            const double sign = u(arg, c) < 0 ? -1.0 : 1.0;
+            for (std::size_t j = 0; j < f; ++j) components(c, j) = T(sign * vt(c, j));
+            explained_variance(c) = T(s(c) * s(c) / double(n - 1));
+        }
+        return *this;
+    }
+
+    /// (x - mean) components^T, shape (rows, k). Requires matching feature count (shape_error).
+    matrix<T> transform(const matrix<T>& x) const {
+        if (x.shape(1) != mean.size())
+            throw shape_error("pca.transform: input has shape " + shape_string(x.shape()) + " but components have shape " +
+                              shape_string(components.shape()));
+        matrix<T> xc = x;
+        for (std::size_t i = 0; i < xc.shape(0); ++i)
+            for (std::size_t j = 0; j < xc.shape(1); ++j) xc(i, j) -= mean(j);
+        matrix<T> out;
+        gemm<T>(xc, components, out, false, true, T(1), T(0), "pca input", "pca components");
+        return out;
+    }
+};
+
+} // namespace b2m::brain

@@ -1,0 +1,180 @@
+// b2m/loss/linear_head.hpp - the learnable linear maps brain objectives own: projection
+// heads (contrastive), latent maps (latent transfer), encoders (encoding alignment), and
+// one head per subject when subjects' brain targets differ in width.
+//
+// A head is y = x W + b (W: in x out, b: 1 x out), initialised like PyTorch's nn.Linear
+// (W, b ~ U(+-1/sqrt(in))) from the rng it is given. Heads are created lazily by their
+// term on the first forward (the brain width V is known only from the first batch), so
+// every size-dependent buffer is allocated then and never again for the same batch shape.
+// Inputs are raw row-major blocks (rows with a leading dimension), so a sequence batch
+// (B, T*H) is read in place as (B*T, H) rows.
+#pragma once
+
+#include <algorithm>
+#include <cmath>
+#include <cstddef>
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "b2m/core/error.hpp"
+#include "b2m/core/gemm.hpp"
+#include "b2m/core/rng.hpp"
+#include "b2m/core/tensor.hpp"
+
+namespace b2m::loss {
+
+template <real T>
+class linear_head {
+public:
+    linear_head() = default;
+    /// A head from `in` to `out` features. Requires in, out > 0. Parameters are zero until init().
+    linear_head(std::size_t in, std::size_t out, bool bias) : in_(in), out_(out), bias_(bias) {
+        if (in == 0 || out == 0) throw shape_error("linear_head: in and out features must be positive");
+        w_ = xt::zeros<T>({in, out});
+        gw_ = xt::zeros<T>({in, out});
+        b_ = xt::zeros<T>({std::size_t(1), bias ? out : std::size_t(0)});
+        gb_ = xt::zeros<T>({std::size_t(1), bias ? out : std::size_t(0)});
+    }
+    void init(rng& r) {
+        const double a = 1.0 / std::sqrt(double(in_));
+        r.fill_uniform(w_, -a, a);
+        if (bias_) r.fill_uniform(b_, -a, a);
+    }
+    bool empty() const { return in_ == 0; }
+    std::size_t in_features() const { return in_; }
+    std::size_t out_features() const { return out_; }
+    bool has_bias() const { return bias_; }
+
+    /// y(n x out, row stride ldy) = x(n x in, row stride ldx) W + b.
+    void forward(const T* x, std::size_t n, std::size_t ldx, T* y, std::size_t ldy) const {
+        if (n == 0) return;
+        if (bias_) {
+            for (std::size_t i = 0; i < n; ++i)
+                for (std::size_t j = 0; j < out_; ++j) y[i * ldy + j] = b_.data()[j];
+        }
+        gemm_raw<T>(false, false, n, out_, in_, T(1), x, ldx, w_.data(), out_, bias_ ? T(1) : T(0), y, ldy);
+    }
+    /// Given gy = dL/dy for the rows x of the last forward: gW += alpha x^T gy, gb += alpha
+    /// colsum(gy), and when gx != nullptr, gx += alpha gy W^T (accumulated, row stride ldgx).
+    void backward(const T* x, std::size_t n, std::size_t ldx, const T* gy, std::size_t ldgy, T alpha, T* gx,
+                  std::size_t ldgx) {
+        if (n == 0) return;
+        gemm_raw<T>(true, false, in_, out_, n, alpha, x, ldx, gy, ldgy, T(1), gw_.data(), out_);
+        if (bias_) {
+            T* pb = gb_.data();
+            for (std::size_t i = 0; i < n; ++i)
+                for (std::size_t j = 0; j < out_; ++j) pb[j] += alpha * gy[i * ldgy + j];
+        }
+        if (gx) gemm_raw<T>(false, true, n, in_, out_, alpha, gy, ldgy, w_.data(), out_, T(1), gx, ldgx);
+    }
+
+    /// f(name, value, grad) for W ("<prefix>weight") and b ("<prefix>bias").
+    template <class F>
+    void for_each_param(F&& f, const std::string& prefix) {
+        if (empty()) return;
+        f(prefix + "weight", w_, gw_);
+        if (bias_) f(prefix + "bias", b_, gb_);
+    }
+    matrix<T>& weight() { return w_; }
+    matrix<T>& bias() { return b_; }
+    matrix<T>& weight_grad() { return gw_; }
+    matrix<T>& bias_grad() { return gb_; }
+
+private:
+    std::size_t in_ = 0, out_ = 0;
+    bool bias_ = false;
+    matrix<T> w_, gw_, b_, gb_;
+};
+
+namespace detail {
+/// Validates per-trial subject ids against the number of subjects; returns nothing, throws
+/// data_error naming the term and the offending trial.
+inline void check_subjects(const std::string& term, const xt::xtensor<std::int64_t, 1>& subject, std::size_t rows,
+                           std::size_t num_subjects) {
+    if (subject.size() != rows)
+        throw shape_error(term + ": the term has " + std::to_string(num_subjects) +
+                          " subject heads, so batch.subject must hold one id per trial, but it has " +
+                          std::to_string(subject.size()) + " entries for " + std::to_string(rows) + " trials");
+    for (std::size_t i = 0; i < rows; ++i)
+        if (subject(i) < 0 || std::size_t(subject(i)) >= num_subjects)
+            throw data_error(term + ": batch.subject[" + std::to_string(i) + "] = " + std::to_string(subject(i)) +
+                             " is outside [0, " + std::to_string(num_subjects) + ")");
+}
+} // namespace detail
+
+/// One linear head per subject, reading a brain matrix padded to the widest subject:
+/// trial i of subject s = subject[i] uses columns [0, widths[s]) of its brain row (the rest
+/// is padding and is never read). Subjects' trials are gathered into per-subject blocks
+/// (buffers sized for the whole batch once), so a step allocates nothing after warm-up.
+template <real T>
+class subject_heads {
+public:
+    subject_heads() = default;
+    subject_heads(const std::vector<std::size_t>& widths, std::size_t out, bool bias) : widths_(widths) {
+        for (std::size_t w : widths) heads_.emplace_back(w, out, bias);
+        rows_.resize(widths.size());
+        gathered_.resize(widths.size());
+        outs_.resize(widths.size());
+        for (auto& r : rows_) r.reserve(256);
+    }
+    bool empty() const { return heads_.empty(); }
+    std::size_t size() const { return heads_.size(); }
+    std::size_t max_width() const {
+        std::size_t m = 0;
+        for (std::size_t w : widths_) m = std::max(m, w);
+        return m;
+    }
+    void init(rng& r) {
+        for (std::size_t s = 0; s < heads_.size(); ++s) {
+            rng rs = r.split(s);
+            heads_[s].init(rs);
+        }
+    }
+    /// y(B x out) = per-row head of its subject applied to brain (B x >= max width).
+    void forward(const std::string& term, const matrix<T>& brain, const xt::xtensor<std::int64_t, 1>& subject,
+                 matrix<T>& y) {
+        const std::size_t n = brain.shape(0), ld = brain.shape(1), out = heads_[0].out_features();
+        detail::check_subjects(term, subject, n, heads_.size());
+        if (ld < max_width())
+            throw shape_error(term + ": data::brain has shape " + shape_string(brain.shape()) +
+                              " but the widest subject has " + std::to_string(max_width()) + " columns");
+        for (auto& r : rows_) r.clear();
+        for (std::size_t i = 0; i < n; ++i) rows_[std::size_t(subject(i))].push_back(i);
+        ensure_shape(y, n, out);
+        for (std::size_t s = 0; s < heads_.size(); ++s) {
+            const std::size_t ns = rows_[s].size(), w = widths_[s];
+            ensure_shape(gathered_[s], n, w);  // capacity for the whole batch; first ns rows used
+            ensure_shape(outs_[s], n, out);
+            for (std::size_t k = 0; k < ns; ++k)
+                std::copy_n(brain.data() + rows_[s][k] * ld, w, gathered_[s].data() + k * w);
+            heads_[s].forward(gathered_[s].data(), ns, w, outs_[s].data(), out);
+            for (std::size_t k = 0; k < ns; ++k)
+                std::copy_n(outs_[s].data() + k * out, out, y.data() + rows_[s][k] * out);
+        }
+    }
+    /// Given gy (B x out) for the last forward, accumulates alpha * gradients into each head.
+    void backward(const matrix<T>& gy, T alpha) {
+        const std::size_t out = heads_[0].out_features();
+        for (std::size_t s = 0; s < heads_.size(); ++s) {
+            const std::size_t ns = rows_[s].size();
+            for (std::size_t k = 0; k < ns; ++k)
+                std::copy_n(gy.data() + rows_[s][k] * out, out, outs_[s].data() + k * out);
+            heads_[s].backward(gathered_[s].data(), ns, widths_[s], outs_[s].data(), out, alpha, nullptr, 0);
+        }
+    }
+    template <class F>
+    void for_each_param(F&& f, const std::string& prefix) {
+        for (std::size_t s = 0; s < heads_.size(); ++s)
+            heads_[s].for_each_param(f, prefix + "subject" + std::to_string(s) + ".");
+    }
+    linear_head<T>& head(std::size_t s) { return heads_[s]; }
+
+private:
+    std::vector<std::size_t> widths_;
+    std::vector<linear_head<T>> heads_;
+    std::vector<std::vector<std::size_t>> rows_;
+    std::vector<matrix<T>> gathered_, outs_;
+};
+
+} // namespace b2m::loss

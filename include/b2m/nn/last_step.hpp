@@ -1,0 +1,113 @@
+// b2m/nn/last_step.hpp - picks one time step of a sequence batch: (B, T*F) -> (B, F).
+//
+//   nn::last_step(128)          // h(T-1): the decision head's input after a recurrent layer
+//   nn::select_step(128, 0)     // step 0; negative steps count from the end (-1 = last)
+//
+// With variable lengths, the recurrent layers carry each row's final valid state to the
+// last step (see nn/recurrent.hpp), so last_step needs no lengths after them. For other
+// inputs, set_lengths(len) makes last_step read step len[b]-1 of row b (len[b] >= 1).
+#pragma once
+
+#include <algorithm>
+#include <cstddef>
+#include <cstdint>
+#include <span>
+#include <string>
+#include <vector>
+
+#include "b2m/core/error.hpp"
+#include "b2m/nn/layer.hpp"
+#include "b2m/nn/sequence.hpp"
+
+namespace b2m::nn {
+
+template <real T>
+class select_step_layer {
+public:
+    static constexpr int rank_out = 2;
+    select_step_layer(std::size_t features, std::ptrdiff_t step) : F_(features), step_(step) {
+        if (features == 0) throw shape_error("nn::select_step: features must be positive");
+    }
+    void init(rng&) {}
+
+    /// Row b reads step len[b] - 1 in the following forwards (only for the last step,
+    /// step == -1). Checked at forward: len.size() == batch, 1 <= len[b] <= T.
+    void set_lengths(std::span<const std::int64_t> len) {
+        lengths_.assign(len.begin(), len.end());
+        has_lengths_ = true;
+    }
+    void clear_lengths() { has_lengths_ = false; }
+
+    const matrix<T>& forward(const matrix<T>& x, const step_context&) {
+        const std::size_t steps = sequence_steps(label(), x, F_), B = x.shape(0);
+        const std::ptrdiff_t s = step_ < 0 ? std::ptrdiff_t(steps) + step_ : step_;
+        if (s < 0 || s >= std::ptrdiff_t(steps))
+            throw shape_error(label() + ": step " + std::to_string(step_) + " is outside an input of shape " +
+                              shape_string(x.shape()) + " (" + std::to_string(steps) + " steps)");
+        if (has_lengths_) {
+            if (step_ != -1) throw error(label() + ": set_lengths applies only to the last step (step -1)");
+            if (lengths_.size() != B)
+                throw shape_error(label() + ": set_lengths gave " + std::to_string(lengths_.size()) +
+                                  " lengths but the input has " + std::to_string(B) + " rows");
+        }
+        ensure_shape(y_, B, F_);
+        if (rows_.size() != B) rows_.resize(B);
+        steps_ = steps;
+        for (std::size_t b = 0; b < B; ++b) {
+            std::size_t sb = std::size_t(s);
+            if (has_lengths_) {
+                if (lengths_[b] < 1 || std::size_t(lengths_[b]) > steps)
+                    throw data_error(label() + ": length " + std::to_string(lengths_[b]) + " of row " +
+                                     std::to_string(b) + " is outside [1, " + std::to_string(steps) + "]");
+                sb = std::size_t(lengths_[b]) - 1;
+            }
+            rows_[b] = sb;
+            std::copy_n(x.data() + (b * steps + sb) * F_, F_, y_.data() + b * F_);
+        }
+        return y_;
+    }
+    const matrix<T>& backward(const matrix<T>& gy, bool need_input_grad) {
+        if (!need_input_grad) {
+            ensure_shape(gx_, 0, 0);
+            return gx_;
+        }
+        if (gy.shape() != y_.shape())
+            throw_shape_mismatch(label() + " backward", "dL/d(output)", gy.shape(), "the output", y_.shape());
+        const std::size_t B = y_.shape(0);
+        ensure_shape(gx_, B, steps_ * F_);
+        gx_.fill(T(0));
+        for (std::size_t b = 0; b < B; ++b)
+            std::copy_n(gy.data() + b * F_, F_, gx_.data() + (b * steps_ + rows_[b]) * F_);
+        return gx_;
+    }
+    template <class Fn>
+    void for_each_param(Fn&&) {}
+
+private:
+    std::string label() const {
+        return "nn::select_step(" + std::to_string(F_) + ", " + std::to_string(step_) + ")";
+    }
+    std::size_t F_;
+    std::ptrdiff_t step_;
+    std::size_t steps_ = 0;
+    std::vector<std::size_t> rows_;
+    std::vector<std::int64_t> lengths_;
+    bool has_lengths_ = false;
+    matrix<T> y_, gx_;
+};
+
+/// Spec: step `step` (negative: from the end) of a sequence with `features` per step.
+struct select_step {
+    std::size_t features = 0;
+    std::ptrdiff_t step = -1;
+    select_step(std::size_t features_, std::ptrdiff_t step_) : features(features_), step(step_) {}
+    template <real T>
+    select_step_layer<T> make() const { return select_step_layer<T>(features, step); }
+};
+
+/// Spec: the last step of a sequence with `features` per step.
+struct last_step : select_step {
+    explicit last_step(std::size_t features_) : select_step(features_, -1) {}
+};
+
+} // namespace b2m::nn

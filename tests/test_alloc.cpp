@@ -1,0 +1,88 @@
+// Heap allocations per training step after warm-up must be zero (label: alloc).
+// This executable replaces the global operator new to count allocations.
+#include <doctest/doctest.h>
+
+#include <b2m/b2m.hpp>
+
+#include <atomic>
+#include <cstdlib>
+#include <new>
+
+namespace {
+std::atomic<long> allocations{0};
+}
+
+void* operator new(std::size_t n) {
+    allocations.fetch_add(1, std::memory_order_relaxed);
+    if (void* p = std::malloc(n ? n : 1)) return p;
+    throw std::bad_alloc();
+}
+void* operator new[](std::size_t n) { return operator new(n); }
+void* operator new(std::size_t n, std::align_val_t a) {
+    allocations.fetch_add(1, std::memory_order_relaxed);
+    if (void* p = std::aligned_alloc(std::size_t(a), (n + std::size_t(a) - 1) / std::size_t(a) * std::size_t(a))) return p;
+    throw std::bad_alloc();
+}
+void* operator new[](std::size_t n, std::align_val_t a) { return operator new(n, a); }
+void operator delete(void* p) noexcept { std::free(p); }
+void operator delete[](void* p) noexcept { std::free(p); }
+void operator delete(void* p, std::size_t) noexcept { std::free(p); }
+void operator delete[](void* p, std::size_t) noexcept { std::free(p); }
+void operator delete(void* p, std::align_val_t) noexcept { std::free(p); }
+void operator delete[](void* p, std::align_val_t) noexcept { std::free(p); }
+void operator delete(void* p, std::size_t, std::align_val_t) noexcept { std::free(p); }
+void operator delete[](void* p, std::size_t, std::align_val_t) noexcept { std::free(p); }
+
+using namespace b2m;
+
+namespace {
+/// Allocations made by `steps` calls of step() after `warmup` calls.
+template <class Step>
+long count_allocations(Step&& step, int warmup = 2, int steps = 10) {
+    for (int i = 0; i < warmup; ++i) step();
+    const long before = allocations.load();
+    for (int i = 0; i < steps; ++i) step();
+    return allocations.load() - before;
+}
+} // namespace
+
+TEST_SUITE("alloc") {
+    TEST_CASE("the counter sees allocations") {
+        static std::vector<int>* escape = nullptr;
+        const long before = allocations.load();
+        escape = new std::vector<int>(10);
+        CHECK(allocations.load() - before >= 1);
+        delete escape;
+    }
+
+    TEST_CASE("MLP with Adam, cross-entropy and a tap objective: zero allocations per step") {
+        auto net = nn::sequential(nn::dense(64, 128), nn::relu{}, nn::dropout{0.1}, nn::layer_norm{128},
+                                  nn::tap<"embed">{}, nn::dense(128, 10));
+        auto objective = loss::cross_entropy(nn::output, data::labels) + 0.5 * loss::mse(nn::tap<"embed">{}, data::brain);
+        auto trainer = train::make_trainer(net, objective, optim::adam({.lr = 1e-3}), {.seed = 1, .clip_norm = 5.0});
+        train::batch<float> b;
+        b.x = matrix<float>::from_shape({32, 64});
+        b.brain = matrix<float>::from_shape({32, 128});
+        rng r(2);
+        r.fill_normal(b.x);
+        r.fill_normal(b.brain);
+        b.labels = index_vector::from_shape({32});
+        for (std::size_t i = 0; i < 32; ++i) b.labels(i) = std::int64_t(i % 10);
+        CHECK(count_allocations([&] { trainer.step(b); }) == 0);
+    }
+
+    TEST_CASE("SGD with momentum and an autodiff expression loss: zero allocations per step") {
+        auto net = nn::sequential(nn::dense(16, 32), nn::gelu{}, nn::tap<"h">{}, nn::dense(32, 4));
+        auto cosine = loss::expression(
+            [](auto h, auto r) { return 1.0 - ad::mean(ad::sum(ad::l2_normalize(h) * ad::l2_normalize(r), ad::axis::cols)); },
+            nn::tap<"h">{}, data::brain);
+        auto trainer = train::make_trainer(net, loss::cross_entropy(nn::output, data::labels) + cosine,
+                                           optim::sgd({.lr = 0.01, .momentum = 0.9}), {.seed = 1});
+        train::batch<float> b;
+        b.x = xt::ones<float>({8, 16});
+        b.brain = xt::ones<float>({8, 32});
+        b.labels = index_vector::from_shape({8});
+        b.labels.fill(1);
+        CHECK(count_allocations([&] { trainer.step(b); }) == 0);
+    }
+}

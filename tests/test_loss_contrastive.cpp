@@ -1,0 +1,180 @@
+#include <doctest/doctest.h>
+
+#include <b2m/loss/contrastive.hpp>
+#include <b2m/nn/dense.hpp>
+#include <b2m/nn/activation.hpp>
+#include <b2m/nn/sequential.hpp>
+
+#include "loss_check.hpp"
+
+using namespace b2m;
+using loss_check::fixture;
+
+namespace {
+/// A student whose tap is its input: the tap's gradient is dL/dx.
+auto identity_student() { return nn::sequential<double>(nn::tap<"h">{}); }
+
+train::batch<double> fixture_batch() {
+    train::batch<double> b;
+    b.x = fixture("con_h");
+    b.brain = fixture("con_b");
+    b.stimulus = loss_check::fixture_ids("con_stim");
+    return b;
+}
+
+template <class Term>
+void load_heads(Term& t) {
+    t.student_head().weight() = fixture("con_wg");
+    t.student_head().bias() = fixture("con_bg");
+    t.brain_head().weight() = fixture("con_wf");
+    t.brain_head().bias() = fixture("con_bf");
+}
+} // namespace
+
+TEST_CASE("contrastive equals an independent PyTorch computation (value and tap gradient)") {
+    struct variant {
+        loss::similarity sim;
+        bool symmetric, multi;
+        double tau;
+    };
+    const variant vs[] = {{loss::similarity::cosine, true, true, 0.1},
+                          {loss::similarity::cosine, true, false, 0.1},
+                          {loss::similarity::cosine, false, true, 0.1},
+                          {loss::similarity::dot, true, true, 0.7},
+                          {loss::similarity::cosine, true, true, 0.01}};
+    const auto values = fixture("con_values");
+    for (std::size_t k = 0; k < 5; ++k) {
+        CAPTURE(k);
+        auto s = identity_student();
+        auto batch = fixture_batch();
+        auto term = loss::contrastive(nn::tap<"h">{}, data::brain,
+                                      {.tau = vs[k].tau, .dim = 4, .sim = vs[k].sim, .symmetric = vs[k].symmetric,
+                                       .use_stimulus = vs[k].multi})
+                        .make<double>();
+        loss_check::value(term, s, batch);  // builds the heads
+        load_heads(term);
+        const double v = loss_check::value(term, s, batch);
+        CHECK(std::abs(v - values(0, k)) <= 1e-10);
+        const auto g = loss_check::analytic_input_grad(term, s, batch);
+        CHECK(ad::relative_error(g, fixture("con_grad_h" + std::to_string(k))) <= 1e-10);
+    }
+}
+
+TEST_SUITE("gradcheck") {
+    TEST_CASE("contrastive gradients: tap, both heads, learnable temperature") {
+        for (auto sim : {loss::similarity::cosine, loss::similarity::dot})
+            for (bool symmetric : {true, false}) {
+                CAPTURE(int(sim));
+                CAPTURE(symmetric);
+                auto s = identity_student();
+                auto batch = fixture_batch();
+                auto term = loss::contrastive(nn::tap<"h">{}, data::brain,
+                                              {.tau = sim == loss::similarity::dot ? 2.0 : 0.3, .learn_tau = true,
+                                               .dim = 3, .sim = sim, .symmetric = symmetric, .seed = 4})
+                                .make<double>();
+                loss_check::check_input_grad(term, s, batch);
+                loss_check::check_param_grads(term, s, batch,
+                                              {"student_head.weight", "student_head.bias", "brain_head.weight",
+                                               "brain_head.bias", "log_tau"});
+            }
+    }
+
+    TEST_CASE("contrastive gradients through a dense student and identity heads") {
+        auto s = nn::sequential<double>(nn::dense(5, 7), nn::tanh{}, nn::tap<"h">{});
+        s.init(rng(3));
+        auto batch = fixture_batch();
+        auto term = loss::contrastive(nn::tap<"h">{}, data::brain,
+                                      {.tau = 0.5, .learn_tau = true, .project_student = false,
+                                       .project_brain = false})
+                        .make<double>();
+        loss_check::check_input_grad(term, s, batch);
+        loss_check::check_param_grads(term, s, batch, {"log_tau"});
+    }
+
+    TEST_CASE("contrastive gradients with one brain head per subject (padded brain)") {
+        auto s = identity_student();
+        auto batch = fixture_batch();
+        batch.subject = index_vector({0, 1, 1, 0, 2, 1});
+        for (std::size_t i = 0; i < 6; ++i)  // subject 1 has 4 columns: the padding must not matter
+            if (batch.subject(i) == 1)
+                for (std::size_t j = 4; j < 7; ++j) batch.brain(i, j) = 1e6;
+        auto term = loss::contrastive(nn::tap<"h">{}, data::brain,
+                                      {.tau = 0.4, .dim = 3, .subject_widths = {7, 4, 6}, .seed = 2})
+                        .make<double>();
+        loss_check::check_input_grad(term, s, batch);
+        loss_check::check_param_grads(term, s, batch,
+                                      {"brain_head.subject0.weight", "brain_head.subject1.weight",
+                                       "brain_head.subject2.bias", "student_head.weight"});
+    }
+}
+
+TEST_CASE("contrastive temperature: clamp and zero gradient at the clamp") {
+    auto s = identity_student();
+    auto batch = fixture_batch();
+    auto term = loss::contrastive(nn::tap<"h">{}, data::brain, {.tau = 0.005, .learn_tau = true, .dim = 4})
+                    .make<double>();
+    loss_check::value(term, s, batch);
+    load_heads(term);
+    CHECK(term.tau() == 0.01);
+    // At the clamp the loss equals the fixed tau = 0.01 one (fixture variant 4).
+    CHECK(std::abs(loss_check::value(term, s, batch) - fixture("con_values")(0, 4)) <= 1e-10);
+    loss_check::zero_param_grads(term);
+    term.backward(s, batch, 1.0);
+    CHECK(term.log_tau()(0, 0) == doctest::Approx(std::log(0.005)));
+    double g = 1;
+    term.for_each_param([&](const std::string& n, matrix<double>&, matrix<double>& gr) {
+        if (n == "log_tau") g = gr(0, 0);
+    });
+    CHECK(g == 0.0);
+}
+
+TEST_CASE("contrastive edge cases: batch of 1, identical rows, zero-variance brain, bad input") {
+    auto s = identity_student();
+    train::batch<double> one;
+    one.x = xt::ones<double>({1, 5});
+    one.brain = xt::ones<double>({1, 7});
+    auto term = loss::contrastive(nn::tap<"h">{}, data::brain, {.dim = 4}).make<double>();
+    s.forward(one.x);
+    CHECK_THROWS_WITH_AS(term.forward(s, one), doctest::Contains("at least 2 trials"), data_error);
+
+    // Identical rows: every similarity is equal, the loss is log(n) (one positive per row),
+    // and the gradient is zero.
+    train::batch<double> same;
+    same.x = xt::ones<double>({4, 5});
+    same.brain = xt::ones<double>({4, 7});
+    s.forward(same.x);
+    CHECK(term.forward(s, same) == doctest::Approx(std::log(4.0)).epsilon(1e-12));
+    const auto g = loss_check::analytic_input_grad(term, s, same);
+    CHECK(ad::norm(g) < 1e-12);
+
+    // A brain response with zero variance (a flat row, even all zeros) stays finite.
+    auto batch = fixture_batch();
+    for (std::size_t j = 0; j < 7; ++j) batch.brain(2, j) = 0.0;
+    const double v = loss_check::value(term, s, batch);
+    CHECK(std::isfinite(v));
+    CHECK(std::isfinite(ad::norm(loss_check::analytic_input_grad(term, s, batch))));
+
+    // Row counts that differ name both sources.
+    batch.brain = xt::ones<double>({5, 7});
+    s.forward(batch.x);
+    CHECK_THROWS_WITH_AS(term.forward(s, batch), doctest::Contains("data::brain has shape (5, 7)"), shape_error);
+    // Stimulus ids of the wrong length.
+    batch = fixture_batch();
+    batch.stimulus = index_vector({0, 1});
+    s.forward(batch.x);
+    CHECK_THROWS_WITH_AS(term.forward(s, batch), doctest::Contains("batch.stimulus has 2 entries"), shape_error);
+    // Brain width changing after the heads were built.
+    batch = fixture_batch();
+    batch.brain = xt::ones<double>({6, 9});
+    CHECK_THROWS_AS(term.forward(s, batch), shape_error);
+    CHECK_THROWS_AS(loss::contrastive(nn::tap<"h">{}, data::brain, {.tau = -1.0}).make<double>(), error);
+}
+
+TEST_CASE("contrastive: subject ids are checked against the number of heads") {
+    auto s = identity_student();
+    auto batch = fixture_batch();
+    batch.subject = index_vector({0, 1, 1, 0, 5, 1});
+    auto term = loss::contrastive(nn::tap<"h">{}, data::brain, {.dim = 3, .subject_widths = {7, 4}}).make<double>();
+    s.forward(batch.x);
+    CHECK_THROWS_WITH_AS(term.forward(s, batch), doctest::Contains("batch.subject[4] = 5"), data_error);
+}
