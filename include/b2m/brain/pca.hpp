@@ -6,7 +6,7 @@
 #include <string>
 #include <tuple>
 
-#include <xtensor-blas/xlinalg.hpp>
+#include "b2m/brain/linalg.hpp"
 
 #include "b2m/core/error.hpp"
 #include "b2m/core/gemm.hpp"

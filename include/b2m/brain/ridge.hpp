@@ -1,0 +1,450 @@
+// b2m/brain/ridge.hpp - multi-target ridge regression with a per-target alpha from a grid.
+//
+// Model: y_t = x w_t + b_t, w_t = argmin ||y_t - X w - b||^2 + alpha_t ||w||^2 (the
+// intercept unpenalised, handled like scikit-learn's fit_intercept=True by centring X and Y
+// with the training means).
+//
+// How (one decomposition, then GEMMs over blocks of targets):
+//   Xc = U diag(s) V^T from eigh of the smaller Gram matrix (Xc^T Xc or Xc Xc^T), in double,
+//   through xt::linalg::eigh; components with s^2 <= 1e-10 * max s^2 are dropped (rank cut,
+//   like lstsq's rcond). Per block of targets: Z = U^T Yc (one GEMM), then per alpha
+//     coefficients   W = V diag(s / (s^2 + a)) Z
+//     exact LOO      e_i = r_i / (1 - h_i(a)),  r = Yc - U diag(s^2/(s^2+a)) Z,
+//                    h_i(a) = 1/n + sum_j U_ij^2 s_j^2 / (s_j^2 + a)
+//   (identical to scikit-learn's RidgeCV "GCV" path, which is exact leave-one-out), and
+//   k-fold CV as one decomposition per fold and a GEMM per alpha for the held-out rows.
+// Memory: targets go through in blocks (block_targets, default ~32 MB of (samples x block)
+// per work buffer), so besides the inputs and the (features x targets) coefficients the
+// workspace is a few (samples x block) buffers, whatever the number of targets.
+// Threads: BLAS threads the GEMMs; the element-wise passes (gather, centring, the LOO and
+// CV error sums) run over column ranges with parallel_for; BLAS is never called inside an
+// OpenMP region.
+#pragma once
+
+#include <algorithm>
+#include <cmath>
+#include <cstring>
+#include <limits>
+#include <string>
+#include <tuple>
+#include <vector>
+
+#include "b2m/brain/linalg.hpp"
+
+#include "b2m/core/error.hpp"
+#include "b2m/core/gemm.hpp"
+#include "b2m/core/parallel.hpp"
+#include "b2m/core/tensor.hpp"
+
+namespace b2m::brain {
+
+namespace detail {
+
+/// Xc = U diag(s) V^T of the (optionally centred) design, rank-truncated.
+template <real T>
+struct ridge_spectrum {
+    xt::xtensor<double, 2> u;     // (n, r)
+    matrix<T> u_t;                // u as T, for the GEMMs with the targets
+    matrix<T> v_t;                // (p, r)
+    std::vector<double> s2;       // (r), descending
+    std::vector<double> x_mean;   // (p), zeros without intercept
+    std::size_t n = 0, p = 0;
+    std::size_t rank() const { return s2.size(); }
+};
+
+template <real T>
+ridge_spectrum<T> ridge_decompose(const matrix<T>& x, bool center) {
+    ridge_spectrum<T> sp;
+    const std::size_t n = x.shape(0), p = x.shape(1);
+    sp.n = n, sp.p = p;
+    xt::xtensor<double, 2> xc = xt::cast<double>(x);
+    sp.x_mean.assign(p, 0.0);
+    if (center) {
+        for (std::size_t i = 0; i < n; ++i)
+            for (std::size_t j = 0; j < p; ++j) sp.x_mean[j] += xc(i, j);
+        for (auto& m : sp.x_mean) m /= double(n);
+        for (std::size_t i = 0; i < n; ++i)
+            for (std::size_t j = 0; j < p; ++j) xc(i, j) -= sp.x_mean[j];
+    }
+    const bool primal = n >= p;  // eigh of the smaller Gram matrix
+    const std::size_t m = primal ? p : n;
+    xt::xtensor<double, 2> g = xt::zeros<double>({m, m});
+    if (primal) gemm_raw<double>(true, false, p, p, n, 1.0, xc.data(), p, xc.data(), p, 0.0, g.data(), p);
+    else gemm_raw<double>(false, true, n, n, p, 1.0, xc.data(), p, xc.data(), p, 0.0, g.data(), n);
+    auto [w, vecs] = xt::linalg::eigh(g);  // ascending eigenvalues, column-major eigenvectors
+    double wmax = 0;
+    for (std::size_t k = 0; k < m; ++k) wmax = std::max(wmax, w(k));
+    std::vector<std::size_t> keep;
+    for (std::size_t k = m; k-- > 0;)
+        if (w(k) > 1e-10 * wmax && w(k) > 0) keep.push_back(k);
+    const std::size_t r = keep.size();
+    sp.s2.resize(r);
+    xt::xtensor<double, 2> e = xt::zeros<double>({m, std::max<std::size_t>(r, 1)});
+    for (std::size_t c = 0; c < r; ++c) {
+        sp.s2[c] = w(keep[c]);
+        for (std::size_t i = 0; i < m; ++i) e(i, c) = vecs(i, keep[c]);
+    }
+    xt::xtensor<double, 2> other = xt::zeros<double>({primal ? n : p, std::max<std::size_t>(r, 1)});
+    if (r > 0) {
+        if (primal) gemm_raw<double>(false, false, n, r, p, 1.0, xc.data(), p, e.data(), r, 0.0, other.data(), r);
+        else gemm_raw<double>(true, false, p, r, n, 1.0, xc.data(), p, e.data(), r, 0.0, other.data(), r);
+        for (std::size_t i = 0; i < other.shape(0); ++i)
+            for (std::size_t c = 0; c < r; ++c) other(i, c) /= std::sqrt(sp.s2[c]);
+    }
+    xt::xtensor<double, 2> vd = primal ? std::move(e) : std::move(other);
+    sp.u = primal ? std::move(other) : std::move(e);
+    sp.u_t = matrix<T>::from_shape({n, r});
+    sp.v_t = matrix<T>::from_shape({p, r});
+    for (std::size_t i = 0; i < n; ++i)
+        for (std::size_t c = 0; c < r; ++c) sp.u_t(i, c) = T(sp.u(i, c));
+    for (std::size_t i = 0; i < p; ++i)
+        for (std::size_t c = 0; c < r; ++c) sp.v_t(i, c) = T(vd(i, c));
+    return sp;
+}
+
+/// Copies columns [c0, c0 + b) of y (rows listed in `rows`, or all rows) into out (rows x b),
+/// subtracting the column means of those rows when center; the means go to mean[0..b).
+template <real T>
+void gather_block(const matrix<T>& y, const std::vector<std::size_t>* rows, std::size_t c0, std::size_t b, bool center,
+                  matrix<T>& out, std::vector<double>& mean) {
+    const std::size_t n = rows ? rows->size() : y.shape(0), t = y.shape(1);
+    ensure_shape(out, n, b);
+    mean.assign(b, 0.0);
+    parallel_for(n, 256, [&](std::size_t i0, std::size_t i1) {
+        for (std::size_t i = i0; i < i1; ++i) {
+            const std::size_t src = rows ? (*rows)[i] : i;
+            std::memcpy(out.data() + i * b, y.data() + src * t + c0, b * sizeof(T));
+        }
+    });
+    if (!center) return;
+    parallel_for(b, 32, [&](std::size_t j0, std::size_t j1) {
+        for (std::size_t i = 0; i < n; ++i)
+            for (std::size_t j = j0; j < j1; ++j) mean[j] += double(out(i, j));
+        for (std::size_t j = j0; j < j1; ++j) mean[j] /= double(n);
+        for (std::size_t i = 0; i < n; ++i)
+            for (std::size_t j = j0; j < j1; ++j) out(i, j) = T(double(out(i, j)) - mean[j]);
+    });
+}
+
+inline std::size_t ridge_block(std::size_t requested, std::size_t n, std::size_t t, std::size_t elem) {
+    const std::size_t b = requested ? requested : std::max<std::size_t>(64, (std::size_t(32) << 20) / (std::max<std::size_t>(n, 1) * elem));
+    return std::max<std::size_t>(1, std::min(b, t));
+}
+
+template <real T>
+void ridge_check_xy(const matrix<T>& x, const matrix<T>& y, const char* who) {
+    require_finite(std::string(who) + " X", x);
+    require_finite(std::string(who) + " Y", y);
+    if (x.shape(0) != y.shape(0)) throw_shape_mismatch(std::string(who) + ": sample counts differ", "X", x.shape(), "Y", y.shape());
+    if (x.shape(0) < 2) throw data_error(std::string(who) + ": need at least 2 samples, X has shape " + shape_string(x.shape()));
+}
+
+inline void ridge_check_alphas(const std::vector<double>& a, const char* who) {
+    if (a.empty()) throw data_error(std::string(who) + ": the alpha grid is empty");
+    for (double v : a)
+        if (!(v > 0) || !std::isfinite(v))
+            throw data_error(std::string(who) + ": alpha " + std::to_string(v) + " is not a positive finite number");
+}
+
+/// coef(:, c0:c0+b) = V diag(s / (s^2 + alpha_j)) Z(:, j) and the intercepts, from the block's
+/// Z = U^T Yc (r x b) and its target means.
+template <real T>
+void ridge_solve_block(const ridge_spectrum<T>& sp, const matrix<T>& z, const std::vector<double>& alphas,
+                       std::size_t c0, const std::vector<double>& y_mean, bool center, matrix<T>& zs,
+                       matrix<T>& coef, vector<T>& intercept) {
+    const std::size_t r = sp.rank(), b = z.shape(1), p = sp.p, t = coef.shape(1);
+    ensure_shape(zs, r, b);
+    parallel_for(r, 16, [&](std::size_t k0, std::size_t k1) {
+        for (std::size_t k = k0; k < k1; ++k)
+            for (std::size_t j = 0; j < b; ++j)
+                zs(k, j) = T(double(z(k, j)) * std::sqrt(sp.s2[k]) / (sp.s2[k] + alphas[c0 + j]));
+    });
+    if (r > 0) gemm_raw<T>(false, false, p, b, r, T(1), sp.v_t.data(), r, zs.data(), b, T(0), coef.data() + c0, t);
+    else
+        for (std::size_t i = 0; i < p; ++i) std::fill_n(coef.data() + i * t + c0, b, T(0));
+    for (std::size_t j = 0; j < b; ++j) {
+        double v = center ? y_mean[j] : 0.0;
+        if (center)
+            for (std::size_t i = 0; i < p; ++i) v -= sp.x_mean[i] * double(coef(i, c0 + j));
+        intercept(c0 + j) = T(v);
+    }
+}
+
+} // namespace detail
+
+struct ridge_options {
+    bool fit_intercept = true;
+    std::size_t block_targets = 0;  // 0 = automatic (~32 MB per (samples x block) buffer)
+};
+
+/// Linear model shared by ridge and ridge_cv: predict / score like scikit-learn.
+template <real T>
+struct linear_model {
+    matrix<T> coef;      // (features, targets)  (scikit-learn's coef_ transposed)
+    vector<T> intercept; // (targets)
+
+    /// X coef + intercept, shape (rows, targets). Requires a fitted model and X with
+    /// `features` columns (shape_error naming X and coef).
+    matrix<T> predict(const matrix<T>& x) const {
+        if (coef.size() == 0) throw data_error("ridge.predict: the model is not fitted");
+        if (x.shape(1) != coef.shape(0)) throw_shape_mismatch("ridge.predict: feature counts differ", "X", x.shape(), "coef", coef.shape());
+        matrix<T> out;
+        gemm<T>(x, coef, out, false, false, T(1), T(0), "X", "coef");
+        const std::size_t t = coef.shape(1);
+        parallel_for(out.shape(0), 64, [&](std::size_t i0, std::size_t i1) {
+            for (std::size_t i = i0; i < i1; ++i)
+                for (std::size_t j = 0; j < t; ++j) out(i, j) += intercept(j);
+        });
+        return out;
+    }
+    /// R^2 of each target on (X, Y) (sklearn r2_score raw_values convention).
+    vector<T> score_per_target(const matrix<T>& x, const matrix<T>& y) const {
+        const matrix<T> p = predict(x);
+        if (y.shape(0) != p.shape(0) || y.shape(1) != p.shape(1))
+            throw_shape_mismatch("ridge.score: Y does not match the prediction", "Y", y.shape(), "prediction", p.shape());
+        vector<T> r = vector<T>::from_shape({y.shape(1)});
+        const std::size_t n = y.shape(0);
+        for (std::size_t j = 0; j < y.shape(1); ++j) {
+            double m = 0, sse = 0, sst = 0;
+            for (std::size_t i = 0; i < n; ++i) m += double(y(i, j));
+            m /= double(n);
+            for (std::size_t i = 0; i < n; ++i) {
+                const double e = double(y(i, j)) - double(p(i, j)), d = double(y(i, j)) - m;
+                sse += e * e, sst += d * d;
+            }
+            r(j) = sst > 0 ? T(1 - sse / sst) : T(sse == 0 ? 1 : 0);
+        }
+        return r;
+    }
+    /// Mean R^2 over targets (scikit-learn's score, multioutput="uniform_average").
+    double score(const matrix<T>& x, const matrix<T>& y) const {
+        const auto r = score_per_target(x, y);
+        double s = 0;
+        for (auto v : r) s += double(v);
+        return s / double(r.size());
+    }
+};
+
+/// Ridge with a fixed alpha (one for all targets, or one per target).
+template <real T>
+struct ridge : linear_model<T> {
+    double alpha = 1.0;
+    ridge_options options{};
+
+    ridge() = default;
+    explicit ridge(double a, ridge_options o = {}) : alpha(a), options(o) {}
+
+    /// Fits all targets with `alpha`. Requires X (n, p) and Y (n, t) finite, n >= 2.
+    ridge& fit(const matrix<T>& x, const matrix<T>& y) {
+        return fit(x, y, std::vector<double>(y.shape(1), alpha));
+    }
+    /// Fits target j with alphas[j]. Requires alphas.size() == targets, all > 0.
+    ridge& fit(const matrix<T>& x, const matrix<T>& y, const std::vector<double>& alphas) {
+        detail::ridge_check_xy(x, y, "ridge.fit");
+        detail::ridge_check_alphas(alphas, "ridge.fit");
+        if (alphas.size() != y.shape(1))
+            throw shape_error("ridge.fit: " + std::to_string(alphas.size()) + " alphas for Y of shape " + shape_string(y.shape()));
+        const auto sp = detail::ridge_decompose(x, options.fit_intercept);
+        fit_from_spectrum(sp, y, alphas, options, *this);
+        return *this;
+    }
+
+    /// Coefficients for every target of y from a decomposition of X (used by ridge_cv too).
+    static void fit_from_spectrum(const detail::ridge_spectrum<T>& sp, const matrix<T>& y, const std::vector<double>& alphas,
+                                  const ridge_options& o, linear_model<T>& model) {
+        const std::size_t n = sp.n, t = y.shape(1), r = sp.rank();
+        model.coef = matrix<T>::from_shape({sp.p, t});
+        model.intercept = vector<T>::from_shape({t});
+        const std::size_t bs = detail::ridge_block(o.block_targets, n, t, sizeof(T));
+        matrix<T> yb, z, zs;
+        std::vector<double> mean;
+        for (std::size_t c0 = 0; c0 < t; c0 += bs) {
+            const std::size_t b = std::min(bs, t - c0);
+            detail::gather_block(y, nullptr, c0, b, o.fit_intercept, yb, mean);
+            ensure_shape(z, r, b);
+            if (r > 0) gemm_raw<T>(true, false, r, b, n, T(1), sp.u_t.data(), r, yb.data(), b, T(0), z.data(), b);
+            detail::ridge_solve_block(sp, z, alphas, c0, mean, o.fit_intercept, zs, model.coef, model.intercept);
+        }
+    }
+};
+
+enum class cv_method { leave_one_out, kfold };
+
+struct ridge_cv_options {
+    std::vector<double> alphas = {0.1, 1.0, 10.0};
+    cv_method method = cv_method::leave_one_out;
+    std::size_t folds = 5;                 // kfold: contiguous folds like sklearn KFold(folds)
+    std::vector<std::size_t> fold_of_row{};  // kfold: explicit fold per sample (e.g. group_folds); overrides `folds`
+    bool alpha_per_target = true;          // false: one alpha minimising the summed error
+    bool fit_intercept = true;
+    std::size_t block_targets = 0;         // 0 = automatic
+};
+
+/// Ridge whose alpha is chosen per target from a grid by exact leave-one-out (equal to
+/// sklearn RidgeCV(alphas, alpha_per_target=True)) or by k-fold CV (the alpha with the least
+/// squared error summed over all held-out samples; ties go to the earlier alpha).
+template <real T>
+struct ridge_cv : linear_model<T> {
+    ridge_cv_options options{};
+    std::vector<double> alpha;    // chosen alpha per target
+    xt::xtensor<double, 2> cv_error;  // (alphas, targets): mean squared held-out / LOO error
+
+    ridge_cv() = default;
+    explicit ridge_cv(ridge_cv_options o) : options(std::move(o)) {}
+
+    /// Requires X (n, p), Y (n, t) finite with n >= 2 (kfold: 2 <= folds <= n, or
+    /// fold_of_row of size n with every fold non-empty and not all rows).
+    ridge_cv& fit(const matrix<T>& x, const matrix<T>& y) {
+        detail::ridge_check_xy(x, y, "ridge_cv.fit");
+        detail::ridge_check_alphas(options.alphas, "ridge_cv.fit");
+        const std::size_t na = options.alphas.size(), t = y.shape(1);
+        cv_error = xt::zeros<double>({na, t});
+        const auto sp = detail::ridge_decompose(x, options.fit_intercept);
+        if (options.method == cv_method::leave_one_out) loo_errors(sp, y);
+        else kfold_errors(x, y);
+        alpha.assign(t, options.alphas[0]);
+        if (options.alpha_per_target) {
+            for (std::size_t j = 0; j < t; ++j) {
+                std::size_t best = 0;
+                for (std::size_t a = 1; a < na; ++a)
+                    if (cv_error(a, j) < cv_error(best, j)) best = a;
+                alpha[j] = options.alphas[best];
+            }
+        } else {
+            std::size_t best = 0;
+            double best_sum = std::numeric_limits<double>::infinity();
+            for (std::size_t a = 0; a < na; ++a) {
+                double s = 0;
+                for (std::size_t j = 0; j < t; ++j) s += cv_error(a, j);
+                if (s < best_sum) best_sum = s, best = a;
+            }
+            alpha.assign(t, options.alphas[best]);
+        }
+        ridge<T>::fit_from_spectrum(sp, y, alpha, {options.fit_intercept, options.block_targets}, *this);
+        return *this;
+    }
+
+private:
+    void loo_errors(const detail::ridge_spectrum<T>& sp, const matrix<T>& y) {
+        const std::size_t n = sp.n, r = sp.rank(), t = y.shape(1), na = options.alphas.size();
+        // Leverage weights w_i(a) = 1 / (1 - h_i(a))^2, shared by all targets.
+        xt::xtensor<double, 2> w = xt::zeros<double>({na, n});
+        for (std::size_t a = 0; a < na; ++a)
+            for (std::size_t i = 0; i < n; ++i) {
+                double h = options.fit_intercept ? 1.0 / double(n) : 0.0;
+                for (std::size_t k = 0; k < r; ++k) h += sp.u(i, k) * sp.u(i, k) * sp.s2[k] / (sp.s2[k] + options.alphas[a]);
+                const double d = 1.0 - h;
+                w(a, i) = d > 1e-12 ? 1.0 / (d * d) : 1e24;
+            }
+        const std::size_t bs = detail::ridge_block(options.block_targets, n, t, sizeof(T));
+        matrix<T> yb, z, ze, g;
+        std::vector<double> mean;
+        for (std::size_t c0 = 0; c0 < t; c0 += bs) {
+            const std::size_t b = std::min(bs, t - c0);
+            detail::gather_block(y, nullptr, c0, b, options.fit_intercept, yb, mean);
+            ensure_shape(z, r, b);
+            ensure_shape(ze, r, b);
+            ensure_shape(g, n, b);
+            if (r > 0) {
+                gemm_raw<T>(true, false, r, b, n, T(1), sp.u_t.data(), r, yb.data(), b, T(0), z.data(), b);
+                // yb <- Yc - U Z: the part of Y no alpha can fit.
+                gemm_raw<T>(false, false, n, b, r, T(-1), sp.u_t.data(), r, z.data(), b, T(1), yb.data(), b);
+            }
+            for (std::size_t a = 0; a < na; ++a) {
+                const double al = options.alphas[a];
+                // residual(a) = Yperp + U diag(a / (s^2 + a)) Z
+                for (std::size_t k = 0; k < r; ++k) {
+                    const T f = T(al / (sp.s2[k] + al));
+                    for (std::size_t j = 0; j < b; ++j) ze(k, j) = z(k, j) * f;
+                }
+                if (r > 0) gemm_raw<T>(false, false, n, b, r, T(1), sp.u_t.data(), r, ze.data(), b, T(0), g.data(), b);
+                else g.fill(T(0));
+                parallel_for(b, 32, [&](std::size_t j0, std::size_t j1) {
+                    std::vector<double> acc(j1 - j0, 0.0);
+                    for (std::size_t i = 0; i < n; ++i) {
+                        const double wi = w(a, i);
+                        const T* pr = yb.data() + i * b;
+                        const T* pg = g.data() + i * b;
+                        for (std::size_t j = j0; j < j1; ++j) {
+                            const double e = double(pr[j]) + double(pg[j]);
+                            acc[j - j0] += wi * e * e;
+                        }
+                    }
+                    for (std::size_t j = j0; j < j1; ++j) cv_error(a, c0 + j) = acc[j - j0] / double(n);
+                });
+            }
+        }
+    }
+
+    void kfold_errors(const matrix<T>& x, const matrix<T>& y) {
+        const std::size_t n = x.shape(0), p = x.shape(1), t = y.shape(1), na = options.alphas.size();
+        std::vector<std::size_t> fold = options.fold_of_row;
+        std::size_t k = 0;
+        if (fold.empty()) {
+            k = options.folds;
+            if (k < 2 || k > n)
+                throw data_error("ridge_cv.fit: " + std::to_string(k) + " folds for " + std::to_string(n) + " samples");
+            fold.resize(n);
+            // sklearn KFold: the first n % k folds hold n / k + 1 contiguous samples.
+            std::size_t i = 0;
+            for (std::size_t f = 0; f < k; ++f)
+                for (std::size_t c = 0; c < n / k + (f < n % k ? 1 : 0); ++c) fold[i++] = f;
+        } else {
+            if (fold.size() != n)
+                throw shape_error("ridge_cv.fit: fold_of_row has " + std::to_string(fold.size()) + " entries but X has shape " +
+                                  shape_string(x.shape()));
+            for (auto f : fold) k = std::max(k, f + 1);
+        }
+        for (std::size_t f = 0; f < k; ++f) {
+            std::vector<std::size_t> tr, te;
+            for (std::size_t i = 0; i < n; ++i) (fold[i] == f ? te : tr).push_back(i);
+            if (te.empty()) continue;
+            if (tr.size() < 2)
+                throw data_error("ridge_cv.fit: fold " + std::to_string(f) + " leaves " + std::to_string(tr.size()) +
+                                 " training samples (need >= 2)");
+            matrix<T> xtr = matrix<T>::from_shape({tr.size(), p}), xte = matrix<T>::from_shape({te.size(), p});
+            for (std::size_t i = 0; i < tr.size(); ++i) std::copy_n(x.data() + tr[i] * p, p, xtr.data() + i * p);
+            for (std::size_t i = 0; i < te.size(); ++i)
+                for (std::size_t j = 0; j < p; ++j) xte(i, j) = T(double(x(te[i], j)));
+            const auto sp = detail::ridge_decompose(xtr, options.fit_intercept);
+            const std::size_t r = sp.rank(), nte = te.size(), ntr = tr.size();
+            for (std::size_t i = 0; i < nte; ++i)
+                for (std::size_t j = 0; j < p; ++j) xte(i, j) = T(double(xte(i, j)) - sp.x_mean[j]);
+            matrix<T> a_te = xt::zeros<T>({nte, std::max<std::size_t>(r, 1)});  // (Xte - mean) V
+            if (r > 0) gemm_raw<T>(false, false, nte, r, p, T(1), xte.data(), p, sp.v_t.data(), r, T(0), a_te.data(), r);
+            const std::size_t bs = detail::ridge_block(options.block_targets, n, t, sizeof(T));
+            matrix<T> ytr, yte, z, zs, pred;
+            std::vector<double> mean, unused;
+            for (std::size_t c0 = 0; c0 < t; c0 += bs) {
+                const std::size_t b = std::min(bs, t - c0);
+                detail::gather_block(y, &tr, c0, b, options.fit_intercept, ytr, mean);
+                detail::gather_block(y, &te, c0, b, false, yte, unused);
+                ensure_shape(z, r, b);
+                ensure_shape(zs, r, b);
+                ensure_shape(pred, nte, b);
+                if (r > 0) gemm_raw<T>(true, false, r, b, ntr, T(1), sp.u_t.data(), r, ytr.data(), b, T(0), z.data(), b);
+                for (std::size_t a = 0; a < na; ++a) {
+                    const double al = options.alphas[a];
+                    for (std::size_t q = 0; q < r; ++q) {
+                        const T fac = T(std::sqrt(sp.s2[q]) / (sp.s2[q] + al));
+                        for (std::size_t j = 0; j < b; ++j) zs(q, j) = z(q, j) * fac;
+                    }
+                    if (r > 0) gemm_raw<T>(false, false, nte, b, r, T(1), a_te.data(), r, zs.data(), b, T(0), pred.data(), b);
+                    else pred.fill(T(0));
+                    parallel_for(b, 32, [&](std::size_t j0, std::size_t j1) {
+                        for (std::size_t j = j0; j < j1; ++j) {
+                            double s = 0;
+                            for (std::size_t i = 0; i < nte; ++i) {
+                                const double e = double(yte(i, j)) - mean[j] - double(pred(i, j));
+                                s += e * e;
+                            }
+                            cv_error(a, c0 + j) += s / double(n);
+                        }
+                    });
+                }
+            }
+        }
+    }
+};
+
+} // namespace b2m::brain

@@ -1,0 +1,116 @@
+// Ridge against scikit-learn (fixtures from tests/fixtures/make_ridge_fixtures.py).
+#include <doctest/doctest.h>
+
+#include <b2m/brain/npy.hpp>
+#include <b2m/brain/ridge.hpp>
+#include <b2m/core/rng.hpp>
+
+#include <cmath>
+#include <string>
+#include <vector>
+
+using namespace b2m;
+using namespace b2m::brain;
+
+namespace {
+std::string fx(const std::string& name) { return std::string(B2M_TEST_DIR) + "/fixtures/brain/" + name + ".npy"; }
+matrix<double> m2(const std::string& n) { return load_npy<double, 2>(fx(n)); }
+std::vector<double> v1(const std::string& n) {
+    const auto v = load_npy<double, 1>(fx(n));
+    return {v.begin(), v.end()};
+}
+/// max |a - b| / max|b| over the whole matrix.
+double rel_err(const matrix<double>& a, const matrix<double>& b) {
+    REQUIRE(a.shape(0) == b.shape(0));
+    REQUIRE(a.shape(1) == b.shape(1));
+    double num = 0, den = 0;
+    for (std::size_t i = 0; i < a.size(); ++i) {
+        num = std::max(num, std::abs(a.data()[i] - b.data()[i]));
+        den = std::max(den, std::abs(b.data()[i]));
+    }
+    return num / den;
+}
+void check_same_alphas(const std::vector<double>& ours, const std::vector<double>& ref) {
+    REQUIRE(ours.size() == ref.size());
+    for (std::size_t j = 0; j < ref.size(); ++j) {
+        INFO("target " << j << ": ours " << ours[j] << " sklearn " << ref[j]);
+        CHECK(std::abs(ours[j] - ref[j]) <= 1e-12 * ref[j]);
+    }
+}
+} // namespace
+
+TEST_SUITE("oracle") {
+    TEST_CASE("ridge with a fixed alpha matches sklearn Ridge (n > p and n < p)") {
+        for (std::string tag : {"tall", "wide"}) {
+            INFO(tag);
+            ridge<double> m(3.0);
+            m.fit(m2(tag + "_X"), m2(tag + "_Y"));
+            CHECK(rel_err(m.predict(m2(tag + "_Xtest")), m2(tag + "_ridge3_pred")) < 1e-5);
+            CHECK(rel_err(m.coef, m2(tag + "_ridge3_coef")) < 1e-5);
+            // block size 1 exercises the block loop; same answer.
+            ridge<double> b(3.0, {.fit_intercept = true, .block_targets = 1});
+            b.fit(m2(tag + "_X"), m2(tag + "_Y"));
+            CHECK(rel_err(b.predict(m2(tag + "_Xtest")), m2(tag + "_ridge3_pred")) < 1e-5);
+        }
+    }
+
+    TEST_CASE("ridge_cv leave-one-out picks sklearn RidgeCV(alpha_per_target=True)'s alphas and predictions") {
+        for (std::string tag : {"tall", "wide"}) {
+            INFO(tag);
+            ridge_cv<double> m({.alphas = v1(tag + "_alphas"), .method = cv_method::leave_one_out, .block_targets = 2});
+            m.fit(m2(tag + "_X"), m2(tag + "_Y"));
+            check_same_alphas(m.alpha, v1(tag + "_loo_alpha"));
+            CHECK(rel_err(m.predict(m2(tag + "_Xtest")), m2(tag + "_loo_pred")) < 1e-5);
+        }
+    }
+
+    TEST_CASE("ridge_cv k-fold matches a KFold(5) grid search with sklearn Ridge") {
+        for (std::string tag : {"tall", "wide"}) {
+            INFO(tag);
+            ridge_cv<double> m({.alphas = v1(tag + "_alphas"), .method = cv_method::kfold, .folds = 5, .block_targets = 4});
+            m.fit(m2(tag + "_X"), m2(tag + "_Y"));
+            check_same_alphas(m.alpha, v1(tag + "_kfold_alpha"));
+            const auto err = m2(tag + "_kfold_err");
+            double worst = 0;
+            for (std::size_t a = 0; a < err.shape(0); ++a)
+                for (std::size_t j = 0; j < err.shape(1); ++j)
+                    worst = std::max(worst, std::abs(m.cv_error(a, j) - err(a, j)) / err(a, j));
+            CHECK(worst < 1e-8);
+            CHECK(rel_err(m.predict(m2(tag + "_Xtest")), m2(tag + "_kfold_pred")) < 1e-5);
+        }
+    }
+
+    TEST_CASE("float ridge_cv agrees with the double oracle") {
+        const matrix<float> x = xt::cast<float>(m2("tall_X")), y = xt::cast<float>(m2("tall_Y"));
+        ridge_cv<float> m({.alphas = v1("tall_alphas")});
+        m.fit(x, y);
+        check_same_alphas(m.alpha, v1("tall_loo_alpha"));
+        const matrix<double> p = xt::cast<double>(m.predict(xt::cast<float>(m2("tall_Xtest"))));
+        CHECK(rel_err(p, m2("tall_loo_pred")) < 1e-4);  // float32 storage of inputs and products
+    }
+}
+
+TEST_CASE("ridge_cv: one alpha for all targets, score, and bad input") {
+    rng r(3);
+    matrix<double> x = matrix<double>::from_shape({40, 5}), y = matrix<double>::from_shape({40, 3});
+    r.fill_normal(x);
+    r.fill_normal(y);
+    ridge_cv<double> m({.alphas = {0.1, 1, 10, 100}, .alpha_per_target = false});
+    m.fit(x, y);
+    CHECK(m.alpha[0] == m.alpha[1]);
+    CHECK(m.alpha[1] == m.alpha[2]);
+    CHECK(m.score(x, y) < 1.0);
+    matrix<double> ybad = y;
+    ybad(3, 1) = std::nan("");
+    CHECK_THROWS_AS(m.fit(x, ybad), data_error);
+    matrix<double> yshort = xt::zeros<double>({39, 3});
+    try {
+        m.fit(x, yshort);
+        FAIL("no exception");
+    } catch (const shape_error& e) {
+        CHECK(std::string(e.what()).find("(39, 3)") != std::string::npos);
+    }
+    ridge_cv<double> neg({.alphas = {1.0, -1.0}});
+    CHECK_THROWS_AS(neg.fit(x, y), data_error);
+    CHECK_THROWS_AS(m.predict(xt::zeros<double>({2, 4})), shape_error);
+}
