@@ -1,0 +1,130 @@
+// b2m/loss/cka_loss.hpp - linear CKA alignment loss between a student tap and the brain.
+//
+//   loss::cka_loss(nn::tap<"it">{}, data::brain)                       L = 1 - CKA
+//   loss::cka_loss(nn::tap<"it">{}, data::brain, {.log = true})        L = -log CKA
+//
+// With X (B x D) and Y (B x V) centred over the batch (column means removed),
+// K = X X^T, L = Y Y^T:   CKA = <K, L>_F / (||K||_F ||L||_F)
+// (= ||Y^T X||_F^2 / (||X^T X||_F ||Y^T Y||_F), Kornblith et al. 2019). Computed through the
+// B x B Gram matrices, so V can be large. Requires B >= 2 and both sides varying across the
+// batch: a side with zero variance has K = 0 and CKA undefined (data_error naming it).
+// Either side may come from the student; gradients flow into every student side.
+#pragma once
+
+#include <algorithm>
+#include <cmath>
+#include <cstddef>
+#include <string>
+
+#include "b2m/core/gemm.hpp"
+#include "b2m/loss/objective.hpp"
+
+namespace b2m::loss {
+
+struct cka_loss_options {
+    bool log = false;  ///< -log CKA instead of 1 - CKA
+};
+
+template <real T, class A, class B>
+class cka_loss_term {
+public:
+    explicit cka_loss_term(cka_loss_options o) : opt_(o) {}
+    std::string name() const {
+        return std::string(opt_.log ? "log_cka_loss(" : "cka_loss(") + source_traits<A>::name() + ", " +
+               source_traits<B>::name() + ")";
+    }
+
+    template <class Student>
+    static constexpr void check() {
+        check_source<Student, A, 0>();
+        check_source<Student, B, 0>();
+        static_assert(source_traits<A>::from_student || source_traits<B>::from_student,
+                      "b2m: cka_loss needs at least one side from the student");
+    }
+
+    /// The CKA of the last forward.
+    T cka() const { return cka_; }
+
+    template <class Student>
+    T forward(Student& st, const train::batch<T>& batch) {
+        const matrix<T>& a = source_traits<A>::value(st, batch);
+        const matrix<T>& b = source_traits<B>::value(st, batch);
+        const std::size_t n = a.shape(0);
+        if (b.shape(0) != n)
+            throw_shape_mismatch(name() + ": rows (trials) differ", source_traits<A>::name(), a.shape(),
+                                 source_traits<B>::name(), b.shape());
+        if (n < 2) throw data_error(name() + ": needs at least 2 trials (got " + std::to_string(n) + ")");
+        nk_ = gram(a, ac_, k_, source_traits<A>::name());
+        nl_ = gram(b, bc_, l_, source_traits<B>::name());
+        T hsic = 0;
+        for (std::size_t i = 0; i < n * n; ++i) hsic += k_.data()[i] * l_.data()[i];
+        cka_ = hsic / (nk_ * nl_);
+        return opt_.log ? -std::log(cka_) : T(1) - cka_;
+    }
+
+    template <class Student>
+    void backward(Student& st, const train::batch<T>& batch, T weight) {
+        const T dcka = weight * (opt_.log ? -T(1) / cka_ : -T(1));
+        // dCKA/dK = L/(|K||L|) - CKA K/|K|^2 ; dCKA/dL symmetric.
+        if constexpr (source_traits<A>::from_student)
+            side_backward(*source_traits<A>::grad(st), ac_, k_, l_, nk_, nl_, dcka);
+        if constexpr (source_traits<B>::from_student)
+            side_backward(*source_traits<B>::grad(st), bc_, l_, k_, nl_, nk_, dcka);
+        (void)batch;
+    }
+    template <class F>
+    void for_each_param(F&&) {}
+
+private:
+    /// xc = x centred over rows; g = xc xc^T; returns ||g||_F (> 0, else data_error).
+    T gram(const matrix<T>& x, matrix<T>& xc, matrix<T>& g, const std::string& what) const {
+        const std::size_t n = x.shape(0), d = x.shape(1);
+        ensure_shape(xc, n, d);
+        std::copy_n(x.data(), n * d, xc.data());
+        for (std::size_t j = 0; j < d; ++j) {
+            T m = 0;
+            for (std::size_t i = 0; i < n; ++i) m += xc(i, j);
+            m /= T(n);
+            for (std::size_t i = 0; i < n; ++i) xc(i, j) -= m;
+        }
+        gemm<T>(xc, xc, g, false, true);
+        T ss = 0;
+        for (std::size_t i = 0; i < n * n; ++i) ss += g.data()[i] * g.data()[i];
+        if (!(ss > 0))
+            throw data_error(name() + ": " + what + " (shape " + shape_string(x.shape()) +
+                             ") has zero variance across the batch, so CKA is undefined");
+        return std::sqrt(ss);
+    }
+    void side_backward(matrix<T>& g, const matrix<T>& xc, const matrix<T>& k, const matrix<T>& l, T nk, T nl,
+                       T dcka) {
+        const std::size_t n = xc.shape(0), d = xc.shape(1);
+        ensure_shape(dk_, n, n);
+        const T a = dcka / (nk * nl), c = -dcka * cka_ / (nk * nk);
+        for (std::size_t i = 0; i < n * n; ++i) dk_.data()[i] = a * l.data()[i] + c * k.data()[i];
+        // K = xc xc^T, dK symmetric: d(xc) = 2 dK xc; centring's backward removes column means.
+        ensure_shape(gx_, n, d);
+        gemm<T>(dk_, xc, gx_, false, false, T(2));
+        for (std::size_t j = 0; j < d; ++j) {
+            T m = 0;
+            for (std::size_t i = 0; i < n; ++i) m += gx_(i, j);
+            m /= T(n);
+            for (std::size_t i = 0; i < n; ++i) g(i, j) += gx_(i, j) - m;
+        }
+    }
+
+    cka_loss_options opt_;
+    matrix<T> ac_, bc_, k_, l_, dk_, gx_;
+    T nk_ = 0, nl_ = 0, cka_ = 0;
+};
+
+template <class A, class B>
+struct cka_loss_spec : term_spec_tag {
+    cka_loss_options options;
+    template <real T>
+    cka_loss_term<T, A, B> make() const { return cka_loss_term<T, A, B>(options); }
+};
+
+template <source A, source B>
+auto cka_loss(A, B, cka_loss_options options = {}) { return cka_loss_spec<A, B>{{}, options}; }
+
+} // namespace b2m::loss
