@@ -82,7 +82,7 @@ public:
     }
 
     const matrix<T>& forward(const matrix<T>& x, const step_context&) {
-        require_image_rows(name(), x, in_);
+        require_image_rows([this] { return name(); }, x, in_);
         x_ = &x;
         const std::size_t B = x.shape(0), P = in_.pixels(), R = g_.rows(), Ci = in_.channels;
         chunk_ = detail::images_per_chunk(B, R, P, budget_);

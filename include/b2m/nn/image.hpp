@@ -11,6 +11,7 @@
 
 #include <cstddef>
 #include <string>
+#include <type_traits>
 
 #include "b2m/core/error.hpp"
 #include "b2m/core/parallel.hpp"
@@ -41,12 +42,17 @@ constexpr std::size_t conv_out_size(std::size_t n, std::size_t kernel, std::size
     return (n + 2 * padding - span) / stride + 1;
 }
 
-/// Throws shape_error unless x is (batch, s.size()); `layer` names the layer. When the row
-/// width is a multiple of H*W the message also says how many channels the rows hold.
-template <class T>
-void require_image_rows(const std::string& layer, const matrix<T>& x, const image_shape& s) {
+/// Throws shape_error unless x is (batch, s.size()) with batch > 0. `layer` names the layer:
+/// a string, or a callable returning one (called only on failure, so the check allocates
+/// nothing). When the row width is a multiple of H*W the message says how many channels
+/// the rows hold.
+template <class T, class Name>
+void require_image_rows(Name&& layer, const matrix<T>& x, const image_shape& s) {
     if (x.shape(1) == s.size() && x.shape(0) > 0) return;
-    std::string m = layer + ": input has shape " + shape_string(x.shape()) + " but the layer expects (batch, C*H*W = " +
+    std::string name;
+    if constexpr (std::is_invocable_v<Name>) name = layer();
+    else name = layer;
+    std::string m = name + ": input has shape " + shape_string(x.shape()) + " but the layer expects (batch, C*H*W = " +
                     std::to_string(s.size()) + ") for images " + to_string(s) + " stored NCHW per row";
     if (x.shape(0) == 0) m += " (the batch is empty)";
     else if (s.pixels() > 0 && x.shape(1) % s.pixels() == 0)

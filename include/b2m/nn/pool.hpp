@@ -42,7 +42,7 @@ public:
     void init(rng&) {}
 
     const matrix<T>& forward(const matrix<T>& x, const step_context&) {
-        require_image_rows(name(), x, in_);
+        require_image_rows([this] { return name(); }, x, in_);
         const std::size_t B = x.shape(0), planes = B * in_.channels;
         ensure_shape(y_, B, out_.size());
         if constexpr (Max) arg_.resize(y_.size());  // no reallocation once the capacity suffices
