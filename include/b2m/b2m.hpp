@@ -3,8 +3,10 @@
 
 #include "b2m/config.hpp"
 #include "b2m/autodiff.hpp"
+#include "b2m/brain.hpp"
 #include "b2m/core.hpp"
 #include "b2m/loss.hpp"
 #include "b2m/nn.hpp"
 #include "b2m/optim.hpp"
+#include "b2m/sim.hpp"
 #include "b2m/train.hpp"
