@@ -1,0 +1,6 @@
+// b2m/sim.hpp - simulated subjects (ground-truth brain teachers).
+#pragma once
+
+#include "b2m/sim/decision_subject.hpp"
+#include "b2m/sim/hemodynamic.hpp"
+#include "b2m/sim/subject.hpp"
