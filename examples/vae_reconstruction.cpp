@@ -5,7 +5,8 @@
 // (4 generative factors) drawn with b2m::rng, stored (B, 256). The VAE: a conv encoder ends
 // in a dense layer producing [mu | logvar] (tap "stats"), nn::reparameterize samples the
 // latent code with the trainer's seeded noise, and a dense + transposed-conv decoder
-// outputs the image (linear output: a sigmoid output stalled near the baseline here). Objective: mse(output, inputs) + beta * KL(q(z|x) || N(0, I)).
+// outputs the image (linear output: a sigmoid output stalled near the baseline here).
+// Objective: mse(output, inputs) + beta * KL(q(z|x) || N(0, I)).
 // Exits 1 unless the held-out reconstruction error (evaluation mode: z = mu) is below 0.3
 // times the baseline that predicts the mean training image for every input.
 #include <b2m/b2m.hpp>
