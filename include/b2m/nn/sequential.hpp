@@ -78,6 +78,18 @@ public:
         });
     }
 
+    /// Calls f(name, value) for every non-learned state matrix of layers that have one
+    /// (e.g. batch_norm's running statistics), names like "3.running_mean".
+    template <class F>
+    void for_each_buffer(F&& f) {
+        std::size_t i = 0;
+        boost::hana::for_each(layers_, [&](auto& l) {
+            const std::string prefix = std::to_string(i++) + ".";
+            if constexpr (requires { l.for_each_buffer([](const std::string&, matrix<T>&) {}); })
+                l.for_each_buffer([&](const std::string& n, matrix<T>& v) { f(prefix + n, v); });
+        });
+    }
+
     template <std::size_t I>
     auto& layer() { return boost::hana::at_c<I>(layers_); }
 

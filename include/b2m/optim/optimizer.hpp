@@ -10,6 +10,7 @@
 
 #include <cmath>
 #include <cstddef>
+#include <cstdint>
 #include <string>
 #include <vector>
 
@@ -61,6 +62,10 @@ public:
     sgd_options opt;
     double lr;  ///< current learning rate (schedules change it)
 
+    /// Allocates the state for the parameters visit presents (done by the first step).
+    template <class Visit>
+    void prepare(Visit&& visit) { state_.prepare(visit, false); }
+
     template <class Visit>
     void step(Visit&& visit) {
         state_.prepare(visit, false);
@@ -84,6 +89,17 @@ public:
         ++steps_;
     }
 
+    /// Visits the optimiser's state for checkpoints: ar.tensor(name, m), ar.u64(name, n),
+    /// ar.f64(name, x). Requires at least one step (state exists) before saving or loading.
+    template <class Archive>
+    void serialize(Archive& ar) {
+        ar.f64("optimizer.lr", lr);
+        std::uint64_t steps = steps_;
+        ar.u64("optimizer.steps", steps);
+        steps_ = steps;
+        for (std::size_t k = 0; k < state_.first.size(); ++k) ar.tensor("optimizer.momentum." + std::to_string(k), state_.first[k]);
+    }
+
 private:
     detail::slot_state<T> state_;
     std::size_t steps_ = 0;
@@ -95,6 +111,10 @@ public:
     explicit adam_optimizer(adam_options o) : opt(o), lr(o.lr) {}
     adam_options opt;
     double lr;
+
+    /// Allocates the state for the parameters visit presents (done by the first step).
+    template <class Visit>
+    void prepare(Visit&& visit) { state_.prepare(visit, true); }
 
     template <class Visit>
     void step(Visit&& visit) {
@@ -121,6 +141,19 @@ public:
         });
     }
     std::size_t steps() const { return t_; }
+
+    /// Visits the optimiser's state for checkpoints (see sgd_optimizer::serialize).
+    template <class Archive>
+    void serialize(Archive& ar) {
+        ar.f64("optimizer.lr", lr);
+        std::uint64_t t = t_;
+        ar.u64("optimizer.steps", t);
+        t_ = t;
+        for (std::size_t k = 0; k < state_.first.size(); ++k) {
+            ar.tensor("optimizer.m." + std::to_string(k), state_.first[k]);
+            ar.tensor("optimizer.v." + std::to_string(k), state_.second[k]);
+        }
+    }
 
 private:
     detail::slot_state<T> state_;

@@ -5,6 +5,7 @@
 
 #include <cmath>
 #include <cstddef>
+#include <cstdint>
 #include <limits>
 #include <numbers>
 
@@ -50,6 +51,15 @@ struct reduce_on_plateau {
             bad_epochs = 0;
         }
         return current;
+    }
+    /// Checkpoint state (see train::checkpoint_writer).
+    template <class Archive>
+    void serialize(Archive& ar) {
+        ar.f64("schedule.best", best);
+        std::uint64_t bad = bad_epochs;
+        ar.u64("schedule.bad_epochs", bad);
+        bad_epochs = bad;
+        ar.f64("schedule.current", current);
     }
 };
 

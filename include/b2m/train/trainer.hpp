@@ -22,6 +22,7 @@
 #include "b2m/nn/layer.hpp"
 #include "b2m/optim/clip.hpp"
 #include "b2m/train/batch.hpp"
+#include "b2m/train/checkpoint.hpp"
 
 namespace b2m::train {
 
@@ -88,6 +89,46 @@ public:
         student_.for_each_param(f);
         objective_.for_each_param(f);
     }
+
+    /// Visits the whole training state (parameters, layer buffers, the objective's
+    /// parameters, optimiser state, step noise) with ar.tensor / ar.u64 / ar.f64, then
+    /// extra(ar) for state of the caller (e.g. fit's epoch counter).
+    template <class Archive, class Extra>
+    void serialize(Archive& ar, Extra&& extra) {
+        student_.for_each_param([&](const std::string& n, matrix<T>& v, matrix<T>&) { ar.tensor("student." + n, v); });
+        student_.for_each_buffer([&](const std::string& n, matrix<T>& v) { ar.tensor("student." + n, v); });
+        objective_.for_each_param([&](const std::string& n, matrix<T>& v, matrix<T>&) { ar.tensor(n, v); });
+        optimizer_.serialize(ar);
+        ar.u64("noise.seed", noise_.seed);
+        ar.u64("noise.counter", noise_.counter);
+        extra(ar);
+    }
+
+    /// Writes the training state to path atomically (temp file + rename). Requires at
+    /// least one step (so lazily created heads and optimiser state exist).
+    template <class Extra>
+    void save(const std::string& path, Extra&& extra) {
+        checkpoint_writer w;
+        serialize(w, extra);
+        w.write_atomically(path);
+    }
+    void save(const std::string& path) { save(path, [](auto&) {}); }
+
+    /// Restores the state written by save(). Requires a trainer of the same type whose
+    /// objective has seen a batch (step or evaluate), so lazily created heads exist. Throws
+    /// io_error / shape_error, naming the entry, for a corrupt or foreign checkpoint; the
+    /// trainer is unchanged then.
+    template <class Extra>
+    void load(const std::string& path, Extra&& extra) {
+        checkpoint_reader r(path);
+        optimizer_.prepare([this](auto&& f) { for_each_param(f); });
+        r.begin(false);
+        serialize(r, extra);
+        r.finish();
+        r.begin(true);
+        serialize(r, extra);
+    }
+    void load(const std::string& path) { load(path, [](auto&) {}); }
 
     Student& student() { return student_; }
     Objective& objective() { return objective_; }

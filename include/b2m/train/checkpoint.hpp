@@ -1,0 +1,183 @@
+// b2m/train/checkpoint.hpp - checkpoint files: the whole training state, written atomically.
+//
+// A checkpoint is a sequence of named entries (matrices, integers, reals) produced by a
+// `serialize(Archive&)` visit, followed by an FNV-1a checksum. Writing goes to
+// "<path>.tmp", is flushed and fsync'ed, then renamed over <path>: a crash or a failed
+// write leaves the previous checkpoint intact. Reading validates the whole file (magic,
+// checksum, every entry's name, kind and shape) before changing anything, so a corrupt
+// or foreign checkpoint is a clear error and leaves the trainer as it was.
+#pragma once
+
+#include <cstdint>
+#include <cstdio>
+#include <cstring>
+#include <fstream>
+#include <iterator>
+#include <string>
+#include <vector>
+
+#include <unistd.h>
+
+#include "b2m/core/error.hpp"
+#include "b2m/core/tensor.hpp"
+
+namespace b2m::train {
+
+namespace detail {
+inline constexpr char checkpoint_magic[8] = {'B', '2', 'M', 'C', 'K', 'P', 'T', '1'};
+enum class entry_kind : std::uint8_t { tensor = 1, u64 = 2, f64 = 3 };
+
+inline std::uint64_t fnv1a(const char* p, std::size_t n) {
+    std::uint64_t h = 1469598103934665603ULL;
+    for (std::size_t i = 0; i < n; ++i) h = (h ^ std::uint8_t(p[i])) * 1099511628211ULL;
+    return h;
+}
+
+/// Test hook: when non-zero, a checkpoint write fails with io_error after this many bytes
+/// (simulates a full disk or a crash midway).
+inline std::size_t checkpoint_fail_after_bytes = 0;
+} // namespace detail
+
+/// Collects entries in memory; write_atomically() puts them on disk.
+class checkpoint_writer {
+public:
+    template <real T>
+    void tensor(const std::string& name, matrix<T>& m) {
+        head(name, detail::entry_kind::tensor);
+        put<std::uint64_t>(sizeof(T));
+        put<std::uint64_t>(m.shape(0));
+        put<std::uint64_t>(m.shape(1));
+        bytes_.append(reinterpret_cast<const char*>(m.data()), m.size() * sizeof(T));
+    }
+    void u64(const std::string& name, std::uint64_t& v) {
+        head(name, detail::entry_kind::u64);
+        put(v);
+    }
+    void f64(const std::string& name, double& v) {
+        head(name, detail::entry_kind::f64);
+        put(v);
+    }
+
+    /// Writes magic + entries + checksum to path via a temporary file and rename.
+    /// Throws io_error naming the file on any failure; the previous file is then unchanged.
+    void write_atomically(const std::string& path) const {
+        std::string out(detail::checkpoint_magic, 8);
+        out += bytes_;
+        const std::uint64_t sum = detail::fnv1a(out.data(), out.size());
+        out.append(reinterpret_cast<const char*>(&sum), sizeof sum);
+        const std::string tmp = path + ".tmp";
+        std::FILE* f = std::fopen(tmp.c_str(), "wb");
+        if (!f) throw io_error("checkpoint '" + path + "': cannot open '" + tmp + "' for writing");
+        std::size_t limit = detail::checkpoint_fail_after_bytes ? detail::checkpoint_fail_after_bytes : out.size();
+        const bool short_write = limit < out.size();
+        bool ok = std::fwrite(out.data(), 1, std::min(limit, out.size()), f) == std::min(limit, out.size());
+        ok = ok && !short_write && std::fflush(f) == 0 && ::fsync(::fileno(f)) == 0;
+        ok = (std::fclose(f) == 0) && ok;
+        if (!ok) {
+            std::remove(tmp.c_str());
+            throw io_error("checkpoint '" + path + "': writing failed" +
+                           (short_write ? " midway (simulated fault)" : "") + "; the previous checkpoint is unchanged");
+        }
+        if (std::rename(tmp.c_str(), path.c_str()) != 0) {
+            std::remove(tmp.c_str());
+            throw io_error("checkpoint '" + path + "': cannot rename the temporary file into place");
+        }
+    }
+
+private:
+    template <class V>
+    void put(V v) { bytes_.append(reinterpret_cast<const char*>(&v), sizeof v); }
+    void head(const std::string& name, detail::entry_kind k) {
+        put(k);
+        put<std::uint32_t>(std::uint32_t(name.size()));
+        bytes_ += name;
+    }
+    std::string bytes_;
+};
+
+/// Reads a checkpoint file. Use in two passes: with apply = false every entry is checked
+/// against what the visit expects (nothing changes); with apply = true values are copied.
+class checkpoint_reader {
+public:
+    explicit checkpoint_reader(const std::string& path) : path_(path) {
+        std::ifstream in(path, std::ios::binary);
+        if (!in) throw io_error("checkpoint '" + path + "': cannot open (missing or unreadable)");
+        data_.assign(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>());
+        if (data_.size() < 16 || std::memcmp(data_.data(), detail::checkpoint_magic, 8) != 0)
+            throw io_error("checkpoint '" + path + "': not a b2m checkpoint (bad magic or too short)");
+        std::uint64_t sum;
+        std::memcpy(&sum, data_.data() + data_.size() - 8, 8);
+        if (sum != detail::fnv1a(data_.data(), data_.size() - 8))
+            throw io_error("checkpoint '" + path + "': checksum mismatch (truncated or corrupt file)");
+        end_ = data_.size() - 8;
+    }
+
+    /// Starts a pass; apply = false only validates.
+    void begin(bool apply) {
+        pos_ = 8;
+        apply_ = apply;
+    }
+    /// Requires the whole file to have been visited.
+    void finish() const {
+        if (pos_ != end_)
+            throw io_error("checkpoint '" + path_ + "': has entries this trainer does not expect (saved from a different student or objective)");
+    }
+
+    template <real T>
+    void tensor(const std::string& name, matrix<T>& m) {
+        head(name, detail::entry_kind::tensor);
+        const auto elem = get<std::uint64_t>(name), rows = get<std::uint64_t>(name), cols = get<std::uint64_t>(name);
+        if (elem != sizeof(T))
+            throw io_error("checkpoint '" + path_ + "': entry '" + name + "' holds " + std::to_string(elem * 8) +
+                           "-bit values but this trainer computes in " + std::to_string(sizeof(T) * 8) + "-bit");
+        if (rows != m.shape(0) || cols != m.shape(1))
+            throw shape_error("checkpoint '" + path_ + "': entry '" + name + "' has shape (" + std::to_string(rows) + ", " +
+                              std::to_string(cols) + ") but this trainer's has shape " + shape_string(m.shape()) +
+                              " (saved from a different student?)");
+        need(rows * cols * sizeof(T), name);
+        if (apply_) std::memcpy(m.data(), data_.data() + pos_, rows * cols * sizeof(T));
+        pos_ += rows * cols * sizeof(T);
+    }
+    void u64(const std::string& name, std::uint64_t& v) {
+        head(name, detail::entry_kind::u64);
+        const auto x = get<std::uint64_t>(name);
+        if (apply_) v = x;
+    }
+    void f64(const std::string& name, double& v) {
+        head(name, detail::entry_kind::f64);
+        const auto x = get<double>(name);
+        if (apply_) v = x;
+    }
+
+private:
+    void need(std::size_t n, const std::string& name) const {
+        if (pos_ + n > end_) throw io_error("checkpoint '" + path_ + "': ends inside entry '" + name + "'");
+    }
+    template <class V>
+    V get(const std::string& name) {
+        need(sizeof(V), name);
+        V v;
+        std::memcpy(&v, data_.data() + pos_, sizeof v);
+        pos_ += sizeof v;
+        return v;
+    }
+    void head(const std::string& name, detail::entry_kind k) {
+        if (pos_ >= end_)
+            throw io_error("checkpoint '" + path_ + "': has no entry '" + name +
+                           "' (saved from a different student or objective)");
+        const auto kind = get<detail::entry_kind>(name);
+        const auto len = get<std::uint32_t>(name);
+        need(len, name);
+        const std::string found(data_.data() + pos_, len);
+        pos_ += len;
+        if (found != name || kind != k)
+            throw io_error("checkpoint '" + path_ + "': expected entry '" + name + "' but found '" + found +
+                           "' (saved from a different student or objective)");
+    }
+    std::string path_;
+    std::string data_;
+    std::size_t pos_ = 8, end_ = 0;
+    bool apply_ = false;
+};
+
+} // namespace b2m::train
