@@ -8,5 +8,6 @@
 #include "b2m/loss.hpp"
 #include "b2m/nn.hpp"
 #include "b2m/optim.hpp"
+#include "b2m/report.hpp"
 #include "b2m/sim.hpp"
 #include "b2m/train.hpp"

@@ -1,0 +1,5 @@
+// b2m/report.hpp - statistics over seeds and SVG plots for reports.
+#pragma once
+
+#include "b2m/report/stats.hpp"
+#include "b2m/report/svg_plot.hpp"
