@@ -570,3 +570,21 @@ TEST_CASE("image layers reject rows of the wrong width naming both shapes") {
     // The tap holds (2, 5): odd width, not [mu | logvar].
     CHECK(error_of([&] { kl.forward(net, b); }).find("(2, 5)") != std::string::npos);
 }
+
+TEST_CASE("a student's for_each_buffer visits batch_norm's running statistics (for checkpoints)") {
+    auto net = nn::sequential<double>(nn::dense(3, 4), nn::batch_norm(4));
+    std::vector<std::string> names;
+    net.for_each_buffer([&](const std::string& n, matrix<double>& v) {
+        names.push_back(n);
+        CHECK(v.shape(1) == 4);
+    });
+    REQUIRE(names.size() == 2);
+    CHECK(names[0] == "1.running_mean");
+    CHECK(names[1] == "1.running_var");
+    std::size_t params = 0;
+    net.for_each_param([&](const std::string& n, matrix<double>&, matrix<double>&) {
+        ++params;
+        CHECK(n.find("running") == std::string::npos);
+    });
+    CHECK(params == 4);
+}
