@@ -12,6 +12,7 @@
 #include <b2m/nn/time_distributed.hpp>
 
 #include <xtensor/xnpy.hpp>
+#include <xtensor/xmath.hpp>
 
 #include <cstdint>
 #include <functional>
@@ -294,4 +295,33 @@ TEST_CASE("sequence layers reject bad input with shape errors naming the shapes"
     auto td = nn::time_distributed(nn::dense(8, 3)).make<float>();
     CHECK_THROWS_WITH_AS(td.forward(wrong, ctx), doctest::Contains("nn::time_distributed(nn::dense(8, 3)): input has shape (4, 30)"),
                          shape_error);
+}
+
+TEST_CASE("float recurrent layers (fast vectorised exp) agree with double, also for saturated gates") {
+    auto check = [](auto spec, const char* name) {
+        INFO(name);
+        auto d = spec.template make<double>();
+        auto f = spec.template make<float>();
+        rng r(6);
+        d.init(r);
+        f.for_each_param([&](const std::string& n, matrix<float>& v, matrix<float>&) {
+            d.for_each_param([&](const std::string& m, md& w, md&) {
+                if (m == n) v = xt::cast<float>(w);
+            });
+        });
+        md x = random_matrix(3, 8 * 4, 7, 30.0);  // large inputs saturate the gates (exp clamped)
+        for (std::size_t i = 0; i < 8; ++i) x(0, i) = 0.01 * double(i);  // and small ones
+        const matrix<float> xf = xt::cast<float>(x);
+        const md yd = d.forward(x, {});
+        const matrix<float>& yf = f.forward(xf, {});
+        double err = 0;
+        for (std::size_t i = 0; i < yd.size(); ++i) {
+            REQUIRE(std::isfinite(yf.data()[i]));
+            err = std::max(err, std::abs(double(yf.data()[i]) - yd.data()[i]));
+        }
+        CHECK(err < 1e-5);
+    };
+    check(nn::rnn(4, 6), "rnn");
+    check(nn::gru(4, 6), "gru");
+    check(nn::lstm(4, 6), "lstm");
 }

@@ -35,6 +35,7 @@
 #pragma once
 
 #include <algorithm>
+#include <bit>
 #include <cmath>
 #include <cstddef>
 #include <cstdint>
@@ -52,14 +53,46 @@
 namespace b2m::nn {
 
 namespace detail {
+/// exp for float without branches or library calls, so the gate loops vectorise (Cephes
+/// expf polynomial, relative error ~2e-7 on [-87, 88]; the argument is clamped there).
+inline float rec_expf(float x) {
+    {   // x = clamp(x, -87, 88) by integer minima on the bit pattern: float compares would
+        // block vectorisation under the default -ftrapping-math.
+        constexpr std::int32_t flip = std::int32_t(0x80000000u);
+        constexpr std::int32_t lo = std::bit_cast<std::int32_t>(-87.0f) ^ flip;  // orders |x| of x < 0
+        constexpr std::int32_t hi = std::bit_cast<std::int32_t>(88.0f);
+        std::int32_t v = std::bit_cast<std::int32_t>(x) ^ flip;
+        v = v < lo ? v : lo;
+        v ^= flip;
+        v = v < hi ? v : hi;
+        x = std::bit_cast<float>(v);
+    }
+    const float fx = x * 1.44269504088896341f;
+    const float n = (fx + 12582912.0f) - 12582912.0f;  // round to nearest (|fx| < 2^22)
+    const float r = (x - n * 0.693359375f) + n * 2.12194440e-4f;
+    float p = 1.9875691500e-4f;
+    p = p * r + 1.3981999507e-3f;
+    p = p * r + 8.3334519073e-3f;
+    p = p * r + 4.1665795894e-2f;
+    p = p * r + 1.6666665459e-1f;
+    p = p * r + 5.0000001201e-1f;
+    p = p * r * r + r + 1.0f;
+    const std::int32_t bits = (static_cast<std::int32_t>(n) + 127) << 23;
+    return p * std::bit_cast<float>(bits);
+}
+template <class T>
+inline T rec_exp(T x) {
+    if constexpr (std::is_same_v<T, double>) return std::exp(x);
+    else return rec_expf(x);
+}
 template <class T>
 inline T rec_sigmoid(T x) {
-    return T(1) / (T(1) + std::exp(-x));  // exp overflow gives 1/inf = 0, not NaN
+    return T(1) / (T(1) + rec_exp(-x));  // exp overflow (double) gives 1/inf = 0, not NaN
 }
 template <class T>
 inline T rec_tanh(T x) {
     if constexpr (std::is_same_v<T, double>) return std::tanh(x);
-    else return T(2) / (T(1) + std::exp(T(-2) * x)) - T(1);  // expf is much cheaper than tanhf
+    else return T(2) / (T(1) + rec_exp(T(-2) * x)) - T(1);
 }
 } // namespace detail
 
@@ -74,10 +107,12 @@ struct rnn_cell {
     static constexpr const char* name = "nn::rnn";
     template <class T>
     static void forward(std::size_t H, const T* xp, const T* hp, const T* bhh, const T*, const T*, T* h, T*, T*) {
+#pragma omp simd
         for (std::size_t j = 0; j < H; ++j) h[j] = detail::rec_tanh(xp[j] + hp[j] + bhh[j]);
     }
     template <class T>
     static void backward(std::size_t H, T* dh, T*, const T*, const T* h, const T*, const T*, const T*, T* dg, T*) {
+#pragma omp simd
         for (std::size_t j = 0; j < H; ++j) {
             dg[j] = dh[j] * (T(1) - h[j] * h[j]);
             dh[j] = T(0);
@@ -93,6 +128,7 @@ struct gru_cell {
     static void forward(std::size_t H, const T* xp, const T* hp, const T* bhh, const T* hprev, const T*, T* h, T*,
                         T* cache) {
         T *cr = cache, *cz = cache + H, *cn = cache + 2 * H, *chn = cache + 3 * H;
+#pragma omp simd
         for (std::size_t j = 0; j < H; ++j) {
             const T r = detail::rec_sigmoid(xp[j] + hp[j] + bhh[j]);
             const T z = detail::rec_sigmoid(xp[H + j] + hp[H + j] + bhh[H + j]);
@@ -109,6 +145,7 @@ struct gru_cell {
     static void backward(std::size_t H, T* dh, T*, const T* cache, const T*, const T* hprev, const T*, const T*,
                          T* dg, T* dhp) {
         const T *cr = cache, *cz = cache + H, *cn = cache + 2 * H, *chn = cache + 3 * H;
+#pragma omp simd
         for (std::size_t j = 0; j < H; ++j) {
             const T r = cr[j], z = cz[j], n = cn[j], d = dh[j];
             const T dn_pre = d * (T(1) - z) * (T(1) - n * n);
@@ -132,6 +169,7 @@ struct lstm_cell {
     template <class T>
     static void forward(std::size_t H, const T* xp, const T* hp, const T* bhh, const T*, const T* cprev, T* h, T* c,
                         T* cache) {
+#pragma omp simd
         for (std::size_t j = 0; j < H; ++j) {
             const T i = detail::rec_sigmoid(xp[j] + hp[j] + bhh[j]);
             const T f = detail::rec_sigmoid(xp[H + j] + hp[H + j] + bhh[H + j]);
@@ -151,6 +189,7 @@ struct lstm_cell {
     template <class T>
     static void backward(std::size_t H, T* dh, T* dc, const T* cache, const T*, const T*, const T* cprev, const T*,
                          T* dg, T*) {
+#pragma omp simd
         for (std::size_t j = 0; j < H; ++j) {
             const T i = cache[j], f = cache[H + j], g = cache[2 * H + j], o = cache[3 * H + j], tc = cache[4 * H + j];
             const T d = dh[j];
@@ -253,7 +292,7 @@ public:
             const T* hprev = t == 0 ? h0b_.data() : y_.data() + (t - 1) * H;
             const std::size_t ldh = t == 0 ? H : steps * H;
             gemm_raw<T>(false, false, B, gh, H, T(1), hprev, ldh, w_hh_.data(), gh, T(0), hp_.data(), gh);
-            parallel_for(B, 8, [&](std::size_t b0, std::size_t b1) {
+            parallel_for(B, rows_per_thread(), [&](std::size_t b0, std::size_t b1) {
                 for (std::size_t b = b0; b < b1; ++b) {
                     const std::size_t row = b * steps + t;
                     const T* hp_b = hprev + b * ldh;
@@ -293,7 +332,7 @@ public:
         }
         for (std::size_t tt = steps; tt-- > 0;) {
             const std::size_t t = tt;
-            parallel_for(B, 8, [&](std::size_t b0, std::size_t b1) {
+            parallel_for(B, rows_per_thread(), [&](std::size_t b0, std::size_t b1) {
                 for (std::size_t b = b0; b < b1; ++b) {
                     const std::size_t row = b * steps + t;
                     T* dh = dh_.data() + b * H;
@@ -369,6 +408,9 @@ public:
     matrix<T>& c0() { return c0_; }
 
 private:
+    // Per-step gate loops are short (B x G*H): threads pay only for large batches, and a
+    // fork per step costs far more than the loop when the cores are busy elsewhere.
+    std::size_t rows_per_thread() const { return std::max<std::size_t>(1, (std::size_t(1) << 16) / (G * H_)); }
     std::string label() const {
         return std::string(Cell::name) + "(" + std::to_string(F_) + ", " + std::to_string(H_) + ")";
     }
