@@ -4,5 +4,5 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/deps.sh
 cmake -S . -B build -DCMAKE_BUILD_TYPE=Release >/dev/null
-cmake --build build -j"$(nproc)" --target mlp_classification
-./build/examples/mlp_classification
+cmake --build build -j"$(nproc)" --target brain_teacher_demo
+mkdir -p out && ./build/examples/brain_teacher_demo out/brain_teacher_demo.svg

@@ -194,3 +194,15 @@ TEST_CASE("csv_log writes a header and a row per epoch; early stopping stops") {
     CHECK(rows == 3);
     std::filesystem::remove(path);
 }
+
+TEST_CASE("validation data without the brain field is scored by accuracy only") {
+    const auto d = make_data(128, 5);
+    auto v = make_data(64, 6);
+    v.brain = matrix<float>();  // held-out stimuli without recordings
+    auto t = make_trainer(1);
+    const auto rep = train::fit(t, d, &v, {.epochs = 3, .batch_size = 32}, train::early_stopping{.patience = 10});
+    REQUIRE(rep.epochs.size() == 3);
+    CHECK(std::isnan(rep.epochs[0].val_total));
+    CHECK(rep.epochs[2].val_accuracy > 0.3);
+    CHECK(rep.epochs[2].val_accuracy <= 1.0);
+}

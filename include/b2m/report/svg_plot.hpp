@@ -88,7 +88,9 @@ public:
         const double pad = 0.05 * (y1 - y0);
         y0 -= pad;
         y1 += pad;
-        const double L = 70, R = 170, T = 40, B = 55;
+        std::size_t longest = 0;
+        for (const auto& s : series_) longest = std::max(longest, s.name.size());
+        const double L = 70, R = std::max(120.0, 7.0 * double(longest) + 60.0), T = 40, B = 55;
         const double W = opt_.width - L - R, H = opt_.height - T - B;
         auto px = [&](double x) { return L + (x - x0) / (x1 - x0) * W; };
         auto py = [&](double y) { return T + (1 - (y - y0) / (y1 - y0)) * H; };
@@ -104,15 +106,15 @@ public:
         // axes, ticks, grid
         o << "<g stroke=\"black\"><line x1=\"" << L << "\" y1=\"" << T + H << "\" x2=\"" << L + W << "\" y2=\"" << T + H
           << "\"/><line x1=\"" << L << "\" y1=\"" << T << "\" x2=\"" << L << "\" y2=\"" << T + H << "\"/></g>\n";
-        for (int i = 0; i <= 5; ++i) {
-            const double xv = x0 + (x1 - x0) * i / 5, yv = y0 + (y1 - y0) * i / 5;
+        const double xs = nice_step(x1 - x0), ys = nice_step(y1 - y0);
+        for (double xv = std::ceil(x0 / xs) * xs; xv <= x1 + 1e-9 * xs; xv += xs)
             o << "<line x1=\"" << px(xv) << "\" y1=\"" << T + H << "\" x2=\"" << px(xv) << "\" y2=\"" << T + H + 5
               << "\" stroke=\"black\"/><text x=\"" << px(xv) << "\" y=\"" << T + H + 18 << "\" text-anchor=\"middle\">"
               << tick(xv) << "</text>\n";
+        for (double yv = std::ceil(y0 / ys) * ys; yv <= y1 + 1e-9 * ys; yv += ys)
             o << "<line x1=\"" << L << "\" y1=\"" << py(yv) << "\" x2=\"" << L + W << "\" y2=\"" << py(yv)
               << "\" stroke=\"#dddddd\"/><text x=\"" << L - 6 << "\" y=\"" << py(yv) + 4 << "\" text-anchor=\"end\">"
               << tick(yv) << "</text>\n";
-        }
         o << "<text x=\"" << L + W / 2 << "\" y=\"" << opt_.height - 12 << "\" text-anchor=\"middle\">"
           << xml_escape(opt_.x_label) << "</text>\n"
           << "<text transform=\"translate(18," << T + H / 2 << ") rotate(-90)\" text-anchor=\"middle\">"
@@ -149,7 +151,14 @@ private:
         lo = std::min(lo, v);
         hi = std::max(hi, v);
     }
+    /// A round step (1, 2 or 5 times a power of ten) giving about five ticks over range.
+    static double nice_step(double range) {
+        const double raw = range / 5, mag = std::pow(10.0, std::floor(std::log10(raw)));
+        const double f = raw / mag;
+        return (f < 1.5 ? 1 : f < 3.5 ? 2 : f < 7.5 ? 5 : 10) * mag;
+    }
     static std::string tick(double v) {
+        if (std::abs(v) < 1e-12) v = 0;
         char buf[32];
         std::snprintf(buf, sizeof buf, "%.3g", v);
         return buf;

@@ -41,7 +41,10 @@ void validate(const batch<T>& d, const std::string& what) {
 namespace detail {
 template <class M>
 void gather_rows(const M& from, std::span<const std::size_t> idx, M& to) {
-    if (from.size() == 0) return;
+    if (from.size() == 0) {  // a field this data set does not have: leave it empty
+        if (to.size() != 0) to = M();
+        return;
+    }
     const std::size_t w = from.size() / from.shape(0);
     if constexpr (M::rank == 2) ensure_shape(to, idx.size(), w);
     else if (to.size() != idx.size()) to.resize({idx.size()});
@@ -49,8 +52,9 @@ void gather_rows(const M& from, std::span<const std::size_t> idx, M& to) {
 }
 } // namespace detail
 
-/// Copies rows idx of every non-empty field of `from` into `to`, reusing to's buffers
-/// (no allocation once `to` has held a batch of this size).
+/// Copies rows idx of every non-empty field of `from` into `to` (fields empty in `from`
+/// become empty), reusing to's buffers (no allocation once `to` has held a batch of
+/// this size and these fields).
 template <real T>
 void gather(const batch<T>& from, std::span<const std::size_t> idx, batch<T>& to) {
     detail::gather_rows(from.x, idx, to.x);
@@ -59,6 +63,14 @@ void gather(const batch<T>& from, std::span<const std::size_t> idx, batch<T>& to
     detail::gather_rows(from.brain, idx, to.brain);
     detail::gather_rows(from.stimulus, idx, to.stimulus);
     detail::gather_rows(from.subject, idx, to.subject);
+}
+
+/// True when both data sets carry the same fields (so the same objective applies to both).
+template <real T>
+bool same_fields(const batch<T>& a, const batch<T>& b) {
+    return (a.labels.size() > 0) == (b.labels.size() > 0) && (a.targets.size() > 0) == (b.targets.size() > 0) &&
+           (a.brain.size() > 0) == (b.brain.size() > 0) && (a.stimulus.size() > 0) == (b.stimulus.size() > 0) &&
+           (a.subject.size() > 0) == (b.subject.size() > 0);
 }
 
 /// Fraction of rows whose largest logit is at the label. Requires labels.size() == rows.

@@ -178,8 +178,14 @@ fit_report fit(Trainer& trainer, const batch<T>& data, std::type_identity_t<cons
             (detail::callback_step(callbacks, state, s + 1, steps, double(r.total)), ...);
         }
         if (validation) {
-            rec.val_total = 0;
-            rec.val_terms.assign(Trainer::num_terms, 0.0);
+            // The objective is evaluated on validation data that carries the training data's
+            // fields; otherwise (e.g. held-out stimuli without brain recordings) only the
+            // accuracy is, from the student's predictions.
+            const bool with_objective = same_fields(data, *validation);
+            if (with_objective) {
+                rec.val_total = 0;
+                rec.val_terms.assign(Trainer::num_terms, 0.0);
+            }
             const std::size_t vn = validation->size();
             std::vector<std::size_t> vidx(vn);
             std::iota(vidx.begin(), vidx.end(), 0);
@@ -187,10 +193,14 @@ fit_report fit(Trainer& trainer, const batch<T>& data, std::type_identity_t<cons
             for (std::size_t begin = 0; begin < vn; begin += bs) {
                 const std::size_t end = std::min(vn, begin + bs);
                 gather(*validation, std::span<const std::size_t>(vidx.data() + begin, end - begin), b);
-                const auto r = trainer.evaluate(b);
-                const double w = double(end - begin) / double(vn);
-                rec.val_total += w * double(r.total);
-                for (std::size_t k = 0; k < Trainer::num_terms; ++k) rec.val_terms[k] += w * double(r.values[k]);
+                if (with_objective) {
+                    const auto r = trainer.evaluate(b);
+                    const double w = double(end - begin) / double(vn);
+                    rec.val_total += w * double(r.total);
+                    for (std::size_t k = 0; k < Trainer::num_terms; ++k) rec.val_terms[k] += w * double(r.values[k]);
+                } else {
+                    trainer.predict(b.x);
+                }
                 if (b.labels.size()) correct += accuracy(trainer.student().output(), b.labels) * double(end - begin);
             }
             if (validation->labels.size()) rec.val_accuracy = correct / double(vn);
@@ -276,7 +286,7 @@ struct csv_log {
     }
 };
 
-/// Stops when the monitored loss (validation total if there is validation data, else the
+/// Stops when the monitored loss (the validation total when it was computed, else the
 /// training total) has not improved by min_delta for `patience` epochs.
 struct early_stopping {
     std::size_t patience = 5;
@@ -285,7 +295,7 @@ struct early_stopping {
     std::size_t bad = 0;
 
     bool on_epoch_end(const fit_state& s, const epoch_record& r) {
-        const double v = s.has_validation ? r.val_total : r.train_total;
+        const double v = std::isfinite(r.val_total) ? r.val_total : r.train_total;
         if (v < best - min_delta) {
             best = v;
             bad = 0;
@@ -304,12 +314,12 @@ struct early_stopping {
 };
 
 /// Sets the learning rate after each epoch from a schedule of optim/schedule.hpp,
-/// monitoring the validation total (or the training total without validation).
+/// monitoring the validation total when it was computed (else the training total).
 template <class Schedule>
 struct lr_schedule {
     Schedule schedule;
     bool on_epoch_end(const fit_state& s, const epoch_record& r) {
-        const double metric = s.has_validation ? r.val_total : r.train_total;
+        const double metric = std::isfinite(r.val_total) ? r.val_total : r.train_total;
         *s.lr = schedule.next(s.base_lr, r.epoch - 1, metric);
         return true;
     }
