@@ -39,7 +39,7 @@ public:
     void clear_lengths() { has_lengths_ = false; }
 
     const matrix<T>& forward(const matrix<T>& x, const step_context&) {
-        const std::size_t steps = sequence_steps(label(), x, F_), B = x.shape(0);
+        const std::size_t steps = sequence_steps([this] { return label(); }, x, F_), B = x.shape(0);
         const std::ptrdiff_t s = step_ < 0 ? std::ptrdiff_t(steps) + step_ : step_;
         if (s < 0 || s >= std::ptrdiff_t(steps))
             throw shape_error(label() + ": step " + std::to_string(step_) + " is outside an input of shape " +

@@ -266,7 +266,7 @@ public:
     const matrix<T>& initial_cell_grad() const { return dc_; }
 
     const matrix<T>& forward(const matrix<T>& x, const step_context&) {
-        const std::size_t steps = sequence_steps(label(), x, F_);
+        const std::size_t steps = sequence_steps([this] { return label(); }, x, F_);
         const std::size_t B = x.shape(0), H = H_, gh = G * H_, bt = B * steps;
         x_ = &x;
         T_ = steps;

@@ -9,6 +9,7 @@
 
 #include <cstddef>
 #include <string>
+#include <type_traits>
 
 #include "b2m/core/error.hpp"
 #include "b2m/core/tensor.hpp"
@@ -16,11 +17,17 @@
 namespace b2m::nn {
 
 /// Number of time steps T of x read as (B, T*features).
-/// Throws shape_error naming `layer` and x's shape unless x has a positive number of
+/// Throws shape_error naming the layer and x's shape unless x has a positive number of
 /// columns divisible by `features` (T == 0 is reported as "sequence length 0").
-template <real T>
-std::size_t sequence_steps(const std::string& layer, const matrix<T>& x, std::size_t features) {
+/// `label` is the layer's name, or a callable returning it (called only to build the
+/// message, so a forward pass does not allocate a string).
+template <real T, class Label>
+std::size_t sequence_steps(const Label& label, const matrix<T>& x, std::size_t features) {
     const std::size_t cols = x.shape(1);
+    if (cols != 0 && cols % features == 0) return cols / features;
+    std::string layer;
+    if constexpr (std::is_invocable_v<const Label&>) layer = label();
+    else layer = label;
     if (cols == 0)
         throw shape_error(layer + ": input has shape " + shape_string(x.shape()) +
                           ", i.e. sequence length 0; it expects (batch, steps*" + std::to_string(features) +
@@ -29,7 +36,7 @@ std::size_t sequence_steps(const std::string& layer, const matrix<T>& x, std::si
         throw shape_error(layer + ": input has shape " + shape_string(x.shape()) + " but the layer expects (batch, steps*" +
                           std::to_string(features) + "): " + std::to_string(cols) + " columns are not a multiple of " +
                           std::to_string(features) + " features");
-    return cols / features;
+    return 0;  // unreachable
 }
 
 } // namespace b2m::nn

@@ -59,7 +59,7 @@ public:
     }
 
     const matrix<T>& forward(const matrix<T>& x, const step_context&) {
-        const std::size_t steps = sequence_steps(label(), x, F_), B = x.shape(0);
+        const std::size_t steps = sequence_steps([this] { return label(); }, x, F_), B = x.shape(0);
         const std::size_t span = (k_ - 1) * opt_.dilation;
         if (opt_.padding == time_padding::valid && steps <= span)
             throw shape_error(label() + ": input has shape " + shape_string(x.shape()) + ", i.e. " +

@@ -44,7 +44,7 @@ public:
     }
 
     const matrix<T>& forward(const matrix<T>& x, const step_context&) {
-        const std::size_t steps = sequence_steps(label(), x, in_), rows = x.shape(0) * steps;
+        const std::size_t steps = sequence_steps([this] { return label(); }, x, in_), rows = x.shape(0) * steps;
         x_ = &x;
         ensure_shape(y_, x.shape(0), steps * out_);
         T beta = T(0);
