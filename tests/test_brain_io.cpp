@@ -61,7 +61,7 @@ std::string message_of(F&& f) {
 }
 } // namespace
 
-TEST_CASE("npy round trip through save_npy / load_npy, float and double") {
+TEST_CASE("npy round trip through save_npy / load_npy / float and double") {
     matrix<float> a = {{1.5f, -2.f, 3.f}, {4.f, 5.f, 6.25f}};
     save_npy(tmp("a.npy"), a);
     const auto b = load_npy<float, 2>(tmp("a.npy"));
@@ -71,7 +71,7 @@ TEST_CASE("npy round trip through save_npy / load_npy, float and double") {
     CHECK(!std::filesystem::exists(tmp("a.npy") + ".tmp." + std::to_string(::getpid())));
 }
 
-TEST_CASE("every supported dtype converts, Fortran order is honoured, versions 2 and 3 read") {
+TEST_CASE("every supported dtype converts / Fortran order is honoured / versions 2 and 3 read") {
     const std::string shape = "'shape': (2, 3), }";
     struct item { const char* descr; std::string payload; };
     const item items[] = {
@@ -102,7 +102,7 @@ TEST_CASE("every supported dtype converts, Fortran order is honoured, versions 2
     CHECK(v(1) == 0.f);
 }
 
-TEST_CASE("bad .npy files: truncated, corrupt header, unsupported dtype, wrong rank, missing") {
+TEST_CASE("bad .npy files: truncated / corrupt header / unsupported dtype / wrong rank / missing") {
     const std::string good = "{'descr': '<f8', 'fortran_order': False, 'shape': (2, 3), }";
     write_npy(tmp("trunc.npy"), good, bytes<double>({0, 1, 2, 3, 4}));  // one value short
     std::string m = message_of([&] { load_npy<float, 2>(tmp("trunc.npy")); });
@@ -140,7 +140,7 @@ TEST_CASE("bad .npy files: truncated, corrupt header, unsupported dtype, wrong r
     CHECK_THROWS_AS(load_f2(tmp("does_not_exist.npy")), io_error);
 }
 
-TEST_CASE("CSV: values, ragged rows and junk cells") {
+TEST_CASE("CSV: values / ragged rows and junk cells") {
     { std::ofstream f(tmp("a.csv")); f << "# comment\n1, 2.5, 3\n4,5,6e-1\n"; }
     const auto a = load_csv<double>(tmp("a.csv"));
     CHECK(a.shape(0) == 2);
@@ -195,7 +195,7 @@ TEST_CASE("split_by_stimulus never puts a stimulus in two parts and is seeded") 
     CHECK_THROWS_AS(split_by_stimulus(ids, 0.9, 0.2, 1), data_error);
 }
 
-TEST_CASE("z-score uses training statistics only; PCA, delays and repeat averaging") {
+TEST_CASE("z-score uses training statistics only - PCA / delays and repeat averaging") {
     matrix<double> tr = {{1, 10}, {3, 10}, {5, 10}}, te = {{7, 11}};
     zscore<double> z;
     z.fit(tr);

@@ -90,7 +90,7 @@ TEST_SUITE("oracle") {
     }
 }
 
-TEST_CASE("ridge_cv: one alpha for all targets, score, and bad input") {
+TEST_CASE("ridge_cv: one alpha for all targets / score / and bad input") {
     rng r(3);
     matrix<double> x = matrix<double>::from_shape({40, 5}), y = matrix<double>::from_shape({40, 3});
     r.fill_normal(x);

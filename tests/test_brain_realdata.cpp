@@ -1,0 +1,106 @@
+// Real data (B2M_DATA_DIR, ../shared/data): skipped with a message when absent.
+#include <doctest/doctest.h>
+
+#include <b2m/brain.hpp>
+
+#include <algorithm>
+#include <cmath>
+#include <filesystem>
+#include <string>
+#include <vector>
+
+using namespace b2m;
+using namespace b2m::brain;
+
+namespace {
+/// Independent Spearman: rank = (# smaller) + (# equal + 1) / 2, O(m^2), then Pearson by hand.
+double naive_spearman(const std::vector<double>& a, const std::vector<double>& b) {
+    auto ranks = [](const std::vector<double>& x) {
+        std::vector<double> r(x.size());
+        for (std::size_t i = 0; i < x.size(); ++i) {
+            double less = 0, eq = 0;
+            for (double v : x) less += v < x[i], eq += v == x[i];
+            r[i] = less + (eq + 1) / 2;
+        }
+        return r;
+    };
+    const auto ra = ranks(a), rb = ranks(b);
+    double ma = 0, mb = 0;
+    for (std::size_t i = 0; i < ra.size(); ++i) ma += ra[i], mb += rb[i];
+    ma /= double(ra.size()), mb /= double(rb.size());
+    double sab = 0, saa = 0, sbb = 0;
+    for (std::size_t i = 0; i < ra.size(); ++i)
+        sab += (ra[i] - ma) * (rb[i] - mb), saa += (ra[i] - ma) * (ra[i] - ma), sbb += (rb[i] - mb) * (rb[i] - mb);
+    return sab / std::sqrt(saa * sbb);
+}
+} // namespace
+
+TEST_SUITE("realdata") {
+    TEST_CASE("rsa92: monkey IT vs human IT Spearman equals an independent computation (~0.439)") {
+        const std::string dir = std::string(B2M_DATA_DIR) + "/rsa92";
+        if (!std::filesystem::exists(dir + "/rdm_human_it.npy")) {
+            MESSAGE("rsa92 data not found in " << dir << "; skipped");
+            return;
+        }
+        const auto h = load_npy<double, 2>(dir + "/rdm_human_it.npy"), m = load_npy<double, 2>(dir + "/rdm_monkey_it.npy");
+        REQUIRE(h.shape(0) == 92);
+        const double ours = compare_rdms(m, h, rdm_compare::spearman);
+        // independent: upper triangle (same pairs), naive ranks
+        std::vector<double> a, b;
+        for (std::size_t i = 0; i < 92; ++i)
+            for (std::size_t j = i + 1; j < 92; ++j) a.push_back(m(i, j)), b.push_back(h(i, j));
+        CHECK(ours == doctest::Approx(naive_spearman(a, b)).epsilon(1e-10));
+        CHECK(std::abs(ours - 0.439) < 0.001);  // README sanity statistic
+        CHECK(std::abs(compare_rdms(m, h, rdm_compare::pearson) - 0.491) < 0.001);
+    }
+
+    TEST_CASE("v4 190925: pixel-feature ridge encoding / split respecting repeated images / end to end") {
+        const std::string dir = std::string(B2M_DATA_DIR) + "/v4/190925";
+        if (!std::filesystem::exists(dir + "/responses.npy")) {
+            MESSAGE("v4 data not found in " << dir << "; skipped");
+            return;
+        }
+        const auto img = load_npy<float, 4>(dir + "/images.npy");
+        dataset<float> d;
+        d.responses = load_npy<float, 2>(dir + "/responses.npy");
+        const std::size_t n = img.shape(0);
+        d.stimuli = xt::zeros<float>({n, std::size_t(768)});
+        for (std::size_t i = 0; i < n; ++i)
+            for (std::size_t y = 0; y < 32; ++y)
+                for (std::size_t x = 0; x < 32; ++x)
+                    for (std::size_t c = 0; c < 3; ++c) d.stimuli(i, ((y / 2) * 16 + x / 2) * 3 + c) += img(i, y, x, c) / 1020.f;
+        for (std::size_t i = 0; i < n; ++i) d.stimulus_ids.push_back(std::int64_t(i >= 900 ? i - 900 : i));  // README repeats
+        d.validate();
+        const auto sp = split_by_stimulus(d, 0.8, 0.0, 7);
+        bool leak = false;
+        for (auto i : sp.train)
+            for (auto j : sp.test) leak = leak || d.stimulus_ids[i] == d.stimulus_ids[j];
+        CHECK_FALSE(leak);
+        auto tr = subset(d, sp.train), te = subset(d, sp.test);
+        zscore<float> z;
+        z.fit(tr.stimuli);
+        z.transform_inplace(tr.stimuli);
+        z.transform_inplace(te.stimuli);
+        ridge_cv_options o;
+        o.alphas = {10, 100, 1e3, 1e4, 1e5};
+        o.method = cv_method::kfold;
+        o.fold_of_row = group_folds(tr.stimulus_ids, 5, 3);
+        ridge_cv<float> m(o);
+        m.fit(tr.stimuli, tr.responses);
+        const auto r = pearson_columns(te.responses, m.predict(te.stimuli));
+        // LOO path on the same data must give a similar picture.
+        ridge_cv<float> loo({.alphas = o.alphas});
+        loo.fit(tr.stimuli, tr.responses);
+        const auto rl = pearson_columns(te.responses, loo.predict(te.stimuli));
+        ridge_cv<float> ctrl(o);
+        std::vector<std::size_t> perm(tr.trials());
+        for (std::size_t i = 0; i < perm.size(); ++i) perm[i] = i;
+        rng(99).shuffle(perm);
+        ctrl.fit(tr.stimuli, take_rows(tr.responses, perm));
+        const auto rc = pearson_columns(te.responses, ctrl.predict(te.stimuli));
+        MESSAGE("held-out median r: kfold " << median(r) << ", loo " << median(rl) << ", permuted control " << median(rc));
+        CHECK(median(r) > 0.3);  // README pairing check (pixel features, lambda 1000, 5-fold): mean r 0.568
+        CHECK(median(rl) > 0.3);
+        CHECK(median(rc) < median(r) - 0.2);
+    }
+}
