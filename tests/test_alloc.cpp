@@ -85,4 +85,37 @@ TEST_SUITE("alloc") {
         b.labels.fill(1);
         CHECK(count_allocations([&] { trainer.step(b); }) == 0);
     }
+
+    TEST_CASE("conv student with batch norm and pooling: zero allocations per step") {
+        constexpr nn::image_shape in{.channels = 3, .height = 16, .width = 16};
+        const auto c1 = nn::conv2d({.out_channels = 8, .kernel = 3, .padding = 1}, in);
+        const auto p1 = nn::max_pool2d({.kernel = 2}, c1.output_shape());
+        const auto c2 = nn::conv2d({.out_channels = 16, .kernel = 3, .stride = 2, .padding = 1}, p1.output_shape());
+        const auto a2 = nn::avg_pool2d({.kernel = 2, .stride = 1}, c2.output_shape());
+        auto net = nn::sequential(c1, nn::batch_norm(c1.output_shape()), nn::relu{}, p1, c2, nn::relu{}, a2,
+                                  nn::tap<"maps">{}, nn::global_avg_pool(a2.output_shape()), nn::batch_norm(16),
+                                  nn::dense(16, 4));
+        auto trainer = train::make_trainer(net, loss::cross_entropy(nn::output, data::labels), optim::adam({.lr = 1e-3}),
+                                           {.seed = 1});
+        train::batch<float> b;
+        b.x = matrix<float>::from_shape({8, 3 * 16 * 16});
+        rng(3).fill_normal(b.x);
+        b.labels = index_vector::from_shape({8});
+        for (std::size_t i = 0; i < 8; ++i) b.labels(i) = std::int64_t(i % 4);
+        CHECK(count_allocations([&] { trainer.step(b); }) == 0);
+    }
+
+    TEST_CASE("VAE with reparameterisation and KL: zero allocations per step") {
+        constexpr std::size_t k = 4;
+        const auto up = nn::conv_transpose2d({.out_channels = 1, .kernel = 4, .stride = 2, .padding = 1},
+                                             {.channels = 8, .height = 4, .width = 4});
+        auto vae = nn::sequential(nn::dense(64, 32), nn::relu{}, nn::dense(32, 2 * k), nn::tap<"stats">{},
+                                  nn::reparameterize{k}, nn::dense(k, 128), nn::relu{}, up, nn::sigmoid{});
+        auto objective = loss::mse(nn::output, data::inputs) + 0.01 * loss::kl_normal(nn::tap<"stats">{});
+        auto trainer = train::make_trainer(vae, objective, optim::adam({.lr = 1e-3}), {.seed = 1});
+        train::batch<float> b;
+        b.x = matrix<float>::from_shape({8, 64});
+        rng(4).fill_uniform(b.x, 0.0, 1.0);
+        CHECK(count_allocations([&] { trainer.step(b); }) == 0);
+    }
 }
