@@ -1,0 +1,86 @@
+// tools/b2m.cpp - the b2m command: dispatch to the subcommands and turn every error into
+// one line on stderr and a non-zero exit code (2: usage, 1: data or run-time error).
+#include <cstdio>
+#include <cstring>
+#include <exception>
+#include <new>
+#include <string>
+#include <vector>
+
+#include "cli.hpp"
+
+#include "b2m/config.hpp"
+
+namespace {
+
+struct command {
+    const char* name;
+    const char* summary;
+    int (*run)(const std::vector<std::string>&);
+};
+
+const command commands[] = {
+    {"train", "train a student on .npy stimuli and labels, optionally taught by brain responses", b2m::cli::run_train},
+    {"compare", "brain-taught vs baseline students over several seeds: table and SVG learning curves", b2m::cli::run_compare},
+    {"encode", "ridge encoding model (features -> responses) with CV alpha: held-out r per target", b2m::cli::run_encode},
+    {"rsa", "compare two representations (or RDMs) of the same stimuli, with a bootstrap CI", b2m::cli::run_rsa},
+    {"simulate", "write a simulated subject's stimuli, labels and brain responses as .npy", b2m::cli::run_simulate},
+};
+
+void overview(std::FILE* out) {
+    std::fprintf(out, "b2m %s - brain-taught students and brain-likeness from the command line\n\n"
+                      "usage: b2m <command> [options]      b2m <command> --help\n\ncommands:\n",
+                 b2m::version_string);
+    for (const auto& c : commands) std::fprintf(out, "  %-9s %s\n", c.name, c.summary);
+}
+
+} // namespace
+
+int main(int argc, char** argv) {
+    if (argc < 2) {
+        overview(stderr);
+        return 2;
+    }
+    const std::string name = argv[1];
+    if (name == "-h" || name == "--help" || name == "help") {
+        overview(stdout);
+        return 0;
+    }
+    if (name == "--version" || name == "version") {
+        std::printf("b2m %s\n", b2m::version_string);
+        return 0;
+    }
+    const command* cmd = nullptr;
+    for (const auto& c : commands)
+        if (name == c.name) cmd = &c;
+    if (!cmd) {
+        std::string list;
+        for (const auto& c : commands) list += (list.empty() ? "" : ", ") + std::string(c.name);
+        std::fprintf(stderr, "b2m: error: unknown command '%s' (commands: %s; see 'b2m --help')\n",
+                     b2m::cli::one_line(name).c_str(), list.c_str());
+        return 2;
+    }
+    const std::vector<std::string> args(argv + 2, argv + argc);
+    auto fail = [&](const char* what) {
+        std::fflush(stdout);
+        std::fprintf(stderr, "b2m %s: error: %s\n", cmd->name, b2m::cli::one_line(what).c_str());
+    };
+    try {
+        return cmd->run(args);
+    } catch (const b2m::cli::usage_error& e) {
+        fail(e.what());
+        return 2;
+    } catch (const b2m::error& e) {
+        fail(e.what());
+        return 1;
+    } catch (const std::bad_alloc&) {
+        fail("out of memory (the data are too large for this machine)");
+        return 1;
+    } catch (const std::exception& e) {
+        fail(e.what());
+        return 1;
+    } catch (...) {
+        fail("unexpected error");
+        return 1;
+    }
+}

@@ -1,0 +1,168 @@
+// tools/cli.hpp - what the b2m subcommands share: option parsing with --help text,
+// .npy loading that names the file in every error, a seeded train/held-out split, and a
+// small JSON writer. Definitions in common.cpp (compiled once).
+//
+// Errors: a usage mistake throws cli::usage_error (exit code 2); a bad input file throws
+// cli::input_error (a b2m::error) whose what() starts with the file's role and path, e.g.
+//   "--labels y.npy: label at index 3 is -1 (labels must be class indices 0..C-1)".
+// main() prints exactly one line "b2m <command>: error: <what>" on stderr.
+#pragma once
+
+#include <cstdint>
+#include <map>
+#include <set>
+#include <stdexcept>
+#include <string>
+#include <vector>
+
+#include "b2m/core/error.hpp"
+#include "b2m/core/tensor.hpp"
+#include "b2m/train/batch.hpp"
+
+namespace b2m::cli {
+
+/// A mistake in the command line (unknown option, missing value, bad number).
+struct usage_error : std::runtime_error {
+    using std::runtime_error::runtime_error;
+};
+
+/// A file that cannot be used; what() names the file.
+struct input_error : b2m::error {
+    using b2m::error::error;
+};
+
+// ---- options ---------------------------------------------------------------------------
+
+struct option_spec {
+    std::string name;        ///< without the leading "--"
+    std::string value_name;  ///< e.g. "N"; empty: a flag without a value
+    std::string help;
+};
+
+struct command_spec {
+    std::string name;                     ///< e.g. "train"
+    std::string summary;                  ///< one line
+    std::string usage;                    ///< after "b2m <name> "
+    std::vector<std::string> positionals; ///< names of the required positional arguments
+    std::vector<option_spec> options;
+    std::string details;                  ///< paragraphs after the options
+    std::string example;                  ///< one or more command lines
+};
+
+/// A parsed command line. Accessors throw usage_error naming the option on bad values.
+class parsed_args {
+public:
+    std::vector<std::string> positional;
+    std::map<std::string, std::string> values;
+    std::set<std::string> flags;
+    bool help = false;
+
+    bool has(const std::string& name) const { return values.count(name) || flags.count(name); }
+    bool flag(const std::string& name) const { return flags.count(name) > 0; }
+    std::string text(const std::string& name, const std::string& fallback) const;
+    /// The value of a required option (usage_error "--name is required" if absent).
+    std::string required(const std::string& name) const;
+    double real_number(const std::string& name, double fallback, double lo, double hi) const;
+    std::size_t count(const std::string& name, std::size_t fallback, std::size_t lo, std::size_t hi) const;
+    std::uint64_t seed(const std::string& name, std::uint64_t fallback) const;
+    /// One of `choices` (usage_error listing them otherwise).
+    std::string choice(const std::string& name, const std::string& fallback, const std::vector<std::string>& choices) const;
+    /// A comma-separated list of positive numbers.
+    std::vector<double> number_list(const std::string& name, const std::vector<double>& fallback) const;
+};
+
+/// Parses args (argv after the command name) against spec. "--name value", "--name=value"
+/// and flags; "-h"/"--help" sets help. Requires exactly spec.positionals.size() positional
+/// arguments unless help. Throws usage_error for anything else.
+parsed_args parse_args(const command_spec& spec, const std::vector<std::string>& args);
+
+/// The --help text of a command: usage, summary, options, details, example.
+std::string help_text(const command_spec& spec);
+
+// ---- files -----------------------------------------------------------------------------
+
+/// Loads a numeric .npy as (rows, columns): rank 2 as is, higher ranks flattened after the
+/// first axis, rank 1 as one column when allow_vector. Requires a non-empty, finite array.
+/// `role` (e.g. "--stimuli") prefixes every error together with the path.
+matrix<double> load_matrix(const std::string& path, const std::string& role, bool allow_vector);
+
+/// Loads class labels: shape (n,) or (n, 1), whole numbers >= 0. classes = 0: infer
+/// max + 1 (must be >= 2 and <= 100000); else every label must be < classes.
+/// Returns the labels and sets classes to the number of classes.
+index_vector load_labels(const std::string& path, const std::string& role, std::size_t& classes);
+
+/// Throws input_error unless both files hold the same number of trials (rows).
+void require_same_trials(const std::string& role_a, const std::string& path_a, std::size_t rows_a,
+                         const std::string& role_b, const std::string& path_b, std::size_t rows_b);
+
+/// Creates the folder (and parents); input_error naming it on failure.
+void make_output_dir(const std::string& dir);
+
+/// Writes text to path atomically (temp file + rename); io_error naming path.
+void write_text_atomically(const std::string& path, const std::string& text);
+
+/// One line: newlines and tabs of s replaced by spaces, trailing spaces trimmed.
+std::string one_line(std::string s);
+
+// ---- data ------------------------------------------------------------------------------
+
+/// A seeded split of n trials into training and held-out rows (held-out: round(fraction * n),
+/// at least 1 when fraction > 0). Requires 0 <= fraction < 1 and >= 2 training rows
+/// (usage_error otherwise). Both lists are sorted.
+struct split {
+    std::vector<std::size_t> train, held_out;
+};
+split split_trials(std::size_t n, double fraction, std::uint64_t seed, const std::string& what);
+
+/// Rows idx of every non-empty field of b.
+train::batch<float> take_rows(const train::batch<float>& b, const std::vector<std::size_t>& idx);
+
+/// Stimuli, labels and (optionally) brain responses of the same trials, from the options
+/// --stimuli, --labels, --brain and --classes; every file checked (input_error naming it).
+struct labelled_data {
+    train::batch<float> all;   ///< x, labels, brain (empty without --brain)
+    std::size_t features = 0, classes = 0;
+    std::string stimuli_path, labels_path, brain_path;
+};
+labelled_data load_labelled(const parsed_args& a, bool brain_required);
+
+/// Casts to float; input_error naming the file if a value overflows float.
+matrix<float> to_float(const matrix<double>& m, const std::string& role, const std::string& path);
+
+// ---- output ----------------------------------------------------------------------------
+
+/// A JSON object built key by key (keys in insertion order). NaN/Inf become null.
+class json_object {
+public:
+    json_object& add(const std::string& key, double v);
+    json_object& add(const std::string& key, std::int64_t v);
+    json_object& add(const std::string& key, std::size_t v) { return add(key, std::int64_t(v)); }
+    json_object& add(const std::string& key, int v) { return add(key, std::int64_t(v)); }
+    json_object& add(const std::string& key, bool v);
+    json_object& add(const std::string& key, const std::string& v);
+    json_object& add(const std::string& key, const char* v) { return add(key, std::string(v)); }
+    json_object& add(const std::string& key, const std::vector<double>& v);
+    json_object& add(const std::string& key, const std::vector<std::string>& v);
+    json_object& add(const std::string& key, const json_object& v);
+    std::string str(int indent = 0) const;
+
+    static std::string quote(const std::string& s);
+    static std::string number(double v);
+
+private:
+    struct item {
+        std::string key, scalar;             // scalar: the rendered value, unless nested
+        std::vector<json_object> nested;     // one element for a nested object
+    };
+    std::vector<item> items_;
+};
+
+// ---- commands --------------------------------------------------------------------------
+
+int run_train(const std::vector<std::string>& args);
+int run_encode(const std::vector<std::string>& args);
+int run_rsa(const std::vector<std::string>& args);
+int run_compare(const std::vector<std::string>& args);
+int run_simulate(const std::vector<std::string>& args);
+
+} // namespace b2m::cli

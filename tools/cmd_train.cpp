@@ -1,0 +1,180 @@
+// tools/cmd_train.cpp - `b2m train`: one student on the user's .npy files.
+#include <cmath>
+#include <cstdio>
+#include <filesystem>
+#include <limits>
+
+#include "cli.hpp"
+#include "students.hpp"
+
+#include "b2m/config.hpp"
+
+namespace b2m::cli {
+
+namespace {
+
+const command_spec& train_spec() {
+    static const command_spec spec{
+        "train",
+        "Train a student on stimuli and labels, optionally taught by brain responses to the same stimuli.",
+        "--stimuli X.npy --labels y.npy [--brain B.npy] [options] --out DIR",
+        {},
+        {{"stimuli", "X.npy", "stimuli, (trials, features); higher ranks are flattened (required)"},
+         {"labels", "y.npy", "class index per trial, (trials,) whole numbers >= 0 (required)"},
+         {"brain", "B.npy", "brain response per trial, (trials, targets) (needed by the brain objectives)"},
+         {"classes", "C", "number of classes (default: largest label + 1)"},
+         {"preset", "NAME", "student: mlp | mlp-small (default mlp-small)"},
+         {"objective", "NAME", "brain objective: none | contrastive | mse (default contrastive with --brain, else none)"},
+         {"weight", "W", "weight of the brain term next to the task's cross-entropy (default 1)"},
+         {"tau", "T", "contrastive temperature (default 1)"},
+         {"epochs", "N", "training epochs (default 30)"},
+         {"batch", "N", "mini-batch size (default 32)"},
+         {"lr", "X", "Adam learning rate (default 0.005)"},
+         {"seed", "S", "seed of initialisation and data order (default 0)"},
+         {"val-fraction", "F", "fraction of trials held out for validation (default 0.2; 0: none)"},
+         {"split-seed", "S", "seed of the held-out split (default 0)"},
+         {"patience", "N", "stop after N epochs without improvement of the held-out loss (default 0: off)"},
+         {"quiet", "", "no progress output"},
+         {"out", "DIR", "output folder (required): params, log.csv, report.json"}},
+        "Writes DIR/params (the trainer's checkpoint: parameters, optimiser state), DIR/log.csv\n"
+        "(every loss term and the held-out accuracy per epoch) and DIR/report.json (settings and\n"
+        "final metrics), each atomically (temporary file + rename).\n"
+        "Students (the brain objectives read the hidden layer 'hidden'):\n"
+        "  mlp        dense(F, 128) relu dense(128, 64) relu hidden dense(64, C)\n"
+        "  mlp-small  dense(F, 32) relu hidden dense(32, C)\n"
+        "Objectives (added to the cross-entropy on the labels):\n"
+        "  none         the task alone\n"
+        "  contrastive  InfoNCE between the hidden layer and a learned projection of the brain response\n"
+        "  mse          squared error between a learned linear map of the hidden layer and the brain response",
+        "  b2m train --stimuli stimuli.npy --labels labels.npy --brain brain.npy \\\n"
+        "            --objective contrastive --weight 0.5 --epochs 40 --out run1"};
+    return spec;
+}
+
+} // namespace
+
+int run_train(const std::vector<std::string>& args) {
+    const auto& spec = train_spec();
+    const parsed_args a = parse_args(spec, args);
+    if (a.help) {
+        std::fputs(help_text(spec).c_str(), stdout);
+        return 0;
+    }
+    // Options first (usage errors before any file is read).
+    const std::string out = a.required("out");
+    student_spec s;
+    s.preset = parse_preset(a.text("preset", "mlp-small"));
+    s.objective = parse_objective(a.text("objective", a.has("brain") ? "contrastive" : "none"));
+    s.weight = a.real_number("weight", 1.0, 0.0, 1e6);
+    s.tau = a.real_number("tau", 1.0, 1e-4, 1e4);
+    s.lr = a.real_number("lr", 5e-3, 1e-9, 10.0);
+    s.seed = a.seed("seed", 0);
+    run_spec r;
+    r.epochs = a.count("epochs", 30, 1, 1000000);
+    r.batch_size = a.count("batch", 32, 1, 1000000);
+    r.patience = a.count("patience", 0, 0, 1000000);
+    r.progress = !a.flag("quiet");
+    const double val_fraction = a.real_number("val-fraction", 0.2, 0.0, 0.99);
+    const std::uint64_t split_seed = a.seed("split-seed", 0);
+    if (s.objective != objective_kind::none && !a.has("brain"))
+        throw usage_error("--objective " + objective_name(s.objective) + " needs --brain B.npy");
+
+    const labelled_data d = load_labelled(a, false);
+    s.features = d.features;
+    s.classes = d.classes;
+    const split sp = split_trials(d.all.size(), val_fraction, split_seed, "--val-fraction");
+    const train::batch<float> train_set = take_rows(d.all, sp.train);
+    const train::batch<float> held_out = take_rows(d.all, sp.held_out);
+    const train::batch<float>* val = sp.held_out.empty() ? nullptr : &held_out;
+    if (s.objective == objective_kind::contrastive) {
+        const std::size_t b = contrastive_batch_size(r.batch_size, sp.train.size(), sp.held_out.size());
+        if (b != r.batch_size)
+            std::fprintf(stderr, "b2m train: note: using --batch %zu instead of %zu so that no mini-batch holds a single trial (contrastive needs 2)\n",
+                         b, r.batch_size);
+        r.batch_size = b;
+    }
+
+    make_output_dir(out);
+    const std::string params = (std::filesystem::path(out) / "params").string();
+    const std::string log = (std::filesystem::path(out) / "log.csv").string();
+    const std::string report = (std::filesystem::path(out) / "report.json").string();
+    const std::string partial_log = log + ".partial";
+    std::filesystem::remove(partial_log);
+    r.csv_path = partial_log;
+    r.checkpoint_path = params;
+
+    if (r.progress)
+        std::printf("b2m train: %zu trials (%zu training, %zu held out), %zu features, %zu classes%s\n"
+                    "student %s: %s; objective: cross-entropy%s\n",
+                    d.all.size(), sp.train.size(), sp.held_out.size(), d.features, d.classes,
+                    d.all.brain.size() ? (", " + std::to_string(d.all.brain.shape(1)) + " brain targets").c_str() : "",
+                    preset_name(s.preset).c_str(), describe_student(s.preset, d.features, d.classes).c_str(),
+                    s.objective == objective_kind::none ? "" : (" + " + json_object::number(s.weight) + " x " + objective_name(s.objective)).c_str());
+    std::fflush(stdout);
+
+    const run_result res = run_student(s, train_set, val, r);
+    std::error_code ec;
+    std::filesystem::rename(partial_log, log, ec);
+    if (ec) throw io_error(log + ": cannot move the finished log into place (" + ec.message() + ")");
+
+    const auto& last = res.report.epochs.back();
+    double best_acc = std::numeric_limits<double>::quiet_NaN();
+    std::size_t best_epoch = 0;
+    for (const auto& e : res.report.epochs)
+        if (!std::isnan(e.val_accuracy) && !(e.val_accuracy <= best_acc)) best_acc = e.val_accuracy, best_epoch = e.epoch;
+    auto terms = [&](const std::vector<double>& v) {
+        json_object o;
+        for (std::size_t k = 0; k < v.size() && k < res.report.term_names.size(); ++k) o.add(res.report.term_names[k], v[k]);
+        return o;
+    };
+    std::string command = "b2m train";
+    for (const auto& x : args) command += " " + x;
+    json_object j;
+    j.add("b2m_version", version_string).add("command", command);
+    j.add("data", json_object()
+                      .add("stimuli", d.stimuli_path)
+                      .add("labels", d.labels_path)
+                      .add("brain", d.brain_path)
+                      .add("trials", d.all.size())
+                      .add("training_trials", sp.train.size())
+                      .add("held_out_trials", sp.held_out.size())
+                      .add("features", d.features)
+                      .add("classes", d.classes)
+                      .add("brain_targets", d.all.brain.size() ? d.all.brain.shape(1) : std::size_t(0))
+                      .add("val_fraction", val_fraction)
+                      .add("split_seed", std::int64_t(split_seed)));
+    j.add("student", json_object().add("preset", preset_name(s.preset)).add("layers", describe_student(s.preset, d.features, d.classes)));
+    j.add("objective", json_object()
+                           .add("brain_term", objective_name(s.objective))
+                           .add("weight", s.objective == objective_kind::none ? 0.0 : s.weight)
+                           .add("tau", s.tau)
+                           .add("terms", std::vector<std::string>(res.report.term_names.begin(), res.report.term_names.end())));
+    j.add("training", json_object()
+                          .add("optimizer", "adam")
+                          .add("lr", s.lr)
+                          .add("epochs_planned", r.epochs)
+                          .add("epochs_run", res.report.epochs.size())
+                          .add("stopped_early", res.report.stopped_early)
+                          .add("batch_size", r.batch_size)
+                          .add("seed", std::int64_t(s.seed))
+                          .add("seconds", res.seconds));
+    j.add("final", json_object()
+                       .add("epoch", last.epoch)
+                       .add("train_loss", last.train_total)
+                       .add("train_terms", terms(last.train_terms))
+                       .add("train_accuracy", res.train_accuracy)
+                       .add("held_out_loss", last.val_total)
+                       .add("held_out_terms", terms(last.val_terms))
+                       .add("held_out_accuracy", last.val_accuracy)
+                       .add("best_held_out_accuracy", best_acc)
+                       .add("best_epoch", best_epoch));
+    j.add("files", json_object().add("params", params).add("log", log).add("report", report));
+    write_text_atomically(report, j.str() + "\n");
+
+    std::printf("trained %zu epochs in %.1f s: train accuracy %.3f", res.report.epochs.size(), res.seconds, res.train_accuracy);
+    if (!std::isnan(last.val_accuracy)) std::printf(", held-out accuracy %.3f (best %.3f at epoch %zu)", last.val_accuracy, best_acc, best_epoch);
+    std::printf("\nwrote %s, %s, %s\n", params.c_str(), log.c_str(), report.c_str());
+    return 0;
+}
+
+} // namespace b2m::cli
