@@ -6,7 +6,17 @@
 // for which xt::blas::gemm would evaluate a temporary.
 #pragma once
 
+// xtensor-blas carries its own copy of the cblas declarations (same C ABI) that clashes
+// with OpenBLAS's <cblas.h>. When it was included first we use its declarations;
+// otherwise we include <cblas.h> and mark xtensor-blas's copy as present, so the two can
+// be included in either order.
+#ifdef CXXBLAS_DRIVERS_CBLAS_H
+namespace b2m::detail { using blas_int = CBLAS_INT; }
+#else
 #include <cblas.h>
+#define CXXBLAS_DRIVERS_CBLAS_H 1
+namespace b2m::detail { using blas_int = blasint; }
+#endif
 
 #include <cstddef>
 #include <string>
@@ -25,13 +35,13 @@ void gemm_raw(bool trans_a, bool trans_b, std::size_t m, std::size_t n, std::siz
     if (m == 0 || n == 0) return;
     const auto ta = trans_a ? CblasTrans : CblasNoTrans;
     const auto tb = trans_b ? CblasTrans : CblasNoTrans;
-    const auto M = static_cast<blasint>(m), N = static_cast<blasint>(n), K = static_cast<blasint>(k);
+    const auto M = static_cast<detail::blas_int>(m), N = static_cast<detail::blas_int>(n), K = static_cast<detail::blas_int>(k);
     if constexpr (std::is_same_v<T, float>)
-        cblas_sgemm(CblasRowMajor, ta, tb, M, N, K, alpha, a, static_cast<blasint>(lda), b,
-                    static_cast<blasint>(ldb), beta, c, static_cast<blasint>(ldc));
+        cblas_sgemm(CblasRowMajor, ta, tb, M, N, K, alpha, a, static_cast<detail::blas_int>(lda), b,
+                    static_cast<detail::blas_int>(ldb), beta, c, static_cast<detail::blas_int>(ldc));
     else
-        cblas_dgemm(CblasRowMajor, ta, tb, M, N, K, alpha, a, static_cast<blasint>(lda), b,
-                    static_cast<blasint>(ldb), beta, c, static_cast<blasint>(ldc));
+        cblas_dgemm(CblasRowMajor, ta, tb, M, N, K, alpha, a, static_cast<detail::blas_int>(lda), b,
+                    static_cast<detail::blas_int>(ldb), beta, c, static_cast<detail::blas_int>(ldc));
 }
 
 /// C = alpha * op(A) * op(B) + beta * C on whole matrices.
