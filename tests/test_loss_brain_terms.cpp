@@ -21,7 +21,7 @@ auto identity_student() { return nn::sequential<double>(nn::tap<"h">{}); }
 }  // namespace
 
 // ------------------------------------------------------------------------- RSA
-TEST_CASE("rsa_loss equals PyTorch (value, gradient; clamp binding and not)") {
+TEST_CASE("rsa_loss equals PyTorch (value / gradient / clamp binding and not)") {
     auto s = identity_student();
     train::batch<double> b;
     b.x = fixture("rsa_h");
@@ -72,7 +72,7 @@ TEST_CASE("cka_loss and log-CKA equal PyTorch (value and gradient)") {
     CHECK(ad::relative_error(loss_check::analytic_input_grad(lg, s, b), fixture("cka_grad_h_log")) <= 1e-10);
 }
 
-TEST_CASE("cka_loss edge cases: identical representations, zero-variance brain, batch of 1") {
+TEST_CASE("cka_loss edge cases - identical representations / zero-variance brain / batch of 1") {
     auto s = identity_student();
     auto t = loss::cka_loss(nn::tap<"h">{}, data::brain).make<double>();
     train::batch<double> b;
@@ -131,7 +131,7 @@ double two_tap_value(Term& t, two_tap_student& s, train::batch<double>& b) {
 }
 }  // namespace
 
-TEST_CASE("encoding_alignment equals PyTorch: MSE + correlation, each part alone, tap gradients") {
+TEST_CASE("encoding_alignment equals PyTorch - MSE + correlation / each part alone / tap gradients") {
     two_tap_student s;
     s.xa = fixture("enc_h1");
     s.xb = fixture("enc_h2");
@@ -157,7 +157,7 @@ TEST_CASE("encoding_alignment equals PyTorch: MSE + correlation, each part alone
 }
 
 TEST_SUITE("gradcheck") {
-    TEST_CASE("encoding_alignment gradients: two taps through a dense student, encoders and head") {
+    TEST_CASE("encoding_alignment gradients - two taps through a dense student / encoders and head") {
         for (bool corr : {true, false}) {
             CAPTURE(corr);
             auto s = nn::sequential<double>(nn::tap<"a">{}, nn::dense(5, 6), nn::tanh{}, nn::tap<"b">{});
@@ -175,7 +175,7 @@ TEST_SUITE("gradcheck") {
         }
     }
 
-    TEST_CASE("latent gradients: rank-2 and sequence taps, MSE and cosine, with the map") {
+    TEST_CASE("latent gradients - rank-2 and sequence taps / MSE and cosine / with the map") {
         for (auto kind : {loss::latent_loss::mse, loss::latent_loss::cosine}) {
             CAPTURE(int(kind));
             auto s = identity_student();
@@ -238,7 +238,7 @@ TEST_CASE("latent equals PyTorch on a sequence tap with a PCA reduction of the b
     }
 }
 
-TEST_CASE("brain_reduction: PCA matches numpy's SVD up to sign; ridge matches the normal equations") {
+TEST_CASE("brain_reduction - PCA matches numpy's SVD up to sign / ridge matches the normal equations") {
     const auto train = fixture("lat_train");
     const auto p = loss::brain_reduction::pca(train, 2);
     const auto comps = fixture("lat_comps");
@@ -260,7 +260,7 @@ TEST_CASE("brain_reduction: PCA matches numpy's SVD up to sign; ridge matches th
     CHECK_THROWS_AS(loss::brain_reduction::ridge(train, xt::zeros<double>({3, 2}), 1.0), shape_error);
 }
 
-TEST_CASE("latent edge cases: identity map, bad widths, zero-variance and identical targets") {
+TEST_CASE("latent edge cases - identity map / bad widths / zero-variance and identical targets") {
     auto s = identity_student();
     train::batch<double> b;
     b.x = fixture("lat_h");
@@ -283,7 +283,7 @@ TEST_CASE("latent edge cases: identity map, bad widths, zero-variance and identi
     CHECK(ad::norm(loss_check::analytic_input_grad(tm, s, b)) > 0);
 }
 
-TEST_CASE("encoding_alignment edge cases: zero-variance brain row, batch of 1") {
+TEST_CASE("encoding_alignment edge cases - zero-variance brain row / batch of 1") {
     auto s = nn::sequential<double>(nn::tap<"a">{});
     train::batch<double> b;
     b.x = fixture("enc_h1");

@@ -61,7 +61,7 @@ TEST_CASE("contrastive equals an independent PyTorch computation (value and tap 
 }
 
 TEST_SUITE("gradcheck") {
-    TEST_CASE("contrastive gradients: tap, both heads, learnable temperature") {
+    TEST_CASE("contrastive gradients - tap / both heads / learnable temperature") {
         for (auto sim : {loss::similarity::cosine, loss::similarity::dot})
             for (bool symmetric : {true, false}) {
                 CAPTURE(int(sim));
@@ -111,7 +111,7 @@ TEST_SUITE("gradcheck") {
     }
 }
 
-TEST_CASE("contrastive temperature: clamp and zero gradient at the clamp") {
+TEST_CASE("contrastive temperature - clamp and zero gradient at the clamp") {
     auto s = identity_student();
     auto batch = fixture_batch();
     auto term = loss::contrastive(nn::tap<"h">{}, data::brain, {.tau = 0.005, .learn_tau = true, .dim = 4})
@@ -131,7 +131,7 @@ TEST_CASE("contrastive temperature: clamp and zero gradient at the clamp") {
     CHECK(g == 0.0);
 }
 
-TEST_CASE("contrastive edge cases: batch of 1, identical rows, zero-variance brain, bad input") {
+TEST_CASE("contrastive edge cases - batch of 1 / identical rows / zero-variance brain / bad input") {
     auto s = identity_student();
     train::batch<double> one;
     one.x = xt::ones<double>({1, 5});
@@ -173,7 +173,7 @@ TEST_CASE("contrastive edge cases: batch of 1, identical rows, zero-variance bra
     CHECK_THROWS_AS(loss::contrastive(nn::tap<"h">{}, data::brain, {.tau = -1.0}).make<double>(), error);
 }
 
-TEST_CASE("contrastive: subject ids are checked against the number of heads") {
+TEST_CASE("contrastive - subject ids are checked against the number of heads") {
     auto s = identity_student();
     auto batch = fixture_batch();
     batch.subject = index_vector({0, 1, 1, 0, 5, 1});

@@ -23,7 +23,7 @@ double corr(const matrix<double>& a, const matrix<double>& b) {
 }
 } // namespace
 
-TEST_CASE("sim::subject: seeded, noise knob, repeats, per-subject variability") {
+TEST_CASE("sim.subject - seeded / noise knob / repeats / per-subject variability") {
     sim::latent_world world({.features = 20, .latent_dim = 3, .classes = 3, .seed = 4});
     rng r(1);
     const auto x = world.stimuli(300, r);
@@ -57,7 +57,7 @@ TEST_CASE("sim::subject: seeded, noise knob, repeats, per-subject variability") 
     CHECK_THROWS_AS(sim::subject(world, {.noise = -1}), error);
 }
 
-TEST_CASE("sim::latent_world: task_share 1 puts the task in the latent, 0 takes it out") {
+TEST_CASE("sim.latent_world - task_share 1 puts the task in the latent / 0 takes it out") {
     rng r(2);
     for (double share : {1.0, 0.0}) {
         sim::latent_world world({.features = 20, .latent_dim = 3, .classes = 2, .task_share = share, .seed = 5});
@@ -86,7 +86,7 @@ TEST_CASE("sim::latent_world: task_share 1 puts the task in the latent, 0 takes 
     }
 }
 
-TEST_CASE("sim: canonical HRF and the fMRI-like time series") {
+TEST_CASE("sim - canonical HRF and the fMRI-like time series") {
     const auto h = sim::canonical_hrf(1.0);
     double sum = 0;
     std::size_t peak = 0;
@@ -110,7 +110,7 @@ TEST_CASE("sim: canonical HRF and the fMRI-like time series") {
     CHECK(ts.shape(1) == 5);
 }
 
-TEST_CASE("sim::decision_subject: population activity follows the accumulated evidence") {
+TEST_CASE("sim.decision_subject - population activity follows the accumulated evidence") {
     sim::decision_subject s({.steps = 30, .inputs = 8, .neurons = 16, .seed = 2});
     rng r(6);
     const auto d = s.trials(400, r);
