@@ -73,8 +73,13 @@ public:
     template <class F>
     void for_each_param(F&& f, const std::string& prefix) {
         if (empty()) return;
-        f(prefix + "weight", w_, gw_);
-        if (bias_) f(prefix + "bias", b_, gb_);
+        // Names built in a reused member buffer: no allocation per optimiser step.
+        name_buf_.assign(prefix).append("weight");
+        f(name_buf_, w_, gw_);
+        if (bias_) {
+            name_buf_.assign(prefix).append("bias");
+            f(name_buf_, b_, gb_);
+        }
     }
     matrix<T>& weight() { return w_; }
     matrix<T>& bias() { return b_; }
@@ -85,6 +90,7 @@ private:
     std::size_t in_ = 0, out_ = 0;
     bool bias_ = false;
     matrix<T> w_, gw_, b_, gb_;
+    std::string name_buf_;
 };
 
 namespace detail {

@@ -83,7 +83,12 @@ public:
         std::size_t k = 0;
         boost::hana::for_each(terms_, [&](auto& t) {
             const std::string prefix = "objective." + std::to_string(k++) + ".";
-            t.for_each_param([&](const std::string& n, matrix<T>& v, matrix<T>& g) { f(prefix + n, v, g); });
+            // The full name is built in a reused member buffer: no allocation per step.
+            t.for_each_param([&](const std::string& n, matrix<T>& v, matrix<T>& g) {
+                name_buf_.assign(prefix);
+                name_buf_.append(n);
+                f(name_buf_, v, g);
+            });
         });
     }
 
@@ -103,6 +108,7 @@ private:
     std::array<T, size> weights_;
     boost::hana::tuple<Terms...> terms_;
     std::array<T, size> values_{};
+    std::string name_buf_;  // for_each_param's parameter names (capacity kept across steps)
 };
 
 /// The spec of a weighted sum of term specs.
