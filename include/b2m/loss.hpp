@@ -13,6 +13,7 @@
 #include "b2m/loss/linear_head.hpp"
 #include "b2m/loss/mse.hpp"
 #include "b2m/loss/objective.hpp"
+#include "b2m/loss/rdm_target.hpp"
 #include "b2m/loss/row_normalize.hpp"
 #include "b2m/loss/rsa_loss.hpp"
 #include "b2m/loss/source.hpp"

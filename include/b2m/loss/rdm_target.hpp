@@ -1,0 +1,163 @@
+// b2m/loss/rdm_target.hpp - match the student's RDM over a batch to a fixed target RDM
+// (e.g. the human IT RDM of the 92 Kriegeskorte images), for data that gives RDMs rather
+// than responses.
+//
+//   loss::rdm_target(nn::tap<"embed">{}, rdm_human_it)       // rdm: (S, S), S stimuli
+//
+// Batch row i shows stimulus batch.stimulus[i] (an index into the target's rows). With
+// the student's rows h_i (tap, any logical rank; rows are flattened):
+//   D_ij = 1 - corr(h_i, h_j)       (correlation distance, as brain::rdm; or 1 - cos with
+//                                    center = false)
+//   T_ij = target(stimulus[i], stimulus[j])
+//   L = 1 - pearson over the pairs i < j of (D_ij, T_ij)
+// Pearson r is invariant to affine changes of either RDM, so only the pattern of the
+// target matters (a correlation-distance target and a 1 - r one give the same loss).
+// If every row of h is the same (D constant over the batch) r is taken as 0 and there is
+// no gradient. Requires: batch.stimulus of the batch's size with entries in [0, S), at
+// least 3 trials, and a target sub-RDM that is not constant over the batch's pairs
+// (data_error, naming the term). The target must be square and finite (shape_error /
+// data_error when the spec is made). No allocation after the first step with a given
+// batch shape.
+#pragma once
+
+#include <algorithm>
+#include <cmath>
+#include <cstddef>
+#include <string>
+#include <vector>
+
+#include "b2m/core/error.hpp"
+#include "b2m/core/gemm.hpp"
+#include "b2m/loss/objective.hpp"
+#include "b2m/loss/row_normalize.hpp"
+
+namespace b2m::loss {
+
+struct rdm_target_options {
+    bool center = true;  ///< correlation distance (true) or cosine distance (false)
+};
+
+template <real T, class A>
+class rdm_target_term {
+public:
+    rdm_target_term(matrix<T> target, rdm_target_options o) : target_(std::move(target)), opt_(o) {}
+
+    std::string name() const { return "rdm_target(" + source_traits<A>::name() + ")"; }
+
+    template <class Student>
+    static constexpr void check() {
+        check_source<Student, A, 0>();
+        static_assert(source_traits<A>::from_student, "b2m: rdm_target reads a student source");
+    }
+
+    template <class Student>
+    T forward(Student& st, const train::batch<T>& batch) {
+        const matrix<T>& h = source_traits<A>::value(st, batch);
+        const std::size_t n = h.shape(0), d = h.shape(1), S = target_.shape(0);
+        if (n < 3)
+            throw data_error(name() + ": needs at least 3 trials (got " + std::to_string(n) + "; " +
+                             source_traits<A>::name() + " has shape " + shape_string(h.shape()) + ")");
+        if (batch.stimulus.size() != n)
+            throw shape_error(name() + ": batch.stimulus has " + std::to_string(batch.stimulus.size()) +
+                              " entries but " + source_traits<A>::name() + " has shape " + shape_string(h.shape()) +
+                              " (each trial needs the index of its stimulus in the target RDM)");
+        for (std::size_t i = 0; i < n; ++i)
+            if (batch.stimulus(i) < 0 || std::size_t(batch.stimulus(i)) >= S)
+                throw data_error(name() + ": batch.stimulus[" + std::to_string(i) + "] = " +
+                                 std::to_string(batch.stimulus(i)) + " is outside the target RDM of shape " +
+                                 shape_string(target_.shape()));
+        ensure_shape(z_, n, d);
+        norms_.resize(n);
+        detail::normalize_rows<T>(h.data(), n, d, d, opt_.center, T(1e-12), z_.data(), norms_.data());
+        gemm<T>(z_, z_, c_, false, true);
+        const std::size_t m = n * (n - 1) / 2;
+        dc_.resize(m);
+        tc_.resize(m);
+        double dm = 0, tm = 0;
+        for (std::size_t i = 0, k = 0; i < n; ++i)
+            for (std::size_t j = i + 1; j < n; ++j, ++k) {
+                dc_[k] = T(1) - c_(i, j);
+                tc_[k] = target_(std::size_t(batch.stimulus(i)), std::size_t(batch.stimulus(j)));
+                dm += double(dc_[k]);
+                tm += double(tc_[k]);
+            }
+        dm /= double(m);
+        tm /= double(m);
+        double sdd = 0, stt = 0, sdt = 0;
+        for (std::size_t k = 0; k < m; ++k) {
+            const double a = double(dc_[k]) - dm, b = double(tc_[k]) - tm;
+            dc_[k] = T(a);
+            tc_[k] = T(b);
+            sdd += a * a, stt += b * b, sdt += a * b;
+        }
+        if (!(stt > 0))
+            throw data_error(name() + ": the target RDM is constant over this batch's " + std::to_string(m) +
+                             " pairs (repeated stimuli?); nothing to match");
+        sd_ = std::sqrt(sdd);
+        st_ = std::sqrt(stt);
+        r_ = sd_ > 1e-12 ? sdt / (sd_ * st_) : 0.0;
+        return T(1.0 - r_);
+    }
+
+    template <class Student>
+    void backward(Student& st, const train::batch<T>& batch, T weight) {
+        const matrix<T>& h = source_traits<A>::value(st, batch);
+        const std::size_t n = h.shape(0), d = h.shape(1);
+        if (!(sd_ > 1e-12)) return;  // constant student RDM: r := 0, no gradient
+        // dL/dC_ij = dr/dD_ij (L = 1 - r, D = 1 - C); the mean removal is absorbed by the
+        // centred vectors: dr/dD_k = tc_k / (sd st) - r dc_k / sd^2.
+        ensure_shape(g_, n, n);
+        const double a = 1.0 / (sd_ * st_), b = r_ / (sd_ * sd_);
+        for (std::size_t i = 0; i < n; ++i) g_(i, i) = T(0);
+        for (std::size_t i = 0, k = 0; i < n; ++i)
+            for (std::size_t j = i + 1; j < n; ++j, ++k) {
+                const T g = T(double(weight) * (a * double(tc_[k]) - b * double(dc_[k])));
+                g_(i, j) = g;
+                g_(j, i) = g;
+            }
+        // C = Z Z^T with each pair counted once: dZ = G Z for the symmetric G.
+        ensure_shape(gz_, n, d);
+        gemm<T>(g_, z_, gz_);
+        detail::normalize_rows_backward<T>(z_.data(), norms_.data(), gz_.data(), n, d, opt_.center, T(1e-12), T(1),
+                                           source_traits<A>::grad(st)->data(), d);
+    }
+
+    template <class F>
+    void for_each_param(F&&) {}
+
+    /// Pearson r between the student's and the target's RDM over the last batch's pairs.
+    double last_r() const { return r_; }
+
+private:
+    matrix<T> target_;
+    rdm_target_options opt_;
+    matrix<T> z_, c_, g_, gz_;
+    std::vector<T> norms_, dc_, tc_;
+    double sd_ = 0, st_ = 0, r_ = 0;
+};
+
+template <class A>
+struct rdm_target_spec : term_spec_tag {
+    matrix<double> target;
+    rdm_target_options options;
+    template <real T>
+    rdm_target_term<T, A> make() const { return rdm_target_term<T, A>(xt::cast<T>(target), options); }
+};
+
+/// Spec. Requires target square (S, S) with S >= 3 and finite (shape_error / data_error).
+template <source A, class M>
+auto rdm_target(A, const M& target, rdm_target_options options = {}) {
+    if (target.dimension() != 2 || target.shape(0) != target.shape(1) || target.shape(0) < 3)
+        throw shape_error("loss::rdm_target: the target RDM must be square (S, S) with S >= 3, got shape " +
+                          shape_string(target.shape()));
+    rdm_target_spec<A> s;
+    s.target = xt::cast<double>(target);
+    for (std::size_t i = 0; i < s.target.size(); ++i)
+        if (!std::isfinite(s.target.data()[i]))
+            throw data_error("loss::rdm_target: the target RDM of shape " + shape_string(target.shape()) +
+                             " holds a non-finite entry at flat index " + std::to_string(i));
+    s.options = options;
+    return s;
+}
+
+} // namespace b2m::loss
