@@ -128,16 +128,16 @@ void check_against_torch(const Spec& spec, const std::string& kind) {
 } // namespace
 
 TEST_SUITE("gradcheck") {
-TEST_CASE("rnn gradients, BPTT over 6 steps") {
+TEST_CASE("rnn gradients with BPTT over 6 steps") {
     check_recurrent(nn::rnn(3, 5), "rnn", false, false);
     check_recurrent(nn::rnn(3, 5, {.learn_initial_state = true}), "rnn learnable h0 + lengths", true, true);
 }
-TEST_CASE("gru gradients, BPTT over 6 steps") {
+TEST_CASE("gru gradients with BPTT over 6 steps") {
     check_recurrent(nn::gru(3, 5), "gru", false, false);
     check_recurrent(nn::gru(3, 5, {.learn_initial_state = true}), "gru learnable h0", true, false);
     check_recurrent(nn::gru(3, 5, {.learn_initial_state = true}), "gru learnable h0 + lengths", true, true);
 }
-TEST_CASE("lstm gradients, BPTT over 6 steps") {
+TEST_CASE("lstm gradients with BPTT over 6 steps") {
     check_recurrent(nn::lstm(3, 5), "lstm", false, false);
     check_recurrent(nn::lstm(3, 5, {.learn_initial_state = true}), "lstm learnable h0 c0", true, false);
     check_recurrent(nn::lstm(3, 5, {.learn_initial_state = true}), "lstm learnable h0 c0 + lengths", true, true);
@@ -163,7 +163,7 @@ TEST_CASE("gru and lstm gradients wrt a provided initial state") {
                      {"c0", &c0, [&] { return md(lstm.initial_cell_grad()); }}});
     }
 }
-TEST_CASE("temporal_conv gradients: causal, same, valid, with dilation") {
+TEST_CASE("temporal_conv gradients for causal and same and valid padding with dilation") {
     for (auto pad : {nn::time_padding::causal, nn::time_padding::same, nn::time_padding::valid})
         for (std::size_t dil : {std::size_t(1), std::size_t(2)}) {
             auto conv = nn::temporal_conv(3, 2, 3, {.padding = pad, .dilation = dil}).make<double>();
@@ -173,7 +173,7 @@ TEST_CASE("temporal_conv gradients: causal, same, valid, with dilation") {
             check_layer(conv, x, "temporal_conv padding " + std::to_string(int(pad)) + " dilation " + std::to_string(dil));
         }
 }
-TEST_CASE("last_step, select_step and time_distributed gradients") {
+TEST_CASE("last_step and select_step and time_distributed gradients") {
     md x = random_matrix(3, 6 * 4, 31);
     auto last = nn::last_step(4).make<double>();
     check_layer(last, x, "last_step");
@@ -225,12 +225,12 @@ TEST_CASE("recurrent parameter gradients accumulate over backward calls") {
 }
 
 TEST_SUITE("oracle") {
-TEST_CASE("rnn, gru and lstm forward match torch.nn (float64)") {
+TEST_CASE("rnn and gru and lstm forward match torch.nn in float64") {
     check_against_torch(nn::rnn(4, 5), "rnn");
     check_against_torch(nn::gru(4, 5), "gru");
     check_against_torch(nn::lstm(4, 5), "lstm");
 }
-TEST_CASE("temporal_conv matches torch Conv1d (causal by left padding, same, valid)") {
+TEST_CASE("temporal_conv matches torch Conv1d for causal and same and valid padding") {
     const md x = load_fixture("conv_x");
     for (auto [pad, name] : {std::pair{nn::time_padding::causal, "conv_causal"}, std::pair{nn::time_padding::same, "conv_same"},
                              std::pair{nn::time_padding::valid, "conv_valid"}}) {
@@ -297,7 +297,7 @@ TEST_CASE("sequence layers reject bad input with shape errors naming the shapes"
                          shape_error);
 }
 
-TEST_CASE("float recurrent layers (fast vectorised exp) agree with double, also for saturated gates") {
+TEST_CASE("float recurrent layers with the fast exp agree with double also for saturated gates") {
     auto check = [](auto spec, const char* name) {
         INFO(name);
         auto d = spec.template make<double>();
