@@ -294,7 +294,7 @@ struct early_stopping {
     double best = std::numeric_limits<double>::infinity();
     std::size_t bad = 0;
 
-    bool on_epoch_end(const fit_state& s, const epoch_record& r) {
+    bool on_epoch_end(const fit_state&, const epoch_record& r) {
         const double v = std::isfinite(r.val_total) ? r.val_total : r.train_total;
         if (v < best - min_delta) {
             best = v;
