@@ -118,4 +118,38 @@ TEST_SUITE("alloc") {
         rng(4).fill_uniform(b.x, 0.0, 1.0);
         CHECK(count_allocations([&] { trainer.step(b); }) == 0);
     }
+
+    TEST_CASE("GRU student with lengths and a last_step head: zero allocations per step") {
+        const std::size_t B = 16, T = 12, F = 8, H = 32;
+        auto net = nn::sequential(nn::gru(F, H, {.learn_initial_state = true}), nn::tap<"states">{},
+                                  nn::time_distributed(nn::dense(H, H)), nn::last_step(H), nn::dense(H, 2));
+        auto trainer = train::make_trainer(net, loss::cross_entropy(nn::output, data::labels), optim::adam({.lr = 1e-3}),
+                                           {.seed = 1});
+        train::batch<float> b;
+        b.x = matrix<float>::from_shape({B, T * F});
+        rng(2).fill_normal(b.x);
+        b.labels = index_vector::from_shape({B});
+        for (std::size_t i = 0; i < B; ++i) b.labels(i) = std::int64_t(i % 2);
+        std::vector<std::int64_t> len(B);
+        for (std::size_t i = 0; i < B; ++i) len[i] = std::int64_t(1 + i % T);
+        CHECK(count_allocations([&] {
+                  trainer.student().layer<0>().set_lengths(len);
+                  trainer.step(b);
+              }) == 0);
+    }
+
+    TEST_CASE("contrastive brain transfer with projection heads: zero allocations per step") {
+        auto net = nn::sequential(nn::dense(32, 64), nn::relu{}, nn::tap<"h">{}, nn::dense(64, 4));
+        auto objective = loss::cross_entropy(nn::output, data::labels) +
+                         0.5 * loss::contrastive(nn::tap<"h">{}, data::brain, {.tau = 0.1, .dim = 16});
+        auto trainer = train::make_trainer(net, objective, optim::adam({.lr = 1e-3}), {.seed = 1});
+        train::batch<float> b;
+        b.x = matrix<float>::from_shape({16, 32});
+        b.brain = matrix<float>::from_shape({16, 50});
+        rng(5).fill_normal(b.x);
+        rng(6).fill_normal(b.brain);
+        b.labels = index_vector::from_shape({16});
+        for (std::size_t i = 0; i < 16; ++i) b.labels(i) = std::int64_t(i % 4);
+        CHECK(count_allocations([&] { trainer.step(b); }) == 0);
+    }
 }
