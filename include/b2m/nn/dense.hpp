@@ -49,34 +49,42 @@ public:
                               "): input has shape " + shape_string(x.shape()) + " but the layer expects (batch, " +
                               std::to_string(in_) + ")");
         x_ = &x;
-        const std::size_t n = x.shape(0);
-        ensure_shape(y_, n, out_);
-        if (bias_) {
-            T* py = y_.data();
-            const T* pb = b_.data();
-            for (std::size_t i = 0; i < n; ++i) std::copy(pb, pb + out_, py + i * out_);
-            gemm<T>(x, w_, y_, false, false, T(1), T(1));
-        } else {
-            gemm<T>(x, w_, y_);
-        }
+        ensure_shape(y_, x.shape(0), out_);
+        forward_rows(x.data(), x.shape(0), y_.data());
         return y_;
     }
 
     const matrix<T>& backward(const matrix<T>& gy, bool need_input_grad) {
-        gemm<T>(*x_, gy, gw_, true, false, T(1), T(1));
-        if (bias_) {
-            const std::size_t n = gy.shape(0);
-            T* pb = gb_.data();
-            const T* pg = gy.data();
-            for (std::size_t i = 0; i < n; ++i)
-                for (std::size_t j = 0; j < out_; ++j) pb[j] += pg[i * out_ + j];
-        }
         if (!need_input_grad) {
             ensure_shape(gx_, 0, 0);
-            return gx_;
+            backward_rows(x_->data(), gy.data(), gy.shape(0), nullptr);
+        } else {
+            ensure_shape(gx_, gy.shape(0), in_);
+            backward_rows(x_->data(), gy.data(), gy.shape(0), gx_.data());
         }
-        gemm<T>(gy, w_, gx_, false, true);
         return gx_;
+    }
+
+    /// y(rows x out) = x(rows x in) W + b on raw row-major buffers (no checks).
+    void forward_rows(const T* x, std::size_t rows, T* y) const {
+        T beta = T(0);
+        if (bias_) {
+            for (std::size_t i = 0; i < rows; ++i) std::copy_n(b_.data(), out_, y + i * out_);
+            beta = T(1);
+        }
+        gemm_raw<T>(false, false, rows, out_, in_, T(1), x, in_, w_.data(), out_, beta, y, out_);
+    }
+
+    /// Adds dL/dW and dL/db for the rows x(rows x in) with gradient gy(rows x out); writes
+    /// dL/dx into gx (rows x in) unless gx is null.
+    void backward_rows(const T* x, const T* gy, std::size_t rows, T* gx) {
+        gemm_raw<T>(true, false, in_, out_, rows, T(1), x, in_, gy, out_, T(1), gw_.data(), out_);
+        if (bias_) {
+            T* pb = gb_.data();
+            for (std::size_t i = 0; i < rows; ++i)
+                for (std::size_t j = 0; j < out_; ++j) pb[j] += gy[i * out_ + j];
+        }
+        if (gx) gemm_raw<T>(false, true, rows, in_, out_, T(1), gy, out_, w_.data(), out_, T(0), gx, in_);
     }
 
     template <class F>
