@@ -3,7 +3,7 @@
 # Usage: scripts/deps.sh [extra-package ...]
 set -euo pipefail
 need=(g++ cmake make libxtensor-dev xtl-dev libxtensor-blas-dev libopenblas-dev libboost-dev doctest-dev
-      python3 python3-numpy "$@")
+      "$@")
 missing=()
 for p in "${need[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
