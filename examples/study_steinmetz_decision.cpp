@@ -28,6 +28,8 @@
 //   latent:      CE + 1.0 x latent(tap "states", PCs per bin, mse, learnable map W (32 -> 8))
 //   contrastive: CE + 0.5 x contrastive(tap "last", trial population response,
 //                tau 0.1, projection dim 32, trials with the same contrast pair are positives)
+//   latent, shuffled trials (control): the latent condition with the PC trajectories
+//                permuted across training trials (a fixed permutation)
 // The weights are METHODS.md's defaults (lambda = 1 latent, 0.5 contrastive); nothing was
 // tuned (no validation split is needed, and the test split is never used to choose
 // anything).
@@ -81,6 +83,7 @@ struct session_data {
     std::string name;
     std::size_t trials = 0, neurons = 0, n_train = 0, n_test = 0;
     train::batch<float> train_set, test_set;
+    train::batch<float> train_shuffled;  ///< train_set with the latent targets permuted across trials (control)
     double majority_acc = 0, lookup_acc = 0, target = 0;
     double base_logloss = 0, pair_logloss = 0;  ///< held-out cross-entropy of the two reference rules
     double frac_rewarded_train = 0;
@@ -215,6 +218,18 @@ session_data load_session(const std::string& dir, const std::string& name) {
     };
     fill(train_idx, d.train_set, true);
     fill(test_idx, d.test_set, false);
+    // Control: the same latent targets, assigned to the wrong trials (a fixed permutation of
+    // the training trials), so the term keeps its size and statistics but loses the pairing
+    // of a trial's contrasts with its population activity.
+    d.train_shuffled = d.train_set;
+    {
+        std::vector<std::size_t> perm(d.n_train);
+        std::iota(perm.begin(), perm.end(), 0);
+        rng(SPLIT_SEED + 1).shuffle(perm);
+        const std::size_t w = d.train_set.targets.shape(1);
+        for (std::size_t a = 0; a < d.n_train; ++a)
+            std::copy_n(d.train_set.targets.data() + perm[a] * w, w, d.train_shuffled.targets.data() + a * w);
+    }
 
     // Diagnostics of the latent targets: mean square, and the share of their variance that
     // contrast pair x bin means explain (all a student that sees only contrasts can match).
@@ -312,13 +327,13 @@ struct heldout_cross_entropy {
 };
 
 template <class Objective>
-train::fit_report run(const Objective& objective, const session_data& d, std::uint64_t seed, std::size_t epochs,
-                      std::vector<std::vector<double>>& ce_curves) {
+train::fit_report run(const Objective& objective, const session_data& d, const train::batch<float>& train_set,
+                      std::uint64_t seed, std::size_t epochs, std::vector<std::vector<double>>& ce_curves) {
     auto student = nn::sequential(nn::gru(IN, HIDDEN), nn::tap<"states">{}, nn::last_step(HIDDEN), nn::tap<"last">{},
                                   nn::dense(HIDDEN, 2, true, nn::init::fan_in_uniform));
     auto trainer = train::make_trainer(student, objective, optim::adam({.lr = LR}), {.seed = seed, .clip_norm = 5.0});
     ce_curves.emplace_back();
-    return train::fit(trainer, d.train_set, &d.test_set,
+    return train::fit(trainer, train_set, &d.test_set,
                       {.epochs = epochs, .batch_size = BATCH, .shuffle_seed = seed + 1000},
                       heldout_cross_entropy<decltype(trainer)>{&trainer, &d.test_set, &ce_curves.back()});
 }
@@ -356,7 +371,8 @@ std::string fmt(const char* f, double a) {
 }
 std::string ci(const report::summary& s, const char* f) {
     if (s.n == 0) return "never";
-    std::string r = fmt(f, s.mean) + " [" + fmt(f, s.low()) + ", " + fmt(f, s.high()) + "]";
+    std::string r = fmt(f, s.mean) + (std::isfinite(s.ci95) ? " [" + fmt(f, s.low()) + ", " + fmt(f, s.high()) + "]"
+                                                            : std::string(" (n = 1, no interval)"));
     if (s.missing) r += " (" + std::to_string(s.missing) + " never)";
     return r;
 }
@@ -389,15 +405,18 @@ std::string condition_table(const std::vector<std::string>& names, const std::ve
                ci(report::summarize(r.final_acc), "%.3f") + " | " + ci(report::summarize(r.mean_acc), "%.3f") + " | " +
                ci(report::summarize(r.final_ce), "%.3f") + " | " + ci(report::summarize(r.mean_ce), "%.3f") + " |\n";
     }
-    for (std::size_t c = 1; c < rs.size(); ++c) {
+    std::vector<std::pair<std::size_t, std::size_t>> pairs;  // (treatment, reference)
+    for (std::size_t c = 1; c < rs.size(); ++c) pairs.emplace_back(c, 0);
+    if (rs.size() >= 4) pairs.emplace_back(1, 3);  // latent vs its shuffled-trials control
+    for (auto [c, ref] : pairs) {
         const auto& t = rs[c];
-        const auto& b = rs[0];
+        const auto& b = rs[ref];
         const auto de = report::compare_paired(floored(t.epochs_to_target, epochs), floored(b.epochs_to_target, epochs));
         const auto df = report::compare_paired(t.final_acc, b.final_acc);
         const auto dm = report::compare_paired(t.mean_acc, b.mean_acc);
         const auto dcf = report::compare_paired(t.final_ce, b.final_ce);
         const auto dcm = report::compare_paired(t.mean_ce, b.mean_ce);
-        out += "| " + names[c] + " - " + names[0] + " (paired) | " + diff_cell(de, "%+.1f") + " | | " + diff_cell(df, "%+.3f") +
+        out += "| " + names[c] + " - " + names[ref] + " (paired) | " + diff_cell(de, "%+.1f") + " | | " + diff_cell(df, "%+.3f") +
                " | " + diff_cell(dm, "%+.3f") + " | " + diff_cell(dcf, "%+.3f") + " | " + diff_cell(dcm, "%+.3f") + " |\n";
     }
     return out;
@@ -432,7 +451,7 @@ bool all_finite_in_unit(const cond_result& r) {
 
 } // namespace
 
-int main(int argc, char** argv) {
+int study(int argc, char** argv) {
     bool smoke = false;
     std::string data_dir = std::string(B2M_DATA_DIR) + "/steinmetz", out_dir = "docs/results";
     std::size_t n_seeds = 10, epochs = 60;
@@ -468,7 +487,7 @@ int main(int argc, char** argv) {
 
     std::vector<std::uint64_t> seeds(n_seeds);
     std::iota(seeds.begin(), seeds.end(), 1);
-    const std::vector<std::string> names{"baseline", "latent", "contrastive"};
+    const std::vector<std::string> names{"baseline", "latent", "contrastive", "latent, shuffled trials"};
 
     const auto task = loss::cross_entropy(nn::output, data::labels);
     std::vector<session_data> data;
@@ -479,21 +498,30 @@ int main(int argc, char** argv) {
         std::printf("%s: %zu trials (%zu train, %zu test), %zu neurons; held-out majority %.3f, contrast lookup %.3f\n",
                     s.c_str(), d.trials, d.n_train, d.n_test, d.neurons, d.majority_acc, d.lookup_acc);
         std::fflush(stdout);
-        std::vector<std::vector<double>> lat_term, con_term, ce_base, ce_lat, ce_con;
-        auto base = report::run_condition("baseline", seeds, [&](std::uint64_t seed) { return run(task, d, seed, epochs, ce_base); });
+        std::vector<std::vector<double>> lat_term, con_term, shuf_term, ce_base, ce_lat, ce_con, ce_shuf;
+        auto base = report::run_condition("baseline", seeds,
+                                          [&](std::uint64_t seed) { return run(task, d, d.train_set, seed, epochs, ce_base); });
+        const auto latent_objective = [&](std::uint64_t seed) {
+            return task + LAMBDA_LATENT * loss::latent(nn::tap<"states">{}, data::targets, {.steps = BINS, .seed = seed});
+        };
         auto lat = report::run_condition("latent", seeds, [&](std::uint64_t seed) {
-            const auto r = run(task + LAMBDA_LATENT * loss::latent(nn::tap<"states">{}, data::targets,
-                                                                   {.steps = BINS, .seed = seed}),
-                               d, seed, epochs, ce_lat);
+            const auto r = run(latent_objective(seed), d, d.train_set, seed, epochs, ce_lat);
             std::vector<double> v;
             for (const auto& e : r.epochs) v.push_back(e.train_terms.at(1));
             lat_term.push_back(v);
             return r;
         });
+        auto shuf = report::run_condition("latent, shuffled trials", seeds, [&](std::uint64_t seed) {
+            const auto r = run(latent_objective(seed), d, d.train_shuffled, seed, epochs, ce_shuf);
+            std::vector<double> v;
+            for (const auto& e : r.epochs) v.push_back(e.train_terms.at(1));
+            shuf_term.push_back(v);
+            return r;
+        });
         auto con = report::run_condition("contrastive", seeds, [&](std::uint64_t seed) {
             const auto r = run(task + LAMBDA_CON * loss::contrastive(nn::tap<"last">{}, data::brain,
                                                                      {.tau = TAU, .dim = CON_DIM, .seed = seed}),
-                               d, seed, epochs, ce_con);
+                               d, d.train_set, seed, epochs, ce_con);
             std::vector<double> v;
             for (const auto& e : r.epochs) v.push_back(e.train_terms.at(1));
             con_term.push_back(v);
@@ -503,8 +531,9 @@ int main(int argc, char** argv) {
         rs.push_back(summarise(std::move(base), {}, std::move(ce_base), d.target));
         rs.push_back(summarise(std::move(lat), lat_term, std::move(ce_lat), d.target));
         rs.push_back(summarise(std::move(con), con_term, std::move(ce_con), d.target));
+        rs.push_back(summarise(std::move(shuf), shuf_term, std::move(ce_shuf), d.target));
         for (std::size_t c = 0; c < rs.size(); ++c)
-            std::printf("  %-12s final held-out accuracy %.3f (mean over seeds)\n", names[c].c_str(),
+            std::printf("  %-24s final held-out accuracy %.3f (mean over seeds)\n", names[c].c_str(),
                         report::summarize(rs[c].final_acc).mean);
         std::fflush(stdout);
         results.push_back(std::move(rs));
@@ -541,7 +570,10 @@ int main(int argc, char** argv) {
           "scores scaled so PC1 has unit variance).\n";
     md += "- **contrastive**: + 0.5 x symmetric InfoNCE (tau 0.1, 32-d projections) between the GRU's last state and the "
           "trial's population response (z-scored rate per neuron averaged over the 39 bins); trials with the same contrast "
-          "pair are positives.\n\n";
+          "pair are positives.\n";
+    md += "- **latent, shuffled trials** (control): the latent condition with each training trial's PC trajectory given to "
+          "another training trial (one fixed permutation). Same term, same target statistics, but no pairing of a trial's "
+          "contrasts with its own population activity: what the latent term does beyond being an auxiliary regression.\n\n";
     md += "Brain-term weights are METHODS.md's defaults; nothing was tuned, and the held-out trials (20% per session, "
           "fixed split seed " + std::to_string(SPLIT_SEED) + ") were used only for the reported curves. Intervals are 95% t "
           "intervals over seeds (per session) or over session x seed pairs (pooled); they reflect training randomness on a "
@@ -578,30 +610,37 @@ int main(int argc, char** argv) {
         md += "\nFinal training value of the brain term (mean [95% CI] over seeds): latent MSE " +
               ci(report::summarize(results[s][1].final_brain_term), "%.3f") + " (mean square of the targets " +
               fmt("%.3f", data[s].latent_target_ms) + "); contrastive InfoNCE " +
-              ci(report::summarize(results[s][2].final_brain_term), "%.3f") + ".\n\n";
+              ci(report::summarize(results[s][2].final_brain_term), "%.3f") + "; shuffled-trials latent MSE " +
+              ci(report::summarize(results[s][3].final_brain_term), "%.3f") + ".\n\n";
     }
 
     // Verdict (computed, not written by hand).
     md += "## Verdict\n\n";
-    for (std::size_t c = 1; c < names.size(); ++c) {
-        const auto df = report::compare_paired(pooled[c].final_acc, pooled[0].final_acc);
-        const auto dm = report::compare_paired(pooled[c].mean_acc, pooled[0].mean_acc);
+    for (auto [c, ref] : std::vector<std::pair<std::size_t, std::size_t>>{{1, 0}, {2, 0}, {3, 0}, {1, 3}}) {
+        const auto df = report::compare_paired(pooled[c].final_acc, pooled[ref].final_acc);
+        const auto dm = report::compare_paired(pooled[c].mean_acc, pooled[ref].mean_acc);
         const auto de = report::compare_paired(floored(pooled[c].epochs_to_target, epochs),
-                                               floored(pooled[0].epochs_to_target, epochs));
-        const auto dc = report::compare_paired(pooled[c].final_ce, pooled[0].final_ce);
-        auto word = [](const report::paired_comparison& p, bool lower_is_better) {
-            if (!std::isfinite(p.difference.ci95)) return std::string("undetermined");
+                                               floored(pooled[ref].epochs_to_target, epochs));
+        const auto dc = report::compare_paired(pooled[c].final_ce, pooled[ref].final_ce);
+        const std::string& rn = names[ref];
+        auto word = [&rn](const report::paired_comparison& p, bool lower_is_better) {
+            if (!std::isfinite(p.difference.ci95) || p.difference.ci95 == 0)
+                return std::string(p.difference.mean == 0 ? "identical to " + rn : "undetermined");
             const bool better = lower_is_better ? p.difference.high() < 0 : p.difference.low() > 0;
             const bool worse = lower_is_better ? p.difference.low() > 0 : p.difference.high() < 0;
-            return std::string(better ? "better than baseline (95% CI excludes 0)"
-                                      : worse ? "worse than baseline (95% CI excludes 0)"
-                                              : "no detectable difference from baseline (95% CI includes 0)");
+            return better ? "better than " + rn + " (95% CI excludes 0)"
+                          : worse ? "worse than " + rn + " (95% CI excludes 0)"
+                                  : "no detectable difference from " + rn + " (95% CI includes 0)";
         };
-        md += "- **" + names[c] + "**: final held-out accuracy " + diff_cell(df, "%+.3f") + " -> " + word(df, false) +
+        md += "- **" + names[c] + (ref ? " vs " + rn : std::string()) + "**: final held-out accuracy " + diff_cell(df, "%+.3f") + " -> " + word(df, false) +
               "; mean accuracy over epochs " + diff_cell(dm, "%+.3f") + " -> " + word(dm, false) + "; epochs to target " +
               diff_cell(de, "%+.1f") + " -> " + word(de, true) + "; final held-out cross-entropy " + diff_cell(dc, "%+.3f") +
               " -> " + word(dc, true) + ".\n";
     }
+    md += "\nHow to read this: the intervals are not corrected for the many comparisons above, and they cover training "
+          "randomness only (fixed split); an effect seen in one session or one metric only is exploratory. Accuracy on "
+          "the held-out trials is what the claim is about; if the brain-taught rows do not beat the baseline there, the "
+          "brain term did not help on this data.\n";
     md += "\nReference: the best contrast-only rule reaches " +
           fmt("%.3f", (data[0].target + data[1].target + data[2].target) / 3.0) +
           " held-out accuracy on average over the sessions (majority rule " +
@@ -688,4 +727,13 @@ int main(int argc, char** argv) {
         return 1;
     }
     return 0;
+}
+
+int main(int argc, char** argv) {
+    try {
+        return study(argc, argv);
+    } catch (const std::exception& e) {
+        std::fprintf(stderr, "study_steinmetz_decision failed: %s\n", e.what());
+        return 1;
+    }
 }
