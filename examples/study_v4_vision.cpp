@@ -1,8 +1,9 @@
 // Study 1 of issue 7: macaque V4 as a teacher of a small conv student (../shared/data/v4,
 // Cowley et al.), evaluated on neurons and images it never saw.
 //
-// Student: conv(3->8)-bn-relu-maxpool, conv(8->16)-bn-relu-maxpool, conv(16->32)-relu,
-// 4x4 average pooling -> flatten -> tap "embed" (128 = 32 channels x 2x2) -> dense(128, 768).
+// Student (examples/study_student.hpp): conv(3->8)-bn-relu-maxpool, conv(8->16)-bn-relu-
+// maxpool, conv(16->32)-relu, 4x4 average pooling -> flatten -> tap "embed" (128 = 32
+// channels x 2x2) -> dense(128, 768).
 // Task term (every trained condition): autoencoding, mse(output, 2x2-block-mean image,
 // 3x16x16). Conditions, all on the same training images (the 1200 images of session
 // 190925, the teacher; its 36 neurons z-scored), the same seeds and batches:
@@ -30,35 +31,17 @@
 #include <b2m/loss/contrastive.hpp>
 #include <b2m/loss/encoding_alignment.hpp>
 #include <b2m/loss/mse.hpp>
-#include <b2m/nn/activation.hpp>
-#include <b2m/nn/batch_norm.hpp>
-#include <b2m/nn/conv2d.hpp>
-#include <b2m/nn/dense.hpp>
-#include <b2m/nn/flatten.hpp>
-#include <b2m/nn/pool.hpp>
-#include <b2m/nn/sequential.hpp>
 #include <b2m/optim/optimizer.hpp>
 #include <b2m/train/fit.hpp>
 #include <b2m/train/trainer.hpp>
 
 #include "study_common.hpp"
+#include "study_student.hpp"
 
 using namespace b2m;
 
 namespace {
-constexpr nn::image_shape image{.channels = 3, .height = 32, .width = 32};
-
-auto make_student() {
-    const auto c1 = nn::conv2d({.out_channels = 8, .kernel = 3, .padding = 1}, image);
-    const auto p1 = nn::max_pool2d({.kernel = 2}, c1.output_shape());  // 8 x 16 x 16
-    const auto c2 = nn::conv2d({.out_channels = 16, .kernel = 3, .padding = 1}, p1.output_shape());
-    const auto p2 = nn::max_pool2d({.kernel = 2}, c2.output_shape());  // 16 x 8 x 8
-    const auto c3 = nn::conv2d({.out_channels = 32, .kernel = 3, .padding = 1}, p2.output_shape());
-    const auto p3 = nn::avg_pool2d({.kernel = 4}, c3.output_shape());  // 32 x 2 x 2
-    return nn::sequential(c1, nn::batch_norm(c1.output_shape()), nn::relu{}, p1, c2, nn::batch_norm(c2.output_shape()),
-                          nn::relu{}, p2, c3, nn::relu{}, p3, nn::flatten{}, nn::tap<"embed">{},
-                          nn::dense(p3.output_shape().size(), 768));
-}
+using study::embed;
 
 struct setup {
     bool smoke = false;
@@ -67,24 +50,6 @@ struct setup {
     std::vector<study::v4_session> held_out;
     study::rsa92 r92;
 };
-
-/// Frozen "embed" features of x (evaluation mode, chunks of 100 rows).
-template <class Trainer>
-matrix<float> embed(Trainer& t, const matrix<float>& x) {
-    const std::size_t n = x.shape(0), w = x.shape(1);
-    matrix<float> out;
-    matrix<float> chunk;
-    for (std::size_t b = 0; b < n; b += 100) {
-        const std::size_t e = std::min(n, b + 100);
-        ensure_shape(chunk, e - b, w);
-        std::copy_n(x.data() + b * w, (e - b) * w, chunk.data());
-        t.predict(chunk);
-        const auto& f = t.student().template tap<"embed">().value();
-        if (out.size() == 0) out = matrix<float>::from_shape({n, f.shape(1)});
-        std::copy_n(f.data(), f.size(), out.data() + b * f.shape(1));
-    }
-    return out;
-}
 
 /// Every evaluation of one student state.
 struct scores {
@@ -133,7 +98,7 @@ struct eval_callback {
 
 template <class Objective>
 run_result run(const Objective& objective, const setup& s, std::uint64_t seed, bool train_it) {
-    auto trainer = train::make_trainer(make_student(), objective, optim::adam({.lr = 1e-3}), {.seed = seed});
+    auto trainer = train::make_trainer(study::make_student(), objective, optim::adam({.lr = 1e-3}), {.seed = seed});
     run_result res;
     res.curve.push_back(evaluate(trainer, s));
     if (!train_it) return res;
