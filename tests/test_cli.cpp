@@ -19,6 +19,7 @@
 #include <b2m/core/rng.hpp>
 #include <b2m/sim/subject.hpp>
 
+#include <xtensor/xnpy.hpp>
 #include <xtensor/xview.hpp>
 
 #include <sys/wait.h>
@@ -387,6 +388,22 @@ TEST_SUITE("cli") {
         for (std::size_t j = 0; j < 3; ++j) CHECK(got(j) > 0.99);
         for (std::size_t j = 3; j < t; ++j) CHECK(std::abs(got(j)) < 0.8);
         CHECK(number_after(res.out, "Pearson r: median ") == doctest::Approx(brain::median(got)).epsilon(1e-3));
+
+        // Rank-3 features (e.g. images) are flattened after the first axis, in C order, from
+        // C-ordered and Fortran-ordered files alike: the same r as the 2-D file.
+        xt::xtensor<double, 3> x3 = xt::reshape_view(x, {n, std::size_t(2), std::size_t(3)});
+        xt::xtensor<double, 3, xt::layout_type::column_major> x3f = x3;
+        brain::save_npy(s / "F3.npy", x3);
+        xt::dump_npy(s / "F3f.npy", x3f);
+        REQUIRE(read_text(s / "F3f.npy").find("'fortran_order': True") != std::string::npos);
+        for (const char* f : {"F3.npy", "F3f.npy"}) {
+            CAPTURE(f);
+            const auto r3 = run_b2m(s, std::string("encode ") + f + " R.npy --test-fraction 0.25 --seed 2 --folds 4 --out r3.npy");
+            CAPTURE(r3.err);
+            REQUIRE(r3.code == 0);
+            const auto got3 = brain::load_npy<double, 1>(s / "r3.npy");
+            for (std::size_t j = 0; j < t; ++j) CHECK(got3(j) == doctest::Approx(got(j)).epsilon(1e-12));
+        }
     }
 
     TEST_CASE("rsa: an RDM given directly or representations and the bootstrap interval") {
