@@ -76,6 +76,11 @@ public:
 /// arguments unless help. Throws usage_error for anything else.
 parsed_args parse_args(const command_spec& spec, const std::vector<std::string>& args);
 
+/// Applies --threads N (BLAS and OpenMP threads) when given.
+void apply_threads(const parsed_args& a);
+inline const option_spec threads_option{"threads", "N",
+                                        "threads for BLAS and OpenMP (default: all cores; small data often run faster with 1)"};
+
 /// The --help text of a command: usage, summary, options, details, example.
 std::string help_text(const command_spec& spec);
 
@@ -112,7 +117,9 @@ std::string one_line(std::string s);
 struct split {
     std::vector<std::size_t> train, held_out;
 };
-split split_trials(std::size_t n, double fraction, std::uint64_t seed, const std::string& what);
+/// held_out_count > 0 holds out exactly that many trials instead (fraction ignored).
+split split_trials(std::size_t n, double fraction, std::uint64_t seed, const std::string& what,
+                   std::size_t held_out_count = 0);
 
 /// Rows idx of every non-empty field of b.
 train::batch<float> take_rows(const train::batch<float>& b, const std::vector<std::size_t>& idx);

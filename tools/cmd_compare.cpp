@@ -36,16 +36,18 @@ const command_spec& compare_spec() {
          {"batch", "N", "mini-batch size (default 32)"},
          {"lr", "X", "Adam learning rate (default 0.005)"},
          {"val-fraction", "F", "fraction of trials held out to measure accuracy (default 0.2)"},
+         {"held-out", "N", "hold out exactly N trials instead (overrides --val-fraction)"},
          {"split-seed", "S", "seed of the held-out split (default 0; the same split for every run)"},
-         {"out", "DIR", "output folder (required): curves.svg, compare.md"}},
+         {"out", "DIR", "output folder (required): curves.svg, compare.md"},
+         threads_option},
         "Both conditions use the same student, optimiser, seeds (initialisation and data order)\n"
         "and held-out split; only the brain term differs. Prints the table and writes\n"
         "DIR/curves.svg (mean held-out accuracy per epoch with 95% CI bands) and DIR/compare.md\n"
         "(the table, the settings and every seed's numbers). A seed that never reaches the target\n"
         "counts as epochs + 1 in the paired difference. See 'b2m train --help' for the students.",
-        "  b2m simulate --out sim --trials 1096\n"
+        "  b2m simulate --out sim\n"
         "  b2m compare --stimuli sim/stimuli.npy --labels sim/labels.npy --brain sim/brain.npy \\\n"
-        "              --val-fraction 0.9124 --epochs 120 --target 0.6 --out sim_compare"};
+        "              --held-out 1000 --epochs 120 --target 0.6 --out sim_compare"};
     return spec;
 }
 
@@ -69,6 +71,7 @@ int run_compare(const std::vector<std::string>& args) {
         std::fputs(help_text(spec).c_str(), stdout);
         return 0;
     }
+    apply_threads(a);
     const std::string out = a.required("out");
     a.required("brain");
     student_spec s;
@@ -90,7 +93,7 @@ int run_compare(const std::vector<std::string>& args) {
     const labelled_data d = load_labelled(a, true);
     s.features = d.features;
     s.classes = d.classes;
-    const split sp = split_trials(d.all.size(), val_fraction, split_seed, "--val-fraction");
+    const split sp = split_trials(d.all.size(), val_fraction, split_seed, "--val-fraction", a.count("held-out", 0, 1, 1000000000));
     const train::batch<float> train_set = take_rows(d.all, sp.train);
     const train::batch<float> held_out = take_rows(d.all, sp.held_out);
     if (s.objective == objective_kind::contrastive) {

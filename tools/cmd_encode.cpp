@@ -27,7 +27,8 @@ const command_spec& encode_spec() {
          {"loo", "", "choose alpha by exact leave-one-out CV (the default)"},
          {"test-fraction", "F", "fraction of samples held out for scoring (default 0.2)"},
          {"seed", "S", "seed of the held-out split (default 0)"},
-         {"out", "r.npy", "write the held-out r of every target as a float64 vector"}},
+         {"out", "r.npy", "write the held-out r of every target as a float64 vector"},
+         threads_option},
         "FEATURES is (samples, features), e.g. a model layer's activations to each stimulus;\n"
         "RESPONSES is (samples, targets) (voxels, channels, neurons) or (samples,) for one target;\n"
         "both have one row per sample in the same order. Each target's model has an unpenalised\n"
@@ -51,6 +52,7 @@ int run_encode(const std::vector<std::string>& args) {
         std::fputs(help_text(spec).c_str(), stdout);
         return 0;
     }
+    apply_threads(a);
     if (a.has("folds") && a.flag("loo")) throw usage_error("give either --folds K or --loo, not both");
     brain::ridge_cv_options o;
     o.alphas = a.number_list("alphas", {1e-2, 1e-1, 1, 10, 100, 1e3, 1e4, 1e5, 1e6});

@@ -30,8 +30,8 @@ const command_spec& simulate_spec() {
         "The world (sim::latent_world): stimuli x ~ N(0, I_F); a hidden latent z = x M (K dims);\n"
         "the class is a linear read-out of z. The subject (sim::subject): V targets, a noisy\n"
         "nonlinear map of z. Writes DIR/stimuli.npy (N, F) float32, DIR/labels.npy (N,) int64 and\n"
-        "DIR/brain.npy (N, V) float32. With the defaults and 'b2m compare --val-fraction 0.9124'\n"
-        "this is the setting of the demo (96 training, 1000 held-out stimuli).",
+        "DIR/brain.npy (N, V) float32. With the defaults and 'b2m compare --held-out 1000' this\n"
+        "is the setting of the demo (96 training, 1000 held-out stimuli).",
         "  b2m simulate --out sim --trials 500 --voxels 50"};
     return spec;
 }

@@ -8,6 +8,7 @@
 #include "students.hpp"
 
 #include "b2m/config.hpp"
+#include "b2m/core/parallel.hpp"
 
 namespace b2m::cli {
 
@@ -32,9 +33,11 @@ const command_spec& train_spec() {
          {"lr", "X", "Adam learning rate (default 0.005)"},
          {"seed", "S", "seed of initialisation and data order (default 0)"},
          {"val-fraction", "F", "fraction of trials held out for validation (default 0.2; 0: none)"},
+         {"held-out", "N", "hold out exactly N trials instead (overrides --val-fraction)"},
          {"split-seed", "S", "seed of the held-out split (default 0)"},
          {"patience", "N", "stop after N epochs without improvement of the held-out loss (default 0: off)"},
          {"quiet", "", "no progress output"},
+         threads_option,
          {"out", "DIR", "output folder (required): params, log.csv, report.json"}},
         "Writes DIR/params (the trainer's checkpoint: parameters, optimiser state), DIR/log.csv\n"
         "(every loss term and the held-out accuracy per epoch) and DIR/report.json (settings and\n"
@@ -60,6 +63,7 @@ int run_train(const std::vector<std::string>& args) {
         std::fputs(help_text(spec).c_str(), stdout);
         return 0;
     }
+    apply_threads(a);
     // Options first (usage errors before any file is read).
     const std::string out = a.required("out");
     student_spec s;
@@ -82,7 +86,7 @@ int run_train(const std::vector<std::string>& args) {
     const labelled_data d = load_labelled(a, false);
     s.features = d.features;
     s.classes = d.classes;
-    const split sp = split_trials(d.all.size(), val_fraction, split_seed, "--val-fraction");
+    const split sp = split_trials(d.all.size(), val_fraction, split_seed, "--val-fraction", a.count("held-out", 0, 1, 1000000000));
     const train::batch<float> train_set = take_rows(d.all, sp.train);
     const train::batch<float> held_out = take_rows(d.all, sp.held_out);
     const train::batch<float>* val = sp.held_out.empty() ? nullptr : &held_out;
@@ -157,6 +161,7 @@ int run_train(const std::vector<std::string>& args) {
                           .add("stopped_early", res.report.stopped_early)
                           .add("batch_size", r.batch_size)
                           .add("seed", std::int64_t(s.seed))
+                          .add("threads", num_threads())
                           .add("seconds", res.seconds));
     j.add("final", json_object()
                        .add("epoch", last.epoch)

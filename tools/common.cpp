@@ -11,6 +11,7 @@
 #include <numeric>
 #include <sstream>
 
+#include "b2m/core/parallel.hpp"
 #include "b2m/report/svg_plot.hpp"
 
 namespace b2m::cli {
@@ -145,6 +146,10 @@ std::vector<double> parsed_args::number_list(const std::string& name, const std:
     }
     if (out.empty()) throw usage_error("option --" + name + " needs at least one value");
     return out;
+}
+
+void apply_threads(const parsed_args& a) {
+    if (a.has("threads")) set_num_threads(int(a.count("threads", 1, 1, 4096)));
 }
 
 std::string help_text(const command_spec& spec) {

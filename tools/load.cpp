@@ -178,13 +178,16 @@ void require_same_trials(const std::string& role_a, const std::string& path_a, s
 
 // ---- data ------------------------------------------------------------------------------
 
-split split_trials(std::size_t n, double fraction, std::uint64_t seed, const std::string& what) {
+split split_trials(std::size_t n, double fraction, std::uint64_t seed, const std::string& what,
+                   std::size_t held_out_count) {
     if (!(fraction >= 0 && fraction < 1)) throw usage_error(what + " must lie in [0, 1)");
     std::size_t held = std::size_t(std::llround(fraction * double(n)));
     if (fraction > 0) held = std::max<std::size_t>(held, 1);
+    if (held_out_count > 0) held = held_out_count;
     if (n < held + 2)
-        throw usage_error(what + " " + std::to_string(fraction) + " leaves " + std::to_string(n > held ? n - held : 0) +
-                          " of " + std::to_string(n) + " trials for training (need at least 2)");
+        throw usage_error((held_out_count ? "--held-out " + std::to_string(held_out_count) : what) + " leaves " +
+                          std::to_string(n > held ? n - held : 0) + " of " + std::to_string(n) +
+                          " trials for training (need at least 2)");
     std::vector<std::size_t> order(n);
     std::iota(order.begin(), order.end(), 0);
     rng(seed).split(7).shuffle(order);
