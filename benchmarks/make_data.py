@@ -1,0 +1,53 @@
+#!/usr/bin/python3
+"""Writes the benchmark inputs of ../shared/BENCHMARKS.md as .npy files, so that b2m and
+its peers read the same data.  Usage: make_data.py OUTDIR [--ridge-targets T]."""
+import argparse
+import os
+
+import numpy as np
+
+
+def save(d, name, a):
+    np.save(os.path.join(d, name + ".npy"), np.ascontiguousarray(a))
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("out")
+    ap.add_argument("--ridge-targets", type=int, default=20000)
+    a = ap.parse_args()
+    os.makedirs(a.out, exist_ok=True)
+    rng = np.random.default_rng(2024)
+
+    # B2M-MLP: 4096 stimuli x 784 features, 10 classes, 2000 voxels.
+    n = 4096
+    x = rng.standard_normal((n, 784), dtype=np.float32)
+    save(a.out, "mlp_x", x)
+    save(a.out, "mlp_labels", rng.integers(0, 10, n).astype(np.int64))
+    mix = rng.standard_normal((784, 2000), dtype=np.float32) / np.float32(28.0)
+    brain = (np.tanh(x @ mix) + 0.5 * rng.standard_normal((n, 2000), dtype=np.float32)).astype(np.float32)
+    save(a.out, "mlp_brain", brain)
+
+    # B2M-GRU: 64 sequences x 50 steps x 8 inputs, 2 classes, 32-d latent per step.
+    b, t, f, k = 64, 50, 8, 32
+    save(a.out, "gru_x", rng.standard_normal((b, t * f), dtype=np.float32))
+    save(a.out, "gru_labels", rng.integers(0, 2, b).astype(np.int64))
+    save(a.out, "gru_latent", rng.standard_normal((b, t * k), dtype=np.float32))
+
+    # Ridge encoding: X 4000 x 1024, Y 4000 x T, test 1000 rows. Y = X W + noise with a
+    # per-target signal scale spread over four decades, so the chosen alphas differ.
+    p, T, ntr, nte = 1024, a.ridge_targets, 4000, 1000
+    xall = rng.standard_normal((ntr + nte, p), dtype=np.float32)
+    latent = rng.standard_normal((p, 64), dtype=np.float32) / np.float32(8.0)
+    mixing = rng.standard_normal((64, T), dtype=np.float32)
+    scale = (10.0 ** rng.uniform(-3.0, 0.0, T)).astype(np.float32)
+    y = (xall @ latent) @ (mixing * scale) + rng.standard_normal((ntr + nte, T), dtype=np.float32)
+    y = y.astype(np.float32)
+    save(a.out, "ridge_x", xall[:ntr])
+    save(a.out, "ridge_xtest", xall[ntr:])
+    save(a.out, "ridge_y", y[:ntr])
+    save(a.out, "ridge_ytest", y[ntr:])
+
+
+if __name__ == "__main__":
+    main()

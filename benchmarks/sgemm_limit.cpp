@@ -1,0 +1,111 @@
+// The GEMM-bound limit of each workload (../shared/BENCHMARKS.md): the matrix products one
+// training step (ridge: one fit + predict) must do, each timed with OpenBLAS sgemm alone on
+// its exact shape and transposition. The limit is the sum of those times; a workload's
+// fraction_of_gemm_limit = limit seconds / measured seconds per step (1.0 = nothing but
+// GEMM at OpenBLAS speed).
+// Prints key=value: gemm_seconds (per step), gemm_gflop (per step), gemm_gflops (rate).
+//   sgemm_limit --workload=mlp|gru|ridge [--threads=2] [--ridge-targets=20000]
+#include "bench_common.hpp"
+
+#include <b2m/core/gemm.hpp>
+#include <b2m/core/parallel.hpp>
+#include <b2m/core/rng.hpp>
+
+#include <algorithm>
+#include <vector>
+
+using namespace b2m;
+
+namespace {
+struct shape {
+    bool ta, tb;
+    std::size_t m, n, k;
+    double count;  // how many times a step does this product
+};
+
+std::vector<shape> mlp_shapes() {
+    const std::size_t B = 256;
+    return {
+        // forward: student, task head, projection heads, similarity S = u v^T
+        {false, false, B, 512, 784, 1}, {false, false, B, 256, 512, 1}, {false, false, B, 10, 256, 1},
+        {false, false, B, 128, 256, 1}, {false, false, B, 128, 2000, 1}, {false, true, B, B, 128, 1},
+        // backward: dS -> du, dv; heads (weights; input grad of the student head only)
+        {false, false, B, 128, B, 1}, {true, false, B, 128, B, 1},
+        {true, false, 256, 128, B, 1}, {false, true, B, 256, 128, 1}, {true, false, 2000, 128, B, 1},
+        // task head, dense 2 (weights + input grad), dense 1 (weights only: no input grad)
+        {true, false, 256, 10, B, 1}, {false, true, B, 256, 10, 1},
+        {true, false, 512, 256, B, 1}, {false, true, B, 512, 256, 1}, {true, false, 784, 512, B, 1},
+    };
+}
+
+std::vector<shape> gru_shapes() {
+    const std::size_t B = 64, T = 50, F = 8, H = 128, G = 3 * H, K = 32;
+    return {
+        {false, false, B * T, G, F, 1},      // input projections of all steps
+        {false, false, B, G, H, T - 1},      // h(t-1) W_hh for t >= 1 (h(-1) = 0)
+        {false, false, B * T, K, H, 1},      // latent head at every step
+        {false, false, B, 2, H, 1},          // decision head
+        {true, false, H, 2, B, 1}, {false, true, B, H, 2, 1},          // decision head backward
+        {true, false, H, K, B * T, 1}, {false, true, B * T, H, K, 1},  // latent head backward
+        {false, true, B, H, G, T - 1},       // dh(t-1) = dgates W_hh^T
+        {true, false, H, G, B * (T - 1), 1}, // dW_hh
+        {true, false, F, G, B * T, 1},       // dW_ih (no input gradient)
+    };
+}
+
+std::vector<shape> ridge_shapes(std::size_t targets) {
+    const std::size_t n = 4000, p = 1024, nte = 1000, na = 10;
+    const std::size_t block = std::min<std::size_t>(targets, (std::size_t(32) << 20) / (n * sizeof(float)));
+    const double blocks = double(targets) / double(block);
+    return {
+        {true, false, p, block, n, 2 * blocks},          // Z = U^T Y (LOO pass and final fit)
+        {false, false, n, block, p, (1 + na) * blocks},  // residual Y - U Z, and U diag(f_a) Z per alpha
+        {false, false, p, block, p, blocks},             // coefficients V diag(.) Z
+        {false, false, nte, block, p, blocks},           // test predictions
+    };
+}
+
+/// Median over 5 trials of the seconds of one call of this product.
+double time_shape(const shape& s) {
+    const std::size_t ar = s.ta ? s.k : s.m, ac = s.ta ? s.m : s.k, br = s.tb ? s.n : s.k, bc = s.tb ? s.k : s.n;
+    matrix<float> a = matrix<float>::from_shape({ar, ac}), b = matrix<float>::from_shape({br, bc}),
+                  c = xt::zeros<float>({s.m, s.n});
+    rng r(1);
+    r.fill_normal(a);
+    r.fill_normal(b);
+    auto call = [&] { gemm_raw<float>(s.ta, s.tb, s.m, s.n, s.k, 1.0f, a.data(), ac, b.data(), bc, 1.0f, c.data(), s.n); };
+    call();
+    const double t0 = bench::now();
+    call();
+    const double once = std::max(bench::now() - t0, 1e-7);
+    const long reps = std::max<long>(1, long(0.02 / once));  // ~20 ms per trial
+    std::vector<double> trials;
+    for (int trial = 0; trial < 5; ++trial) {
+        const double s0 = bench::now();
+        for (long i = 0; i < reps; ++i) call();
+        trials.push_back((bench::now() - s0) / double(reps));
+    }
+    std::sort(trials.begin(), trials.end());
+    return trials[2];
+}
+} // namespace
+
+int main(int argc, char** argv) {
+    const std::string w = bench::arg(argc, argv, "workload", "mlp");
+    set_num_threads(int(bench::arg_int(argc, argv, "threads", 2)));
+    std::vector<shape> shapes;
+    if (w == "mlp") shapes = mlp_shapes();
+    else if (w == "gru") shapes = gru_shapes();
+    else if (w == "ridge") shapes = ridge_shapes(std::size_t(bench::arg_int(argc, argv, "ridge-targets", 20000)));
+    else {
+        std::fprintf(stderr, "sgemm_limit: unknown workload '%s' (mlp, gru, ridge)\n", w.c_str());
+        return 2;
+    }
+    double seconds = 0, flop = 0;
+    for (const auto& s : shapes) {
+        seconds += s.count * time_shape(s);
+        flop += s.count * 2.0 * double(s.m) * double(s.n) * double(s.k);
+    }
+    std::printf("gemm_seconds=%.6f\ngemm_gflop=%.4f\ngemm_gflops=%.2f\n", seconds, flop * 1e-9, flop * 1e-9 / seconds);
+    return 0;
+}
