@@ -41,6 +41,16 @@ inline void set_num_threads(int n) {
     if (openblas_set_num_threads) openblas_set_num_threads(n);
 }
 
+/// Work (elementary operations) a thread must get for a parallel region to pay for
+/// itself: waking and joining threads costs microseconds, far more on a loaded machine.
+inline constexpr std::size_t parallel_grain = std::size_t(1) << 15;
+
+/// The min_per_thread argument of parallel_for for items that each cost about
+/// `cost_per_item` operations: below parallel_grain of work per thread, run serially.
+constexpr std::size_t items_per_thread(std::size_t cost_per_item) {
+    return std::max<std::size_t>(1, parallel_grain / std::max<std::size_t>(1, cost_per_item));
+}
+
 /// Calls body(begin, end) over a static partition of [0, n). Runs serially when n is
 /// below 2 * min_per_thread (the work would not pay for the threads) or inside a
 /// parallel region. Each index is visited exactly once; body must not call BLAS.

@@ -286,7 +286,7 @@ private:
         T* G = g_mat_.data();
         // Row softmax: G_ij = wr (p_ij - [pos] / |P(i)|); accumulate the row losses.
         row_loss_.resize(n);
-        parallel_for(n, 16, [&](std::size_t lo, std::size_t hi) {
+        parallel_for(n, items_per_thread(4 * n), [&](std::size_t lo, std::size_t hi) {
             for (std::size_t i = lo; i < hi; ++i) {
                 const T* si = S + i * n;
                 T* gi = G + i * n;

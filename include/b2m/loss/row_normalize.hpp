@@ -20,7 +20,7 @@ namespace b2m::loss::detail {
 /// y (n x d, contiguous) = normalised rows of x (n x d, row stride ldx); norms[i] = max(||.||, eps).
 template <real T>
 void normalize_rows(const T* x, std::size_t n, std::size_t d, std::size_t ldx, bool center, T eps, T* y, T* norms) {
-    parallel_for(n, 64, [&](std::size_t b, std::size_t e) {
+    parallel_for(n, items_per_thread(3 * d), [&](std::size_t b, std::size_t e) {
         for (std::size_t i = b; i < e; ++i) {
             const T* xi = x + i * ldx;
             T* yi = y + i * d;

@@ -66,7 +66,7 @@ public:
                               shape_string(x.shape()));
         ensure_shape_like(xhat_, x);
         ensure_shape_like(y_, x);
-        parallel_for(c_, 4, [&](std::size_t b, std::size_t e) {
+        parallel_for(c_, items_per_thread(4 * x.shape(0) * s_), [&](std::size_t b, std::size_t e) {
             for (std::size_t ch = b; ch < e; ++ch) {
                 T mean, rstd;
                 if (training_) {
@@ -111,7 +111,7 @@ public:
         const std::size_t B = gy.shape(0), N = B * s_, row = c_ * s_;
         if (need_input_grad) ensure_shape_like(gx_, gy);
         else ensure_shape(gx_, 0, 0);
-        parallel_for(c_, 4, [&](std::size_t b, std::size_t e) {
+        parallel_for(c_, items_per_thread(4 * gy.shape(0) * s_), [&](std::size_t b, std::size_t e) {
             for (std::size_t ch = b; ch < e; ++ch) {
                 T sg = 0, sgh = 0;  // sum gy, sum gy * xhat
                 for (std::size_t i = 0; i < B; ++i) {

@@ -79,7 +79,7 @@ struct window_geometry {
 template <real T>
 void im2col(const T* img, std::size_t ns, const window_geometry& g, T* col, std::size_t ld) {
     const std::size_t k = g.kernel, P = g.positions(), R = g.rows();
-    parallel_for(R * ns, 16, [&](std::size_t b, std::size_t e) {
+    parallel_for(R * ns, items_per_thread(P), [&](std::size_t b, std::size_t e) {
         for (std::size_t t = b; t < e; ++t) {
             const std::size_t r = t / ns, s = t % ns;
             const std::size_t c = r / (k * k), ki = (r / k) % k, kj = r % k;
@@ -109,7 +109,7 @@ void im2col(const T* img, std::size_t ns, const window_geometry& g, T* col, std:
 template <real T>
 void col2im(const T* col, std::size_t ld, std::size_t ns, const window_geometry& g, T* img) {
     const std::size_t k = g.kernel, P = g.positions();
-    parallel_for(g.channels * ns, 4, [&](std::size_t b, std::size_t e) {
+    parallel_for(g.channels * ns, items_per_thread(k * k * P), [&](std::size_t b, std::size_t e) {
         for (std::size_t t = b; t < e; ++t) {
             const std::size_t c = t / ns, s = t % ns;
             T* dst = img + s * g.image_size() + c * g.height * g.width;
@@ -138,7 +138,7 @@ void col2im(const T* col, std::size_t ld, std::size_t ns, const window_geometry&
 /// channel-major matrix (C, ns*P).
 template <real T>
 void rows_to_channel_major(const T* rows, std::size_t ns, std::size_t C, std::size_t P, T* cm, std::size_t ld) {
-    parallel_for(C * ns, 16, [&](std::size_t b, std::size_t e) {
+    parallel_for(C * ns, items_per_thread(P), [&](std::size_t b, std::size_t e) {
         for (std::size_t t = b; t < e; ++t) {
             const std::size_t c = t / ns, s = t % ns;
             const T* src = rows + (s * C + c) * P;
@@ -152,7 +152,7 @@ void rows_to_channel_major(const T* rows, std::size_t ns, std::size_t C, std::si
 template <real T>
 void channel_major_to_rows(const T* cm, std::size_t ld, std::size_t ns, std::size_t C, std::size_t P,
                            const T* bias, T* rows) {
-    parallel_for(C * ns, 16, [&](std::size_t b, std::size_t e) {
+    parallel_for(C * ns, items_per_thread(P), [&](std::size_t b, std::size_t e) {
         for (std::size_t t = b; t < e; ++t) {
             const std::size_t c = t / ns, s = t % ns;
             const T* src = cm + c * ld + s * P;

@@ -32,7 +32,7 @@ public:
         ensure_shape_like(xhat_, x);
         ensure_shape_like(y_, x);
         ensure_shape(rstd_, rows, 1);
-        parallel_for(rows, 64, [&](std::size_t r0, std::size_t r1) {
+        parallel_for(rows, items_per_thread(4 * n_), [&](std::size_t r0, std::size_t r1) {
             for (std::size_t i = r0; i < r1; ++i) {
                 const T* xi = x.data() + i * n_;
                 T mean = 0, var = 0;

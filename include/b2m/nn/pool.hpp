@@ -47,7 +47,7 @@ public:
         ensure_shape(y_, B, out_.size());
         if constexpr (Max) arg_.resize(y_.size());  // no reallocation once the capacity suffices
         const std::size_t H = in_.height, W = in_.width, Ho = out_.height, Wo = out_.width;
-        parallel_for(planes, 4, [&](std::size_t b, std::size_t e) {
+        parallel_for(planes, items_per_thread(in_.height * in_.width), [&](std::size_t b, std::size_t e) {
             for (std::size_t pl = b; pl < e; ++pl) {
                 const T* src = x.data() + pl * H * W;
                 T* dst = y_.data() + pl * Ho * Wo;
@@ -84,7 +84,7 @@ public:
         const std::size_t B = gy.shape(0), planes = B * in_.channels;
         ensure_shape(gx_, B, in_.size());
         const std::size_t H = in_.height, W = in_.width, Ho = out_.height, Wo = out_.width;
-        parallel_for(planes, 4, [&](std::size_t b, std::size_t e) {
+        parallel_for(planes, items_per_thread(in_.height * in_.width), [&](std::size_t b, std::size_t e) {
             for (std::size_t pl = b; pl < e; ++pl) {
                 T* dst = gx_.data() + pl * H * W;
                 const T* g = gy.data() + pl * Ho * Wo;

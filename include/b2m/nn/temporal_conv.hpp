@@ -71,7 +71,7 @@ public:
         x_ = &x;
         const std::size_t kf = k_ * F_, rows = B * To_;
         ensure_shape(col_, rows, kf);
-        parallel_for(rows, 256, [&](std::size_t r0, std::size_t r1) {
+        parallel_for(rows, items_per_thread(kf), [&](std::size_t r0, std::size_t r1) {
             for (std::size_t r = r0; r < r1; ++r) {
                 const std::size_t b = r / To_, t = r % To_;
                 T* dst = col_.data() + r * kf;
@@ -105,7 +105,7 @@ public:
         ensure_shape(gx_, B, T_ * F_);
         gx_.fill(T(0));
         // Scatter-add; rows of one sequence only touch that sequence, so split by sequence.
-        parallel_for(B, 4, [&](std::size_t b0, std::size_t b1) {
+        parallel_for(B, items_per_thread(To_ * k_ * F_), [&](std::size_t b0, std::size_t b1) {
             for (std::size_t b = b0; b < b1; ++b)
                 for (std::size_t t = 0; t < To_; ++t) {
                     const T* src = dcol_.data() + (b * To_ + t) * kf;
