@@ -165,9 +165,8 @@ int main(int argc, char** argv) {
                       "test set of the remaining images, z-scored inputs (training statistics), logistic regression "
                       "(C = 1), %zu draws per k, the same draws for every space. Feature sets: pixels (3x16x16 block "
                       "means) and random conv (untrained conv student, 128-d, seeds 1..%zu). Chance = 0.5. Intervals: "
-                      "pixels - over draws (draws share images: optimistic); random conv - over seeds. Total run time "
-                      "%.0f s.\n\n",
-                      neurons, draws, seeds.size(), study::seconds_since(t0));
+                      "pixels - over draws (draws share images: optimistic); random conv - over seeds.\n\n",
+                      neurons, draws, seeds.size());
         md += buf;
         std::snprintf(buf, sizeof buf, "%.3f", enc_quality[0][0]);
         md += std::string("Encoding quality on the V4 data (out-of-fold Pearson r, median over all neurons): pixels ") + buf +
@@ -213,7 +212,14 @@ int main(int argc, char** argv) {
                               int(acc[fs][1].size()) - up - down, acc[fs][1].size());
                 verdict += buf;
             }
-        md += "\n## What came out\n\n" + verdict;
+        int btl_better = 0;
+        for (int fs = 0; fs < 2; ++fs)
+            for (std::size_t i = 0; i < acc[fs][1].size(); ++i) btl_better += study::paired_above(acc[fs][1][i], acc[fs][0][i]);
+        md += "\n## What came out\n\n";
+        md += btl_better == 0 ? "**BTL did not help here**: in no task, k or feature set is the classifier on predicted V4 "
+                                "responses better than the same classifier on the features themselves.\n\n"
+                              : "BTL beats the features themselves in " + std::to_string(btl_better) + " cells (below).\n\n";
+        md += verdict;
         md += "\nPlots: `study_btl_rsa92.svg` (animate vs inanimate) and `study_btl_rsa92_face.svg` (face vs not): "
               "accuracy against k, 95% bands.\n";
 

@@ -178,9 +178,8 @@ int main(int argc, char** argv) {
                       "Adam lr 1e-3); brain terms have weight 1 (all fixed before any evaluation). The control uses the "
                       "hIT RDM with its images' labels permuted (same values, wrong images). Scores: Spearman rho of the "
                       "frozen `embed` RDM (correlation distance) with the hIT / mIT sub-RDMs. Values: mean [95%% t "
-                      "interval] over %zu seeds (each seed: its own split, initialisation and control permutation). "
-                      "Total run time %.0f s.\n\n",
-                      s.epochs, seeds.size(), study::seconds_since(t0));
+                      "interval] over %zu seeds (each seed: its own split, initialisation and control permutation).\n\n",
+                      s.epochs, seeds.size());
         md += buf;
         md += "| condition |";
         for (int m = 0; m < 3; ++m) md += std::string(" ") + metric_name[m] + " |";

@@ -231,9 +231,9 @@ int main(int argc, char** argv) {
                       "Spearman rho of the features' correlation-distance RDM of the 92 Kriegeskorte images with the human "
                       "and monkey IT RDMs; (c) few-shot classification of the 92 images with 5 training images per class "
                       "(balanced test, logistic regression, C = 1, mean over %zu draws; chance 0.5). Values: mean [95%% "
-                      "t interval] over seeds. Total run time %.0f s.\n\n",
+                      "t interval] over seeds.\n\n",
                       s.train_set.size(), s.train_set.brain.shape(1), s.epochs, seeds.size(), held_neurons,
-                      s.few_shot_repeats, study::seconds_since(t0));
+                      s.few_shot_repeats);
         md += buf;
         md += "| condition |";
         for (int m = 0; m < 5; ++m) md += std::string(" ") + metric_name[m] + " |";
@@ -251,7 +251,7 @@ int main(int argc, char** argv) {
         md += "\n\nPaired differences by seed (mean [95% CI], d_z):\n\n| comparison |";
         for (int m = 0; m < 5; ++m) md += std::string(" ") + metric_name[m] + " |";
         md += "\n| --- | --- | --- | --- | --- | --- |\n";
-        const int pairs[][2] = {{2, 1}, {3, 1}, {1, 0}};
+        const int pairs[][2] = {{2, 1}, {3, 1}, {1, 0}, {2, 0}, {3, 0}};
         for (const auto& p : pairs) {
             md += std::string("| ") + names[p[0]] + " - " + names[p[1]] + " |";
             for (int m = 0; m < 5; ++m) md += " " + study::paired(finals(p[0], m), finals(p[1], m)) + " |";
