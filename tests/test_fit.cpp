@@ -209,3 +209,29 @@ TEST_CASE("validation data without the brain field is scored by accuracy only") 
     for (std::size_t e = 0; e < 8; ++e) CHECK(ra.epochs[e].val_accuracy == rb.epochs[e].val_accuracy);
     CHECK(rb.epochs.back().val_accuracy > rb.epochs.front().val_accuracy);
 }
+
+TEST_CASE("batch plans never leave a single trial alone, and drop_last drops the rest") {
+    const train::batch_plan p{65, 32};
+    REQUIRE(p.count() == 2);
+    CHECK(p.end(0) == 32);
+    CHECK(p.begin(1) == 32);
+    CHECK(p.end(1) == 65);  // the 65th trial joins the last batch
+    const train::batch_plan q{70, 32};
+    CHECK(q.count() == 3);
+    CHECK(q.end(2) - q.begin(2) == 6);
+    const train::batch_plan d{70, 32, true};
+    CHECK(d.count() == 2);
+    CHECK(d.end(1) == 64);
+    CHECK(train::batch_plan{10, 32}.count() == 1);
+    CHECK(train::batch_plan{64, 32}.count() == 2);
+
+    // a contrastive term (needs >= 2 trials per batch) trains on 65 trials in batches of 32
+    auto d65 = make_data(65, 3);
+    auto net = nn::sequential(nn::dense(6, 8), nn::relu{}, nn::tap<"h">{}, nn::dense(8, 3));
+    auto t = train::make_trainer(net, loss::cross_entropy(nn::output, data::labels) +
+                                          0.5 * loss::contrastive(nn::tap<"h">{}, data::brain, {.dim = 4}),
+                                 optim::adam({}), {.seed = 1});
+    const auto v = make_data(33, 4);
+    const auto rep = train::fit(t, d65, &v, {.epochs = 2, .batch_size = 32});
+    CHECK(std::isfinite(rep.epochs.back().val_total));
+}

@@ -50,6 +50,23 @@ struct fit_options {
     std::string checkpoint_path;      ///< empty: no checkpoints
     std::size_t checkpoint_every = 1; ///< epochs between checkpoints
     bool resume = false;              ///< continue from checkpoint_path when it exists
+    bool drop_last = false;           ///< skip the last, smaller training batch of each epoch
+};
+
+/// Mini-batches of at most `size` rows over n rows, where a final remainder of a single
+/// row joins the batch before it (batch-level objectives such as contrastive terms need
+/// at least two trials). Requires size >= 1.
+struct batch_plan {
+    std::size_t n, size;
+    bool drop_last = false;
+    std::size_t count() const {
+        if (n == 0) return 0;
+        if (drop_last) return std::max<std::size_t>(1, n / size);
+        const std::size_t full = n / size, rest = n % size;
+        return full + (rest >= 2 || full == 0 ? (rest ? 1 : 0) : 0);
+    }
+    std::size_t begin(std::size_t k) const { return std::min(n, k * size); }
+    std::size_t end(std::size_t k) const { return k + 1 == count() && !drop_last ? n : std::min(n, (k + 1) * size); }
 };
 
 /// What one epoch measured. Validation figures are NaN without validation data;
@@ -147,7 +164,8 @@ fit_report fit(Trainer& trainer, const batch<T>& data, std::type_identity_t<cons
     }
     (detail::callback_begin(callbacks, state), ...);
 
-    const std::size_t steps = (n + bs - 1) / bs;
+    const batch_plan plan{n, bs, options.drop_last};
+    const std::size_t steps = plan.count();
     for (std::size_t epoch = last_epoch + 1; epoch <= options.epochs; ++epoch) {
         const auto t0 = std::chrono::steady_clock::now();
         state.epoch = epoch;
@@ -161,7 +179,7 @@ fit_report fit(Trainer& trainer, const batch<T>& data, std::type_identity_t<cons
         rec.lr = trainer.optimizer().lr;
         rec.train_terms.assign(Trainer::num_terms, 0.0);
         for (std::size_t s = 0; s < steps; ++s) {
-            const std::size_t begin = s * bs, end = std::min(n, begin + bs);
+            const std::size_t begin = plan.begin(s), end = plan.end(s);
             gather(data, std::span<const std::size_t>(order.data() + begin, end - begin), b);
             typename Trainer::result_type r;
             try {
@@ -172,7 +190,7 @@ fit_report fit(Trainer& trainer, const batch<T>& data, std::type_identity_t<cons
                                       (have_checkpoint ? "; the last good checkpoint is '" + options.checkpoint_path + "'"
                                                        : std::string("")));
             }
-            const double w = double(end - begin) / double(n);
+            const double w = double(end - begin) / double(plan.end(steps - 1));
             rec.train_total += w * double(r.total);
             for (std::size_t k = 0; k < Trainer::num_terms; ++k) rec.train_terms[k] += w * double(r.values[k]);
             (detail::callback_step(callbacks, state, s + 1, steps, double(r.total)), ...);
@@ -190,8 +208,9 @@ fit_report fit(Trainer& trainer, const batch<T>& data, std::type_identity_t<cons
             std::vector<std::size_t> vidx(vn);
             std::iota(vidx.begin(), vidx.end(), 0);
             double correct = 0;
-            for (std::size_t begin = 0; begin < vn; begin += bs) {
-                const std::size_t end = std::min(vn, begin + bs);
+            const batch_plan vplan{vn, bs};
+            for (std::size_t k = 0; k < vplan.count(); ++k) {
+                const std::size_t begin = vplan.begin(k), end = vplan.end(k);
                 gather(*validation, std::span<const std::size_t>(vidx.data() + begin, end - begin), b);
                 if (with_objective) {
                     const auto r = trainer.evaluate(b);
