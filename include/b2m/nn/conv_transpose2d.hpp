@@ -69,16 +69,7 @@ public:
 
     void init(rng& r) {
         const double fan_in = double(in_.channels * o_.kernel * o_.kernel), fan_out = double(g_.rows());
-        b_.fill(T(0));
-        if (o_.weight_init == init::he) r.fill_normal(w_, 0.0, std::sqrt(2.0 / fan_in));
-        else if (o_.weight_init == init::xavier) {
-            const double a = std::sqrt(6.0 / (fan_in + fan_out));
-            r.fill_uniform(w_, -a, a);
-        } else {
-            const double a = 1.0 / std::sqrt(fan_in);
-            r.fill_uniform(w_, -a, a);
-            if (o_.bias) r.fill_uniform(b_, -a, a);
-        }
+        nn::detail::init_weights(r, w_, b_, fan_in, fan_out, o_.weight_init, o_.bias);
     }
 
     const matrix<T>& forward(const matrix<T>& x, const step_context&) {

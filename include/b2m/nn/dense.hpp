@@ -16,6 +16,26 @@ namespace b2m::nn {
 /// fan_in_uniform: U(+-1/sqrt(in)) (PyTorch's nn.Linear default, also for the bias).
 enum class init { he, xavier, fan_in_uniform };
 
+namespace detail {
+/// Draws weights w by scheme `how` for the given fan-in and fan-out, and sets the bias b
+/// to zero (or, with fan_in_uniform and has_bias, draws it like PyTorch). Shared by every
+/// layer with a weight matrix, so all follow one documented convention.
+template <real T>
+void init_weights(rng& r, matrix<T>& w, matrix<T>& b, double fan_in, double fan_out, nn::init how, bool has_bias) {
+    b.fill(T(0));
+    if (how == init::he) {
+        r.fill_normal(w, 0.0, std::sqrt(2.0 / fan_in));
+    } else if (how == init::xavier) {
+        const double a = std::sqrt(6.0 / (fan_in + fan_out));
+        r.fill_uniform(w, -a, a);
+    } else {
+        const double a = 1.0 / std::sqrt(fan_in);
+        r.fill_uniform(w, -a, a);
+        if (has_bias) r.fill_uniform(b, -a, a);
+    }
+}
+} // namespace detail
+
 template <real T>
 class dense_layer {
 public:
@@ -30,18 +50,7 @@ public:
         gb_ = xt::zeros<T>({std::size_t(1), out});
     }
 
-    void init(rng& r) {
-        if (how_ == init::he) r.fill_normal(w_, 0.0, std::sqrt(2.0 / double(in_)));
-        else if (how_ == init::xavier) {
-            const double a = std::sqrt(6.0 / double(in_ + out_));
-            r.fill_uniform(w_, -a, a);
-        } else {
-            const double a = 1.0 / std::sqrt(double(in_));
-            r.fill_uniform(w_, -a, a);
-            if (bias_) r.fill_uniform(b_, -a, a);
-        }
-        if (how_ != init::fan_in_uniform || !bias_) b_.fill(T(0));
-    }
+    void init(rng& r) { detail::init_weights(r, w_, b_, double(in_), double(out_), how_, bias_); }
 
     const matrix<T>& forward(const matrix<T>& x, const step_context&) {
         if (x.shape(1) != in_)
