@@ -2,7 +2,7 @@
 # Installs the Debian packages b2m needs to build and test, when missing (run as root).
 # Usage: scripts/deps.sh [extra-package ...]
 set -euo pipefail
-need=(g++ cmake make libxtensor-dev xtl-dev libxtensor-blas-dev libopenblas-dev libboost-dev doctest-dev
+need=(g++ cmake make libxtensor-dev xtl-dev libxtensor-blas-dev libopenblas-dev libopenblas-openmp-dev libboost-dev doctest-dev
       "$@")
 missing=()
 for p in "${need[@]}"; do
