@@ -12,6 +12,8 @@
 
 #include <unistd.h>
 
+#include <algorithm>
+#include <array>
 #include <cerrno>
 #include <cstdint>
 #include <cstdlib>
@@ -19,6 +21,7 @@
 #include <filesystem>
 #include <fstream>
 #include <string>
+#include <type_traits>
 #include <vector>
 
 #include <xtensor/xadapt.hpp>
@@ -173,12 +176,26 @@ inline npy_header read_npy_header(const std::string& path) {
 }
 
 namespace detail {
+/// Reads the data of a validated .npy (stream at its data offset) stored as Src into out.
+/// A C-order file already holding T is read straight into out's buffer (no second copy:
+/// peak memory is the array itself); anything else goes through one buffer of Src.
 template <class Src, real T, std::size_t N>
-void npy_convert(const char* raw, const npy_header& h, tensor<T, N>& out) {
-    std::vector<Src> buf(h.count());
-    if (!buf.empty()) std::memcpy(buf.data(), raw, buf.size() * sizeof(Src));
+void npy_read(std::ifstream& in, const npy_header& h, const std::string& path, tensor<T, N>& out) {
     std::array<std::size_t, N> shape{};
     std::copy(h.shape.begin(), h.shape.end(), shape.begin());
+    auto read_into = [&](void* dst, std::size_t bytes) {
+        in.read(static_cast<char*>(dst), std::streamsize(bytes));
+        if (std::size_t(in.gcount()) != bytes) throw io_error(path + ": truncated .npy data (read failed)");
+    };
+    if constexpr (std::is_same_v<Src, T>) {
+        if (!h.fortran_order) {
+            out = tensor<T, N>::from_shape(shape);
+            read_into(out.data(), out.size() * sizeof(T));
+            return;
+        }
+    }
+    std::vector<Src> buf(h.count());
+    read_into(buf.data(), buf.size() * sizeof(Src));
     if (h.fortran_order)
         out = xt::cast<T>(xt::adapt<xt::layout_type::column_major>(buf.data(), buf.size(), xt::no_ownership(), shape));
     else
@@ -197,22 +214,18 @@ tensor<T, N> load_npy(const std::string& path) {
                           std::to_string(h.shape.size()) + ") but rank " + std::to_string(N) + " was requested");
     std::ifstream in(path, std::ios::binary);
     in.seekg(std::streamoff(h.data_offset));
-    std::vector<char> raw(h.count() * h.itemsize);
-    in.read(raw.data(), std::streamsize(raw.size()));
-    if (std::size_t(in.gcount()) != raw.size()) throw io_error(path + ": truncated .npy data (read failed)");
     tensor<T, N> out;
     const std::string& d = h.descr;
-    if (d == "<f4") detail::npy_convert<float>(raw.data(), h, out);
-    else if (d == "<f8") detail::npy_convert<double>(raw.data(), h, out);
-    else if (d == "|u1") detail::npy_convert<std::uint8_t>(raw.data(), h, out);
-    else if (d == "|b1") detail::npy_convert<std::uint8_t>(raw.data(), h, out);
-    else if (d == "|i1") detail::npy_convert<std::int8_t>(raw.data(), h, out);
-    else if (d == "<i2") detail::npy_convert<std::int16_t>(raw.data(), h, out);
-    else if (d == "<i4") detail::npy_convert<std::int32_t>(raw.data(), h, out);
-    else if (d == "<i8") detail::npy_convert<std::int64_t>(raw.data(), h, out);
-    else if (d == "<u2") detail::npy_convert<std::uint16_t>(raw.data(), h, out);
-    else if (d == "<u4") detail::npy_convert<std::uint32_t>(raw.data(), h, out);
-    else detail::npy_convert<std::uint64_t>(raw.data(), h, out);
+    if (d == "<f4") detail::npy_read<float>(in, h, path, out);
+    else if (d == "<f8") detail::npy_read<double>(in, h, path, out);
+    else if (d == "|u1" || d == "|b1") detail::npy_read<std::uint8_t>(in, h, path, out);
+    else if (d == "|i1") detail::npy_read<std::int8_t>(in, h, path, out);
+    else if (d == "<i2") detail::npy_read<std::int16_t>(in, h, path, out);
+    else if (d == "<i4") detail::npy_read<std::int32_t>(in, h, path, out);
+    else if (d == "<i8") detail::npy_read<std::int64_t>(in, h, path, out);
+    else if (d == "<u2") detail::npy_read<std::uint16_t>(in, h, path, out);
+    else if (d == "<u4") detail::npy_read<std::uint32_t>(in, h, path, out);
+    else detail::npy_read<std::uint64_t>(in, h, path, out);
     if (d == "|b1")
         for (auto& v : out) v = v != T(0) ? T(1) : T(0);
     return out;
