@@ -7,6 +7,7 @@
 #pragma once
 
 #include <cstddef>
+#include <cstdint>
 #include <concepts>
 #include <sstream>
 #include <string>
@@ -26,6 +27,9 @@ template <class T>
 using matrix = xt::xtensor<T, 2>;
 template <class T>
 using vector = xt::xtensor<T, 1>;
+
+/// Integer per trial: class labels, stimulus ids, subject ids.
+using index_vector = xt::xtensor<std::int64_t, 1>;
 
 /// Text of a shape, e.g. "(256, 10)".
 template <class Shape>

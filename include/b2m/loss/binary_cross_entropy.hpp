@@ -22,7 +22,7 @@ public:
     }
 
     template <class Student>
-    T forward(Student& s, const train::batch<T>& b) {
+    T forward(Student& s, const data::batch<T>& b) {
         const matrix<T>& z = source_traits<Logits>::value(s, b);
         if (b.targets.shape() != z.shape())
             throw_shape_mismatch(name(), "logits", z.shape(), "data::targets", b.targets.shape());
@@ -39,7 +39,7 @@ public:
     }
 
     template <class Student>
-    void backward(Student& s, const train::batch<T>& b, T weight) {
+    void backward(Student& s, const data::batch<T>& b, T weight) {
         const matrix<T>& z = source_traits<Logits>::value(s, b);
         T* g = source_traits<Logits>::grad(s)->data();
         const T scale = weight / T(z.size());

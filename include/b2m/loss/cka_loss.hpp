@@ -46,7 +46,7 @@ public:
     T cka() const { return cka_; }
 
     template <class Student>
-    T forward(Student& st, const train::batch<T>& batch) {
+    T forward(Student& st, const data::batch<T>& batch) {
         const matrix<T>& a = source_traits<A>::value(st, batch);
         const matrix<T>& b = source_traits<B>::value(st, batch);
         const std::size_t n = a.shape(0);
@@ -63,7 +63,7 @@ public:
     }
 
     template <class Student>
-    void backward(Student& st, const train::batch<T>& batch, T weight) {
+    void backward(Student& st, const data::batch<T>& batch, T weight) {
         const T dcka = weight * (opt_.log ? -T(1) / cka_ : -T(1));
         // dCKA/dK = L/(|K||L|) - CKA K/|K|^2 ; dCKA/dL symmetric.
         if constexpr (source_traits<A>::from_student)

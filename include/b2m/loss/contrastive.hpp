@@ -99,7 +99,7 @@ public:
     }
 
     template <class Student>
-    T forward(Student& st, const train::batch<T>& batch) {
+    T forward(Student& st, const data::batch<T>& batch) {
         const matrix<T>& h = source_traits<A>::value(st, batch);
         const matrix<T>& b = source_traits<B>::value(st, batch);
         const std::size_t n = h.shape(0);
@@ -154,7 +154,7 @@ public:
     }
 
     template <class Student>
-    void backward(Student& st, const train::batch<T>& batch, T weight) {
+    void backward(Student& st, const data::batch<T>& batch, T weight) {
         const matrix<T>& h = source_traits<A>::value(st, batch);
         const matrix<T>& b = source_traits<B>::value(st, batch);
         const std::size_t n = s_.shape(0), d = d_;
@@ -265,7 +265,7 @@ private:
     }
 
     /// Value of the InfoNCE loss on s_; writes G = dL/dS into g_mat_ and sum(G .* S) into gs_dot_.
-    T softmax_loss(const train::batch<T>& batch, std::size_t n) {
+    T softmax_loss(const data::batch<T>& batch, std::size_t n) {
         const std::int64_t* stim = nullptr;
         if (opt_.use_stimulus && batch.stimulus.size() > 0) {
             if (batch.stimulus.size() != n)

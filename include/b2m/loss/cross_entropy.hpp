@@ -25,7 +25,7 @@ public:
     }
 
     template <class Student>
-    T forward(Student& s, const train::batch<T>& b) {
+    T forward(Student& s, const data::batch<T>& b) {
         const matrix<T>& z = source_traits<Logits>::value(s, b);
         const std::size_t n = z.shape(0), c = z.shape(1);
         if (n == 0) throw shape_error(name() + ": empty batch");
@@ -58,7 +58,7 @@ public:
     }
 
     template <class Student>
-    void backward(Student& s, const train::batch<T>& b, T weight) {
+    void backward(Student& s, const data::batch<T>& b, T weight) {
         matrix<T>& g = *source_traits<Logits>::grad(s);
         const std::size_t n = p_.shape(0), c = p_.shape(1);
         const T scale = weight / T(n);

@@ -76,7 +76,7 @@ public:
     }
 
     template <class Student>
-    T forward(Student& st, const train::batch<T>& batch) {
+    T forward(Student& st, const data::batch<T>& batch) {
         const matrix<T>& b = source_traits<B>::value(st, batch);
         const std::size_t n = b.shape(0), v = b.shape(1), u = opt_.units, lu = L * u;
         if (n == 0 || v == 0) throw shape_error(name() + ": " + source_traits<B>::name() + " is empty");
@@ -122,7 +122,7 @@ public:
     }
 
     template <class Student>
-    void backward(Student& st, const train::batch<T>& batch, T weight) {
+    void backward(Student& st, const data::batch<T>& batch, T weight) {
         const matrix<T>& b = source_traits<B>::value(st, batch);
         const std::size_t n = b.shape(0), v = b.shape(1), u = opt_.units, lu = L * u;
         ensure_shape(gp_, n, v);
@@ -164,7 +164,7 @@ public:
 
 private:
     template <class Tap, class Student>
-    void encode(Student& st, const train::batch<T>& batch, std::size_t n, std::size_t l) {
+    void encode(Student& st, const data::batch<T>& batch, std::size_t n, std::size_t l) {
         const matrix<T>& h = source_traits<Tap>::value(st, batch);
         if (h.shape(0) != n)
             throw_shape_mismatch(name() + ": rows (trials) differ", source_traits<Tap>::name(), h.shape(),
@@ -180,7 +180,7 @@ private:
         a_[l].forward(h.data(), n, h.shape(1), e_.data() + l * opt_.units, L * opt_.units);
     }
     template <class Tap, class Student>
-    void encode_backward(Student& st, const train::batch<T>& batch, std::size_t n, std::size_t l) {
+    void encode_backward(Student& st, const data::batch<T>& batch, std::size_t n, std::size_t l) {
         const matrix<T>& h = source_traits<Tap>::value(st, batch);
         matrix<T>& gh = *source_traits<Tap>::grad(st);
         a_[l].backward(h.data(), n, h.shape(1), ge_.data() + l * opt_.units, L * opt_.units, T(1), gh.data(),

@@ -35,12 +35,12 @@ public:
     static constexpr void check() { (check_source<Student, Sources, 0>(), ...); }
 
     template <class Student>
-    T forward(Student& s, const train::batch<T>& b) {
+    T forward(Student& s, const data::batch<T>& b) {
         bind(s, b);
         return f_.value(inputs_);
     }
     template <class Student>
-    void backward(Student& s, const train::batch<T>& b, T weight) {
+    void backward(Student& s, const data::batch<T>& b, T weight) {
         bind(s, b);
         std::array<matrix<T>*, N> grads{};
         std::size_t k = 0;
@@ -52,7 +52,7 @@ public:
 
 private:
     template <class Student>
-    void bind(Student& s, const train::batch<T>& b) {
+    void bind(Student& s, const data::batch<T>& b) {
         std::size_t k = 0;
         ((inputs_[k++] = &source_traits<Sources>::value(s, b)), ...);
     }

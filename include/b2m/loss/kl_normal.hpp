@@ -27,7 +27,7 @@ public:
     }
 
     template <class Student>
-    T forward(Student& s, const train::batch<T>& b) {
+    T forward(Student& s, const data::batch<T>& b) {
         const matrix<T>& x = source_traits<Stats>::value(s, b);
         const std::size_t n = x.shape(0), w = x.shape(1);
         if (n == 0 || w == 0 || w % 2 != 0)
@@ -45,7 +45,7 @@ public:
 
     /// Adds weight/B * (mu, (exp(logvar) - 1)/2) into the source's gradient.
     template <class Student>
-    void backward(Student& s, const train::batch<T>& b, T weight) {
+    void backward(Student& s, const data::batch<T>& b, T weight) {
         const matrix<T>& x = source_traits<Stats>::value(s, b);
         matrix<T>& g = *source_traits<Stats>::grad(s);
         const std::size_t n = x.shape(0), k = x.shape(1) / 2;

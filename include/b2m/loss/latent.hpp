@@ -69,7 +69,7 @@ public:
     }
 
     template <class Student>
-    T forward(Student& st, const train::batch<T>& batch) {
+    T forward(Student& st, const data::batch<T>& batch) {
         const matrix<T>& h = source_traits<A>::value(st, batch);
         const matrix<T>& zb = source_traits<Z>::value(st, batch);
         const std::size_t n = h.shape(0);
@@ -147,7 +147,7 @@ public:
     }
 
     template <class Student>
-    void backward(Student& st, const train::batch<T>& batch, T weight) {
+    void backward(Student& st, const data::batch<T>& batch, T weight) {
         const matrix<T>& h = source_traits<A>::value(st, batch);
         matrix<T>& gh = *source_traits<A>::grad(st);
         ensure_shape(gy_, rows_, k_);

@@ -23,7 +23,7 @@ public:
     }
 
     template <class Student>
-    T forward(Student& s, const train::batch<T>& b) {
+    T forward(Student& s, const data::batch<T>& b) {
         const matrix<T>& x = source_traits<A>::value(s, b);
         const matrix<T>& y = source_traits<B>::value(s, b);
         if (x.shape() != y.shape())
@@ -38,7 +38,7 @@ public:
     }
 
     template <class Student>
-    void backward(Student& s, const train::batch<T>& b, T weight) {
+    void backward(Student& s, const data::batch<T>& b, T weight) {
         const matrix<T>& x = source_traits<A>::value(s, b);
         const matrix<T>& y = source_traits<B>::value(s, b);
         const T scale = T(2) * weight / T(x.size());

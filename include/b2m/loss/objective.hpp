@@ -7,8 +7,8 @@
 // builds, with make<T>(), a term *object* providing:
 //   std::string name() const
 //   template <class Student> static constexpr void check()      static_asserts on sources
-//   template <class Student> T forward(Student&, const train::batch<T>&)   the term's value
-//   template <class Student> void backward(Student&, const train::batch<T>&, T weight)
+//   template <class Student> T forward(Student&, const data::batch<T>&)   the term's value
+//   template <class Student> void backward(Student&, const data::batch<T>&, T weight)
 //        adds weight * d(value)/d(source) into the student's output/tap gradients and
 //        into the term's own parameter gradients (projection heads, temperature, ...)
 //   template <class F> void for_each_param(F&&)                 f(name, value, grad)
@@ -29,7 +29,7 @@
 
 #include "b2m/core/error.hpp"
 #include "b2m/loss/source.hpp"
-#include "b2m/train/batch.hpp"
+#include "b2m/data/batch.hpp"
 
 namespace b2m::loss {
 
@@ -56,7 +56,7 @@ public:
     /// Evaluates every term. Throws nonfinite_error naming the first non-finite term
     /// (its value is kept in values()). Returns the weighted sum.
     template <class Student>
-    T forward(Student& s, const train::batch<T>& b) {
+    T forward(Student& s, const data::batch<T>& b) {
         T total = 0;
         std::size_t k = 0;
         boost::hana::for_each(terms_, [&](auto& t) {
@@ -71,7 +71,7 @@ public:
         return total;
     }
     template <class Student>
-    void backward(Student& s, const train::batch<T>& b) {
+    void backward(Student& s, const data::batch<T>& b) {
         std::size_t k = 0;
         boost::hana::for_each(terms_, [&](auto& t) {
             if (weights_[k] != T(0)) t.backward(s, b, weights_[k]);

@@ -51,7 +51,7 @@ public:
     }
 
     template <class Student>
-    T forward(Student& st, const train::batch<T>& batch) {
+    T forward(Student& st, const data::batch<T>& batch) {
         const matrix<T>& h = source_traits<A>::value(st, batch);
         const std::size_t n = h.shape(0), d = h.shape(1), S = target_.shape(0);
         if (n < 3)
@@ -100,7 +100,7 @@ public:
     }
 
     template <class Student>
-    void backward(Student& st, const train::batch<T>& batch, T weight) {
+    void backward(Student& st, const data::batch<T>& batch, T weight) {
         const matrix<T>& h = source_traits<A>::value(st, batch);
         const std::size_t n = h.shape(0), d = h.shape(1);
         if (!(sd_ > 1e-12)) return;  // constant student RDM: r := 0, no gradient

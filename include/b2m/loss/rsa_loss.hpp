@@ -44,7 +44,7 @@ public:
     }
 
     template <class Student>
-    T forward(Student& st, const train::batch<T>& batch) {
+    T forward(Student& st, const data::batch<T>& batch) {
         const matrix<T>& a = source_traits<A>::value(st, batch);
         const matrix<T>& b = source_traits<B>::value(st, batch);
         const std::size_t n = a.shape(0);
@@ -71,7 +71,7 @@ public:
     }
 
     template <class Student>
-    void backward(Student& st, const train::batch<T>& batch, T weight) {
+    void backward(Student& st, const data::batch<T>& batch, T weight) {
         const std::size_t n = d_.shape(0);
         const T scale = T(2) * weight / T(n * (n - 1));
         if constexpr (source_traits<A>::from_student)

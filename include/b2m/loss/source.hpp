@@ -7,7 +7,7 @@
 #include <type_traits>
 
 #include "b2m/nn/tap.hpp"
-#include "b2m/train/batch.hpp"
+#include "b2m/data/batch.hpp"
 
 namespace b2m::loss {
 

@@ -22,7 +22,7 @@
 #include "b2m/core/error.hpp"
 #include "b2m/core/rng.hpp"
 #include "b2m/core/tensor.hpp"
-#include "b2m/train/batch.hpp"
+#include "b2m/core/tensor.hpp"
 
 namespace b2m::sim {
 

@@ -1,45 +1,15 @@
-// b2m/train/batch.hpp - one mini-batch of stimuli, task targets and brain responses, and
-// the tags (b2m::data::labels, ...) by which objectives name its fields.
+// b2m/train/batch.hpp - the trainer's names for the data layer's batch and its operations
+// (train::batch<T> is data::batch<T>), kept so code written against train:: still reads.
 #pragma once
 
-#include <cstdint>
-#include <string>
+#include "b2m/data/batch.hpp"
+#include "b2m/data/batch_ops.hpp"
 
-#include <xtensor/xtensor.hpp>
-
-#include "b2m/core/tensor.hpp"
-
-namespace b2m {
-
-/// Integer per trial: class labels, stimulus ids, subject ids.
-using index_vector = xt::xtensor<std::int64_t, 1>;
-
-namespace train {
-
-/// Rows of every field are the same B trials (fields a term does not read may be empty).
+namespace b2m::train {
 template <real T>
-struct batch {
-    matrix<T> x;             ///< (B, features) student input (images, sequences flattened)
-    index_vector labels;     ///< (B) class index per trial
-    matrix<T> targets;       ///< (B, k) regression or soft-label targets
-    matrix<T> brain;         ///< (B, V) brain response per trial (time series flattened)
-    index_vector stimulus;   ///< (B) stimulus id per trial (trials sharing one are positives)
-    index_vector subject;    ///< (B) subject / session id per trial
-    std::size_t size() const { return x.shape(0); }
-};
-
-} // namespace train
-
-/// Tags naming batch fields in objectives: loss::mse(nn::tap<"z">{}, data::brain).
-namespace data {
-struct inputs_t { static constexpr const char* name = "inputs"; };
-struct labels_t { static constexpr const char* name = "labels"; };
-struct targets_t { static constexpr const char* name = "targets"; };
-struct brain_t { static constexpr const char* name = "brain"; };
-inline constexpr inputs_t inputs{};
-inline constexpr labels_t labels{};
-inline constexpr targets_t targets{};
-inline constexpr brain_t brain{};
-} // namespace data
-
-} // namespace b2m
+using batch = data::batch<T>;
+using data::accuracy;
+using data::gather;
+using data::same_fields;
+using data::validate;
+} // namespace b2m::train

@@ -38,7 +38,6 @@
 #include "b2m/core/error.hpp"
 #include "b2m/core/rng.hpp"
 #include "b2m/train/batch.hpp"
-#include "b2m/train/data.hpp"
 
 namespace b2m::train {
 

@@ -1,4 +1,4 @@
-// b2m/train/data.hpp - a whole data set as one train::batch, validated, and mini-batches
+// b2m/data/batch_ops.hpp - a whole data set as one data::batch, validated, and mini-batches
 // gathered from it by row index.
 #pragma once
 
@@ -7,9 +7,9 @@
 #include <string>
 
 #include "b2m/core/error.hpp"
-#include "b2m/train/batch.hpp"
+#include "b2m/data/batch.hpp"
 
-namespace b2m::train {
+namespace b2m::data {
 
 /// Checks that every non-empty field of d has d.x's row count and finite values; throws
 /// data_error / shape_error naming `what` and the field. Requires nothing.
@@ -84,4 +84,4 @@ double accuracy(const matrix<T>& logits, const index_vector& labels) {
     return labels.size() ? double(hit) / double(labels.size()) : 0.0;
 }
 
-} // namespace b2m::train
+} // namespace b2m::data

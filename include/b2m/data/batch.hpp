@@ -1,0 +1,34 @@
+// b2m/data/batch.hpp - one mini-batch of stimuli, task targets and brain responses, and
+// the tags (b2m::data::labels, ...) by which objectives name its fields.
+#pragma once
+
+#include <cstdint>
+#include <string>
+
+#include "b2m/core/tensor.hpp"
+
+namespace b2m::data {
+
+/// Rows of every field are the same B trials (fields a term does not read may be empty).
+template <real T>
+struct batch {
+    matrix<T> x;             ///< (B, features) student input (images, sequences flattened)
+    index_vector labels;     ///< (B) class index per trial
+    matrix<T> targets;       ///< (B, k) regression or soft-label targets
+    matrix<T> brain;         ///< (B, V) brain response per trial (time series flattened)
+    index_vector stimulus;   ///< (B) stimulus id per trial (trials sharing one are positives)
+    index_vector subject;    ///< (B) subject / session id per trial
+    std::size_t size() const { return x.shape(0); }
+};
+
+/// Tags naming batch fields in objectives: loss::mse(nn::tap<"z">{}, data::brain).
+struct inputs_t { static constexpr const char* name = "inputs"; };
+struct labels_t { static constexpr const char* name = "labels"; };
+struct targets_t { static constexpr const char* name = "targets"; };
+struct brain_t { static constexpr const char* name = "brain"; };
+inline constexpr inputs_t inputs{};
+inline constexpr labels_t labels{};
+inline constexpr targets_t targets{};
+inline constexpr brain_t brain{};
+
+} // namespace b2m::data
