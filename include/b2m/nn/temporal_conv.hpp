@@ -127,6 +127,9 @@ public:
     }
     matrix<T>& weight() { return w_; }
     matrix<T>& bias() { return b_; }
+    std::size_t in_features() const { return F_; }
+    std::size_t out_channels() const { return K_; }
+    std::size_t kernel_size() const { return k_; }
 
 private:
     std::string label() const {
