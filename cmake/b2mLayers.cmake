@@ -6,7 +6,7 @@ set(B2M_LAYERS
   "core"                      # tensors, gemm, threads, rng, errors
   "autodiff|optim|brain|data" # expression graphs | optimisers | neural-data tools | batches and tags
   "nn|sim"                    # layers and students | simulated subjects
-  "loss"                      # sources, terms, objectives
+  "loss|models"               # sources, terms, objectives | ready-made students
   "train"                     # trainer, fit, callbacks, checkpoints
   "report|io|testing"         # statistics and plots | model weights in and out | checks for user parts
   "mpi"                       # scale-out (optional component)
