@@ -3,6 +3,7 @@
 # Usage: scripts/deps.sh [extra-package ...]
 set -euo pipefail
 need=(g++ cmake make libxtensor-dev xtl-dev libxtensor-blas-dev libopenblas-dev libopenblas-openmp-dev libboost-dev doctest-dev
+      libopenmpi-dev openmpi-bin
       "$@")
 missing=()
 for p in "${need[@]}"; do
