@@ -310,7 +310,7 @@ TEST_SUITE("cli") {
             CHECK(fs::file_size(s / (out + "/params")) > 100);
             const std::string log = read_text(s / (out + "/log.csv"));
             CHECK(std::count(log.begin(), log.end(), '\n') == 7);  // header + 6 epochs
-            CHECK(log.rfind("epoch,lr,train_total", 0) == 0);
+            CHECK(log.rfind("epoch,lr,weight_cross_entropy,", 0) == 0);
             const std::string json = read_text(s / (out + "/report.json"));
             CHECK(json.front() == '{');
             CHECK(json.find("\"brain_term\": \"" + std::string(objective) + "\"") != std::string::npos);

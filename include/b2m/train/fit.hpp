@@ -14,30 +14,30 @@
 // run with nonfinite_error naming the term; the last checkpoint (written only after a
 // successful epoch) is kept.
 //
-// A callback is any object with some of:
-//   void on_fit_begin(const fit_state&)
-//   void on_step(const fit_state&, std::size_t step, std::size_t steps, double loss)
-//   bool on_epoch_end(const fit_state&, const epoch_record&)   false: stop training
-//   template <class Archive> void serialize(Archive&)           state kept in checkpoints
-// and lr_schedule also gets set_lr access through fit_state::lr.
+// Callbacks (train/callback.hpp says what one is) each live in their own header under
+// train/callbacks/: progress, csv_log, early_stopping, lr_schedule, weight_schedule.
+// This header includes them all.
 #pragma once
 
+#include <algorithm>
 #include <chrono>
 #include <cmath>
-#include <cstdio>
 #include <filesystem>
-#include <fstream>
 #include <limits>
 #include <numeric>
+#include <span>
 #include <string>
 #include <type_traits>
 #include <vector>
 
-#include <unistd.h>
-
 #include "b2m/core/error.hpp"
 #include "b2m/core/rng.hpp"
 #include "b2m/train/batch.hpp"
+#include "b2m/train/callback.hpp"
+#include "b2m/train/callbacks/csv_log.hpp"
+#include "b2m/train/callbacks/early_stopping.hpp"
+#include "b2m/train/callbacks/lr_schedule.hpp"
+#include "b2m/train/callbacks/progress.hpp"
 
 namespace b2m::train {
 
@@ -68,65 +68,25 @@ struct batch_plan {
     std::size_t end(std::size_t k) const { return k + 1 == count() && !drop_last ? n : std::min(n, (k + 1) * size); }
 };
 
-/// What one epoch measured. Validation figures are NaN without validation data;
-/// accuracies are NaN when the batch has no labels.
-struct epoch_record {
-    std::size_t epoch = 0;  ///< 1-based
-    double lr = 0;
-    double train_total = 0;
-    std::vector<double> train_terms;
-    double train_accuracy = std::numeric_limits<double>::quiet_NaN();
-    double val_total = std::numeric_limits<double>::quiet_NaN();
-    std::vector<double> val_terms;
-    double val_accuracy = std::numeric_limits<double>::quiet_NaN();
-    double seconds = 0;
-};
-
-struct fit_report {
-    std::vector<std::string> term_names;
-    std::vector<epoch_record> epochs;  ///< the epochs run by this call
-    std::size_t resumed_after = 0;     ///< epoch restored from a checkpoint (0: fresh start)
-    bool stopped_early = false;
-};
-
-/// What callbacks see: progress so far and the learning rate they may change.
-struct fit_state {
-    std::size_t epoch = 0;         ///< current epoch, 1-based
-    std::size_t epochs = 0;        ///< planned epochs
-    std::vector<std::string> term_names;
-    double* lr = nullptr;          ///< the optimiser's learning rate
-    double base_lr = 0;
-    bool has_validation = false;
-};
-
-namespace detail {
-// Calls a callback's hook when it has one.
-template <class C, class A>
-void callback_serialize(C& c, A& ar) {
-    if constexpr (requires { c.serialize(ar); }) c.serialize(ar);
-}
-template <class C>
-void callback_begin(C& c, const fit_state& s) {
-    if constexpr (requires { c.on_fit_begin(s); }) c.on_fit_begin(s);
-}
-template <class C>
-void callback_step(C& c, const fit_state& s, std::size_t step, std::size_t steps, double loss) {
-    if constexpr (requires { c.on_step(s, step, steps, loss); }) c.on_step(s, step, steps, loss);
-}
-template <class C>
-bool callback_epoch_end(C& c, const fit_state& s, const epoch_record& r) {
-    if constexpr (requires { c.on_epoch_end(s, r); }) return c.on_epoch_end(s, r);
-    else return true;
-}
-} // namespace detail
-
 /// Trains `trainer` on `data` (all trials as one batch) for options.epochs epochs.
-/// `validation` may be null. Throws data_error / shape_error for inconsistent data (naming
-/// the field), nonfinite_error (naming the term, the epoch and the last checkpoint).
+/// `validation` may be null.
+/// requires: a trainer of make_trainer, a batch of its scalar type, callbacks as
+///           train/callback.hpp describes (each checked at compile time, one message each).
+/// ensures:  the trainer holds the trained state; the report lists the epochs run. Throws
+///           data_error / shape_error for inconsistent data (naming the field),
+///           nonfinite_error (naming the term, the epoch and the last checkpoint).
 template <class Trainer, real T, class... Callbacks>
 fit_report fit(Trainer& trainer, const batch<T>& data, std::type_identity_t<const batch<T>*> validation,
                const fit_options& options,
                Callbacks&&... callbacks) {
+    static_assert(requires { typename Trainer::value_type; Trainer::num_terms; },
+                  "b2m::train::fit: the first argument must be a trainer made by train::make_trainer");
+    if constexpr (requires { typename Trainer::value_type; }) {
+        static_assert(std::same_as<T, typename Trainer::value_type>,
+                      "b2m::train::fit: the batch's scalar type differs from the trainer's (e.g. a batch<double> "
+                      "given to a float trainer); convert the batch or make the student in that type");
+    }
+    (check_callback<std::remove_cvref_t<Callbacks>>(), ...);
     validate(data, "training data");
     if (validation) validate(*validation, "validation data");
     if (options.batch_size == 0) throw error("fit: batch_size must be positive");
@@ -141,6 +101,21 @@ fit_report fit(Trainer& trainer, const batch<T>& data, std::type_identity_t<cons
     state.lr = &trainer.optimizer().lr;
     state.base_lr = trainer.optimizer().lr;
     state.has_validation = validation != nullptr;
+    std::vector<double> weights(Trainer::num_terms);
+    for (std::size_t k = 0; k < Trainer::num_terms; ++k)
+        weights[k] = double(trainer.objective().weights()[k]);
+    state.base_weights = weights;
+    state.weights = std::span<double>(weights);
+    auto apply_weights = [&] {
+        if constexpr (requires { trainer.objective().set_weight(std::size_t(0), T(0)); }) {
+            for (std::size_t k = 0; k < Trainer::num_terms; ++k) {
+                if (!std::isfinite(weights[k]))
+                    throw data_error("fit: a callback set the weight of term '" + state.term_names[k] +
+                                     "' to a non-finite value");
+                trainer.objective().set_weight(k, T(weights[k]));
+            }
+        }
+    };
 
     std::uint64_t last_epoch = 0;
     auto extra = [&](auto& ar) {
@@ -159,6 +134,8 @@ fit_report fit(Trainer& trainer, const batch<T>& data, std::type_identity_t<cons
         trainer.evaluate(b);
         trainer.load(options.checkpoint_path, extra);
         report.resumed_after = last_epoch;
+        state.resumed_after = last_epoch;
+        for (std::size_t k = 0; k < Trainer::num_terms; ++k) weights[k] = double(trainer.objective().weights()[k]);
         have_checkpoint = true;
     }
     (detail::callback_begin(callbacks, state), ...);
@@ -168,6 +145,8 @@ fit_report fit(Trainer& trainer, const batch<T>& data, std::type_identity_t<cons
     for (std::size_t epoch = last_epoch + 1; epoch <= options.epochs; ++epoch) {
         const auto t0 = std::chrono::steady_clock::now();
         state.epoch = epoch;
+        (detail::callback_epoch_begin(callbacks, state), ...);
+        apply_weights();
         std::iota(order.begin(), order.end(), 0);
         if (options.shuffle) {
             rng r = rng(options.shuffle_seed).split(epoch);
@@ -176,6 +155,7 @@ fit_report fit(Trainer& trainer, const batch<T>& data, std::type_identity_t<cons
         epoch_record rec;
         rec.epoch = epoch;
         rec.lr = trainer.optimizer().lr;
+        rec.weights = weights;
         rec.train_terms.assign(Trainer::num_terms, 0.0);
         for (std::size_t s = 0; s < steps; ++s) {
             const std::size_t begin = plan.begin(s), end = plan.end(s);
@@ -228,6 +208,7 @@ fit_report fit(Trainer& trainer, const batch<T>& data, std::type_identity_t<cons
         ((keep_going = detail::callback_epoch_end(callbacks, state, rec) && keep_going), ...);
         report.epochs.push_back(rec);
         last_epoch = epoch;
+        apply_weights();  // changes made in on_epoch_end apply from the next epoch (and are checkpointed)
         if (!options.checkpoint_path.empty() &&
             (epoch % std::max<std::size_t>(1, options.checkpoint_every) == 0 || epoch == options.epochs || !keep_going)) {
             trainer.save(options.checkpoint_path, extra);
@@ -240,111 +221,5 @@ fit_report fit(Trainer& trainer, const batch<T>& data, std::type_identity_t<cons
     }
     return report;
 }
-
-/// Progress on a terminal: a bar updated each step with the epoch, the loss and an ETA;
-/// elsewhere (a log file, CI): one plain line per epoch.
-struct progress {
-    std::FILE* out = stdout;
-    bool force_plain = false;
-    std::chrono::steady_clock::time_point start{};
-
-    void on_fit_begin(const fit_state&) { start = std::chrono::steady_clock::now(); }
-    void on_step(const fit_state& s, std::size_t step, std::size_t steps, double loss) {
-        if (force_plain || !::isatty(::fileno(out))) return;
-        const double done = (double(s.epoch - 1) + double(step) / double(steps)) / double(s.epochs);
-        const double elapsed = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
-        const double eta = done > 0 ? elapsed * (1 - done) / done : 0;
-        const int width = 30, filled = int(width * double(step) / double(steps));
-        std::fprintf(out, "\repoch %zu/%zu [%.*s%*s] loss %.4f  ETA %.0fs ", s.epoch, s.epochs, filled,
-                     "==============================", width - filled, "", loss, eta);
-        std::fflush(out);
-    }
-    bool on_epoch_end(const fit_state& s, const epoch_record& r) {
-        if (!force_plain && ::isatty(::fileno(out))) std::fprintf(out, "\r%80s\r", "");
-        std::fprintf(out, "epoch %zu/%zu  loss %.4f", r.epoch, s.epochs, r.train_total);
-        for (std::size_t k = 0; k < r.train_terms.size() && r.train_terms.size() > 1; ++k)
-            std::fprintf(out, "  %s %.4f", s.term_names[k].c_str(), r.train_terms[k]);
-        if (!std::isnan(r.val_total)) std::fprintf(out, "  val %.4f", r.val_total);
-        if (!std::isnan(r.val_accuracy)) std::fprintf(out, "  val acc %.3f", r.val_accuracy);
-        std::fprintf(out, "  (%.2fs)\n", r.seconds);
-        std::fflush(out);
-        return true;
-    }
-};
-
-/// Appends one CSV row per epoch: epoch, lr, train total, each train term, train accuracy,
-/// val total, each val term, val accuracy, seconds. Writes the header when the file is new.
-struct csv_log {
-    std::string path;
-    void on_fit_begin(const fit_state& s) {
-        if (std::filesystem::exists(path) && std::filesystem::file_size(path) > 0) return;
-        std::ofstream f(path);
-        if (!f) throw io_error("csv_log: cannot write '" + path + "'");
-        f << "epoch,lr,train_total";
-        for (const auto& n : s.term_names) f << ",train:" << quote(n);
-        f << ",val_total";
-        for (const auto& n : s.term_names) f << ",val:" << quote(n);
-        f << ",val_accuracy,seconds\n";
-    }
-    bool on_epoch_end(const fit_state&, const epoch_record& r) {
-        std::ofstream f(path, std::ios::app);
-        if (!f) throw io_error("csv_log: cannot append to '" + path + "'");
-        f.precision(9);
-        f << r.epoch << ',' << r.lr << ',' << r.train_total;
-        for (double v : r.train_terms) f << ',' << v;
-        f << ',' << r.val_total;
-        for (std::size_t k = 0; k < r.train_terms.size(); ++k) f << ',' << (r.val_terms.empty() ? std::nan("") : r.val_terms[k]);
-        f << ',' << r.val_accuracy << ',' << r.seconds << '\n';
-        return true;
-    }
-    static std::string quote(const std::string& s) {
-        std::string q = "\"";
-        for (char c : s) q += c == '"' ? std::string("\"\"") : std::string(1, c);
-        return q + "\"";
-    }
-};
-
-/// Stops when the monitored loss (the validation total when it was computed, else the
-/// training total) has not improved by min_delta for `patience` epochs.
-struct early_stopping {
-    std::size_t patience = 5;
-    double min_delta = 0.0;
-    double best = std::numeric_limits<double>::infinity();
-    std::size_t bad = 0;
-
-    bool on_epoch_end(const fit_state&, const epoch_record& r) {
-        const double v = std::isfinite(r.val_total) ? r.val_total : r.train_total;
-        if (v < best - min_delta) {
-            best = v;
-            bad = 0;
-        } else if (++bad >= patience) {
-            return false;
-        }
-        return true;
-    }
-    template <class Archive>
-    void serialize(Archive& ar) {
-        ar.f64("early_stopping.best", best);
-        std::uint64_t b = bad;
-        ar.u64("early_stopping.bad", b);
-        bad = b;
-    }
-};
-
-/// Sets the learning rate after each epoch from a schedule of optim/schedule.hpp,
-/// monitoring the validation total when it was computed (else the training total).
-template <class Schedule>
-struct lr_schedule {
-    Schedule schedule;
-    bool on_epoch_end(const fit_state& s, const epoch_record& r) {
-        const double metric = std::isfinite(r.val_total) ? r.val_total : r.train_total;
-        *s.lr = schedule.next(s.base_lr, r.epoch - 1, metric);
-        return true;
-    }
-    template <class Archive>
-    void serialize(Archive& ar) {
-        if constexpr (requires { schedule.serialize(ar); }) schedule.serialize(ar);
-    }
-};
 
 } // namespace b2m::train

@@ -42,6 +42,7 @@ struct step_result {
 template <real T, class Student, class Objective, class Optimizer>
 class trainer {
 public:
+    using value_type = T;
     static constexpr std::size_t num_terms = Objective::size;
     using result_type = step_result<num_terms, T>;
 
