@@ -9,6 +9,7 @@
 // variance entering unbiased (N/(N-1)), as PyTorch. Evaluation: the running statistics.
 // Parameters gamma (1, C) and beta (1, C); the running mean and variance (1, C) are state,
 // not parameters: for_each_buffer(f(name, value)) visits them (for checkpoints).
+// set_eval(true) keeps evaluation-mode normalisation in training steps (fine-tuning).
 #pragma once
 
 #include <array>
@@ -60,7 +61,7 @@ public:
                               (s_ == 1 ? std::to_string(c_) : std::to_string(c_) + " channels * " + std::to_string(s_) +
                                                                    " pixels = " + std::to_string(c_ * s_)) + ")");
         const std::size_t B = x.shape(0), N = B * s_, row = c_ * s_;
-        training_ = c.training;
+        training_ = c.training && !eval_;
         if (training_ && N < 2)
             throw shape_error(name() + ": training needs more than one value per channel, input has shape " +
                               shape_string(x.shape()));
@@ -121,8 +122,10 @@ public:
                         sgh += gy.data()[off + q] * xhat_.data()[off + q];
                     }
                 }
-                ggamma_.data()[ch] += sgh;
-                gbeta_.data()[ch] += sg;
+                if (trainable_) {
+                    ggamma_.data()[ch] += sgh;
+                    gbeta_.data()[ch] += sg;
+                }
                 if (!need_input_grad) continue;
                 const T k = gamma_.data()[ch] * rstd_.data()[ch];
                 // training: dx = gamma*rstd * (gy - mean(gy) - xhat * mean(gy*xhat)); eval: gamma*rstd*gy
@@ -148,6 +151,12 @@ public:
         f("running_mean", rmean_);
         f("running_var", rvar_);
     }
+    /// on: normalise with the running statistics and leave them unchanged even in training
+    /// steps (PyTorch's bn.eval() while fine-tuning); gamma and beta still learn.
+    void set_eval(bool on) { eval_ = on; }
+    bool eval() const { return eval_; }
+    /// false: backward adds nothing to dL/dgamma, dL/dbeta (nn::sequential::set_frozen).
+    void set_trainable(bool on) { trainable_ = on; }
     matrix<T>& running_mean() { return rmean_; }
     matrix<T>& running_var() { return rvar_; }
     matrix<T>& gamma() { return gamma_; }
@@ -160,7 +169,7 @@ public:
 private:
     std::size_t c_, s_;
     batch_norm_options o_;
-    bool training_ = true;
+    bool training_ = true, eval_ = false, trainable_ = true;
     matrix<T> gamma_, beta_, ggamma_, gbeta_, rmean_, rvar_, rstd_, xhat_, y_, gx_;
 };
 

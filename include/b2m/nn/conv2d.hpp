@@ -89,7 +89,7 @@ public:
         if (gy.shape(0) != B || gy.shape(1) != out_.size())
             throw_shape_mismatch(name() + " backward", "gradient", gy.shape(), "output", y_.shape());
         const std::size_t ld = chunk_ * P;
-        if (o_.bias) {
+        if (o_.bias && trainable_) {
             T* pb = gb_.data();
             for (std::size_t s = 0; s < B; ++s)
                 for (std::size_t c = 0; c < Co; ++c) {
@@ -106,12 +106,14 @@ public:
             ensure_shape(gx_, 0, 0);
         }
         const bool one_chunk = chunk_ >= B;
+        if (!trainable_ && !need_input_grad) return gx_;  // frozen: nothing to compute
         for (std::size_t s0 = 0; s0 < B; s0 += chunk_) {
             const std::size_t ns = std::min(chunk_, B - s0);
-            if (!one_chunk) detail::im2col(x.data() + s0 * in_.size(), ns, g_, col_.data(), ld);
+            if (!one_chunk && trainable_) detail::im2col(x.data() + s0 * in_.size(), ns, g_, col_.data(), ld);
             detail::rows_to_channel_major(gy.data() + s0 * out_.size(), ns, Co, P, tmp_.data(), ld);
-            // dW += dY (Co x n) * col^T (n x R)
-            gemm_raw<T>(false, true, Co, R, ns * P, T(1), tmp_.data(), ld, col_.data(), ld, T(1), gw_.data(), R);
+            // dW += dY (Co x n) * col^T (n x R); skipped when frozen
+            if (trainable_)
+                gemm_raw<T>(false, true, Co, R, ns * P, T(1), tmp_.data(), ld, col_.data(), ld, T(1), gw_.data(), R);
             if (need_input_grad) {
                 // dcol (R x n) = W^T (R x Co) * dY (Co x n), then scatter back to pixels.
                 gemm_raw<T>(true, false, R, ns * P, Co, T(1), w_.data(), R, tmp_.data(), ld, T(0), gcol_.data(), ld);
@@ -126,6 +128,10 @@ public:
         f("weight", w_, gw_);
         if (o_.bias) f("bias", b_, gb_);
     }
+
+    /// false: backward computes only dL/dx, no weight GEMM (nn::sequential::set_frozen).
+    void set_trainable(bool on) { trainable_ = on; }
+    bool trainable() const { return trainable_; }
 
     /// Bounds the im2col buffer to about `entries` scalars (batches are processed in chunks
     /// of images; default 2^22). Takes effect at the next forward.
@@ -145,6 +151,7 @@ private:
     detail::window_geometry g_;
     std::size_t chunk_ = 1;
     std::size_t budget_ = detail::default_im2col_budget;
+    bool trainable_ = true;
     matrix<T> w_, gw_, b_, gb_, col_, tmp_, gcol_, y_, gx_;
     const matrix<T>* x_ = nullptr;
 };

@@ -86,9 +86,10 @@ public:
 
     /// Adds dL/dW and dL/db for the rows x(rows x in) with gradient gy(rows x out); writes
     /// dL/dx into gx (rows x in) unless gx is null.
+    /// A frozen layer (set_trainable(false)) adds nothing to dL/dW and dL/db (no GEMM).
     void backward_rows(const T* x, const T* gy, std::size_t rows, T* gx) {
-        gemm_raw<T>(true, false, in_, out_, rows, T(1), x, in_, gy, out_, T(1), gw_.data(), out_);
-        if (bias_) {
+        if (trainable_) gemm_raw<T>(true, false, in_, out_, rows, T(1), x, in_, gy, out_, T(1), gw_.data(), out_);
+        if (bias_ && trainable_) {
             T* pb = gb_.data();
             for (std::size_t i = 0; i < rows; ++i)
                 for (std::size_t j = 0; j < out_; ++j) pb[j] += gy[i * out_ + j];
@@ -101,6 +102,9 @@ public:
         f("weight", w_, gw_);
         if (bias_) f("bias", b_, gb_);
     }
+    /// false: backward computes only dL/dx (used by nn::sequential::set_frozen).
+    void set_trainable(bool on) { trainable_ = on; }
+    bool trainable() const { return trainable_; }
     std::size_t in_features() const { return in_; }
     std::size_t out_features() const { return out_; }
     matrix<T>& weight() { return w_; }
@@ -109,6 +113,7 @@ public:
 private:
     std::size_t in_, out_;
     bool bias_;
+    bool trainable_ = true;
     nn::init how_;
     matrix<T> w_, gw_, b_, gb_, y_, gx_;
     const matrix<T>* x_ = nullptr;

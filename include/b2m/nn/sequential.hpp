@@ -9,16 +9,26 @@
 // their gradients into net.output_grad() and net.tap<"embed">().grad(), then backward()
 // propagates everything to the parameters. Naming a tap that does not exist is a
 // compile error.
+//
+// Fine-tuning (nn/freeze.hpp selects layers by tap block or index range): set_frozen(i)
+// freezes layer i. A frozen layer's parameters are not presented by
+// for_each_trainable_param (what the trainer hands the optimiser: no update, no optimiser
+// state, no weight decay) and receive no gradient: layers that support set_trainable skip
+// their weight-gradient products, and backward stops below the lowest trainable layer
+// (nothing beneath it is computed). set_batch_norm_eval(true) keeps every batch_norm layer
+// on its running statistics (not updated) even in training steps.
 #pragma once
 
 #include <boost/hana/at.hpp>
 #include <boost/hana/for_each.hpp>
 #include <boost/hana/tuple.hpp>
 
+#include <array>
 #include <cstddef>
 #include <string>
 #include <utility>
 
+#include "b2m/core/error.hpp"
 #include "b2m/nn/layer.hpp"
 #include "b2m/nn/tap.hpp"
 
@@ -27,13 +37,23 @@ namespace b2m::nn {
 template <real T, class... Layers>
 class sequential_t {
     static_assert(sizeof...(Layers) > 0, "b2m::nn::sequential needs at least one layer");
+    static_assert((layer_object<Layers, T> && ...),
+                  "b2m::nn::sequential: a layer's spec made an object that is not an nn::layer_object<T> (see "
+                  "nn/layer.hpp: rank_out, init(rng&), forward(x, step_context), backward(gy, bool))");
     static constexpr std::size_t npos = std::size_t(-1);
 
 public:
     using value_type = T;
     static constexpr std::size_t size = sizeof...(Layers);
 
-    explicit sequential_t(Layers... layers) : layers_(std::move(layers)...) {}
+    explicit sequential_t(Layers... layers) : layers_(std::move(layers)...) {
+        std::size_t i = 0;
+        boost::hana::for_each(layers_, [&](auto& l) {
+            l.for_each_param([&](const std::string&, matrix<T>&, matrix<T>&) { has_params_[i] = true; });
+            ++i;
+        });
+        update_first_trainable();
+    }
 
     /// Draws every layer's parameters from r (layer i uses r.split(i)).
     void init(const rng& r) {
@@ -56,12 +76,22 @@ public:
 
     /// Back-propagates output_grad() and every tap's grad() into the parameter gradients.
     /// Returns dL/d(input) when need_input_grad (else an empty matrix).
+    /// Layers below the lowest trainable layer are skipped unless need_input_grad.
     const matrix<T>& backward(bool need_input_grad = false) {
         const matrix<T>* g = &out_grad_;
+        const std::size_t first = first_trainable_;
+        bool go = true;
         [&]<std::size_t... I>(std::index_sequence<I...>) {
-            ((g = &boost::hana::at_c<size - 1 - I>(layers_).backward(*g, (size - 1 - I) > 0 || need_input_grad)),
+            (((go = go && (need_input_grad || size - 1 - I >= first)),
+              go ? void(g = &boost::hana::at_c<size - 1 - I>(layers_).backward(*g, size - 1 - I > first || need_input_grad))
+                 : void()),
              ...);
         }(std::make_index_sequence<size>{});
+        if (zero_after_backward_) zero_frozen_grads();
+        if (!go) {
+            ensure_shape(empty_, 0, 0);
+            return empty_;
+        }
         return *g;
     }
 
@@ -75,6 +105,52 @@ public:
         boost::hana::for_each(layers_, [&](auto& l) {
             const std::string prefix = std::to_string(i++) + ".";
             l.for_each_param([&](const std::string& n, matrix<T>& v, matrix<T>& g) { f(prefix + n, v, g); });
+        });
+    }
+
+    /// Like for_each_param, without the parameters of frozen layers (what an optimiser
+    /// should update).
+    template <class F>
+    void for_each_trainable_param(F&& f) {
+        std::size_t i = 0;
+        boost::hana::for_each(layers_, [&](auto& l) {
+            const std::size_t k = i++;
+            if (frozen_[k]) return;
+            const std::string prefix = std::to_string(k) + ".";
+            l.for_each_param([&](const std::string& n, matrix<T>& v, matrix<T>& g) { f(prefix + n, v, g); });
+        });
+    }
+
+    /// Freezes (frozen = true) or unfreezes layer i (0-based, taps and parameter-free layers
+    /// count). Requires i < size (shape_error). Takes effect at the next backward.
+    void set_frozen(std::size_t i, bool frozen = true) {
+        if (i >= size)
+            throw shape_error("nn::sequential::set_frozen: layer index " + std::to_string(i) + " is out of range (the student has " +
+                              std::to_string(size) + " layers)");
+        frozen_[i] = frozen;
+        zero_after_backward_ = false;
+        std::size_t k = 0;
+        boost::hana::for_each(layers_, [&](auto& l) {
+            const std::size_t j = k++;
+            if constexpr (requires { l.set_trainable(true); }) {
+                l.set_trainable(!frozen_[j]);
+            } else {
+                if (frozen_[j] && has_params_[j]) zero_after_backward_ = true;
+            }
+        });
+        update_first_trainable();
+    }
+    bool frozen(std::size_t i) const { return i < size && frozen_[i]; }
+    /// Whether layer i has learnable parameters.
+    bool has_params(std::size_t i) const { return i < size && has_params_[i]; }
+    /// The lowest layer with trainable parameters (size if none): backward stops there.
+    std::size_t first_trainable() const { return first_trainable_; }
+
+    /// on: every batch_norm layer normalises with its running statistics and leaves them
+    /// unchanged, also in training steps (as PyTorch's bn.eval() during fine-tuning).
+    void set_batch_norm_eval(bool on) {
+        boost::hana::for_each(layers_, [&](auto& l) {
+            if constexpr (requires { l.set_eval(true); }) l.set_eval(on);
         });
     }
 
@@ -132,9 +208,27 @@ private:
         if constexpr (detail::tap_name_of<L>::is_tap) return detail::tap_name_of<L>::name == Name;
         else return false;
     }
+    void update_first_trainable() {
+        first_trainable_ = size;
+        for (std::size_t i = 0; i < size; ++i)
+            if (has_params_[i] && !frozen_[i]) {
+                first_trainable_ = i;
+                break;
+            }
+    }
+    /// Frozen layers without set_trainable computed their gradients: discard them.
+    void zero_frozen_grads() {
+        std::size_t k = 0;
+        boost::hana::for_each(layers_, [&](auto& l) {
+            if (frozen_[k++]) l.for_each_param([](const std::string&, matrix<T>&, matrix<T>& g) { g.fill(T(0)); });
+        });
+    }
     boost::hana::tuple<Layers...> layers_;
     const matrix<T>* out_ = nullptr;
-    matrix<T> out_grad_;
+    matrix<T> out_grad_, empty_;
+    std::array<bool, size> frozen_{}, has_params_{};
+    std::size_t first_trainable_ = 0;
+    bool zero_after_backward_ = false;
 };
 
 /// Composes layer specs into a student computing in T (default float).

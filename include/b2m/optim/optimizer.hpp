@@ -5,7 +5,8 @@
 // updates every parameter that visit(f) presents as f(name, value, grad), in the same
 // order every step, then ZEROES the gradients it consumed (so backward passes can
 // accumulate into them). State (momentum, moments) is allocated on the first step only.
-// Semantics follow PyTorch's torch.optim of the same name.
+// Semantics follow PyTorch's torch.optim of the same name. `groups` (optim/param_groups.hpp)
+// give parameter groups their own learning-rate scale and weight decay.
 #pragma once
 
 #include <cmath>
@@ -22,6 +23,7 @@
 #include "b2m/core/error.hpp"
 #include "b2m/core/parallel.hpp"
 #include "b2m/core/tensor.hpp"
+#include "b2m/optim/param_groups.hpp"
 
 namespace b2m::optim {
 
@@ -30,6 +32,7 @@ struct sgd_options {
     double momentum = 0.0;
     bool nesterov = false;
     double weight_decay = 0.0;  ///< L2 penalty added to the gradient
+    std::vector<param_group> groups{};  ///< per-group lr scale / weight decay (first match)
 };
 struct adam_options {
     double lr = 1e-3;
@@ -37,6 +40,7 @@ struct adam_options {
     double beta2 = 0.999;
     double eps = 1e-8;
     double weight_decay = 0.0;  ///< adam: L2 added to the gradient; adamw: decoupled decay
+    std::vector<param_group> groups{};  ///< per-group lr scale / weight decay (first match)
 };
 
 namespace detail {
@@ -44,14 +48,16 @@ namespace detail {
 template <real T>
 struct slot_state {
     std::vector<matrix<T>> first, second;
+    std::vector<param_setting> settings;  ///< per parameter: lr scale, weight decay
     bool ready = false;
 
     template <class Visit>
-    void prepare(Visit& visit, bool need_second) {
+    void prepare(Visit& visit, bool need_second, const std::vector<param_group>& groups, double weight_decay) {
         if (ready) return;
-        visit([&](const std::string&, matrix<T>& v, matrix<T>&) {
+        visit([&](const std::string& name, matrix<T>& v, matrix<T>&) {
             first.push_back(xt::zeros<T>(v.shape()));
             if (need_second) second.push_back(xt::zeros<T>(v.shape()));
+            settings.push_back(resolve_group(groups, name, weight_decay));
         });
         ready = true;
     }
@@ -69,15 +75,16 @@ public:
 
     /// Allocates the state for the parameters visit presents (done by the first step).
     template <class Visit>
-    void prepare(Visit&& visit) { state_.prepare(visit, false); }
+    void prepare(Visit&& visit) { state_.prepare(visit, false, opt.groups, opt.weight_decay); }
 
     template <class Visit>
     void step(Visit&& visit) {
-        state_.prepare(visit, false);
+        state_.prepare(visit, false, opt.groups, opt.weight_decay);
         std::size_t k = 0;
-        const T lr_t = T(lr), mom = T(opt.momentum), wd = T(opt.weight_decay);
+        const T mom = T(opt.momentum);
         const bool first_step = steps_ == 0;
         visit([&](const std::string&, matrix<T>& v, matrix<T>& g) {
+            const T lr_t = T(lr * state_.settings[k].lr_scale), wd = T(state_.settings[k].weight_decay);
             T *p = v.data(), *pg = g.data(), *pm = state_.first[k++].data();
             parallel_for(v.size(), 1 << 14, [&](std::size_t b, std::size_t e) {
                 for (std::size_t i = b; i < e; ++i) {
@@ -119,19 +126,21 @@ public:
 
     /// Allocates the state for the parameters visit presents (done by the first step).
     template <class Visit>
-    void prepare(Visit&& visit) { state_.prepare(visit, true); }
+    void prepare(Visit&& visit) { state_.prepare(visit, true, opt.groups, opt.weight_decay); }
 
     template <class Visit>
     void step(Visit&& visit) {
-        state_.prepare(visit, true);
+        state_.prepare(visit, true, opt.groups, opt.weight_decay);
         ++t_;
         const double bc1 = 1.0 - std::pow(opt.beta1, double(t_));
         const double bc2 = 1.0 - std::pow(opt.beta2, double(t_));
-        const T step_size = T(lr / bc1), rbc2 = T(1.0 / std::sqrt(bc2));
-        const T b1 = T(opt.beta1), b2 = T(opt.beta2), eps = T(opt.eps), wd = T(opt.weight_decay);
-        const T decay = Decoupled ? T(1.0 - lr * opt.weight_decay) : T(1);
+        const T rbc2 = T(1.0 / std::sqrt(bc2));
+        const T b1 = T(opt.beta1), b2 = T(opt.beta2), eps = T(opt.eps);
         std::size_t k = 0;
         visit([&](const std::string&, matrix<T>& v, matrix<T>& g) {
+            const double lr_k = lr * state_.settings[k].lr_scale, wd_k = state_.settings[k].weight_decay;
+            const T step_size = T(lr_k / bc1), wd = T(wd_k);
+            const T decay = Decoupled ? T(1.0 - lr_k * wd_k) : T(1);
             T *p = v.data(), *pg = g.data(), *m = state_.first[k].data(), *s = state_.second[k].data();
             ++k;
             parallel_for(v.size(), 1 << 14, [&](std::size_t b, std::size_t e) {

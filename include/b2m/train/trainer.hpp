@@ -63,7 +63,7 @@ public:
         r.values = objective_.values();
         objective_.backward(student_, b);
         student_.backward(false);
-        auto visit = [this](auto&& f) { for_each_param(f); };
+        auto visit = [this](auto&& f) { for_each_trainable_param(f); };
         if (options_.clip_norm > 0) r.grad_norm = optim::clip_grad_norm<T>(visit, options_.clip_norm);
         optimizer_.step(visit);
         return r;
@@ -88,6 +88,15 @@ public:
     template <class F>
     void for_each_param(F&& f) {
         student_.for_each_param(f);
+        objective_.for_each_param(f);
+    }
+
+    /// What the optimiser updates: for_each_param without the student's frozen layers
+    /// (nn::sequential::set_frozen; students without freezing present every parameter).
+    template <class F>
+    void for_each_trainable_param(F&& f) {
+        if constexpr (requires { student_.for_each_trainable_param(f); }) student_.for_each_trainable_param(f);
+        else student_.for_each_param(f);
         objective_.for_each_param(f);
     }
 
@@ -122,7 +131,7 @@ public:
     template <class Extra>
     void load(const std::string& path, Extra&& extra) {
         checkpoint_reader r(path);
-        optimizer_.prepare([this](auto&& f) { for_each_param(f); });
+        optimizer_.prepare([this](auto&& f) { for_each_trainable_param(f); });
         r.begin(false);
         serialize(r, extra);
         r.finish();
