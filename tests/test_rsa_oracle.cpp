@@ -1,0 +1,118 @@
+// RSA against rsatoolbox (fixtures written by rsatoolbox itself, run from its source tree:
+// tests/fixtures/make_rsa_fixtures.py): comparators, pooling, noise ceilings, crossnobis,
+// weighted-model fits, bootstrap evaluations and intervals given the same resamples.
+#include <doctest/doctest.h>
+
+#include <cmath>
+#include <string>
+#include <vector>
+
+#include "b2m/brain/kendall.hpp"
+#include "b2m/brain/npy.hpp"
+#include "b2m/brain/rdm_noise_ceiling.hpp"
+#include "b2m/brain/rdm_stack.hpp"
+#include "b2m/brain/rsa_compare.hpp"
+
+using namespace b2m;
+using namespace b2m::brain;
+
+namespace {
+
+std::string fx(const std::string& name) { return std::string(B2M_TEST_DIR) + "/fixtures/rsa/" + name + ".npy"; }
+matrix<double> fx2(const std::string& name) { return load_npy<double, 2>(fx(name)); }
+xt::xtensor<double, 1> fx1(const std::string& name) { return load_npy<double, 1>(fx(name)); }
+
+const std::vector<std::string> kMethods = {"cosine", "corr", "spearman", "rho-a", "tau-a", "tau-b", "cosine_cov", "corr_cov"};
+
+std::string tag(std::string m) {
+    for (auto& c : m)
+        if (c == '-') c = '_';
+    return m;
+}
+
+void check_close(double got, double want, double tol, const std::string& what) {
+    INFO(what << ": got " << got << ", rsatoolbox " << want);
+    if (std::isnan(want)) CHECK(std::isnan(got));
+    else CHECK(std::abs(got - want) <= tol * std::max(1.0, std::abs(want)));
+}
+
+} // namespace
+
+TEST_SUITE("oracle") {
+
+TEST_CASE("rsa comparators match rsatoolbox (with and without missing pairs)") {
+    for (const bool with_nan : {false, true}) {
+        const auto data = rdm_stack_from_vectors(fx2(with_nan ? "data_vectors_nan" : "data_vectors"));
+        const auto models = rdm_stack_from_vectors(fx2(with_nan ? "model_vectors_nan" : "model_vectors"));
+        for (const auto& m : kMethods) {
+            const auto want = fx2(std::string(with_nan ? "compare_nan_" : "compare_") + tag(m));
+            const auto got = compare(models, data, parse_method(m));
+            REQUIRE(got.shape(0) == want.shape(0));
+            REQUIRE(got.shape(1) == want.shape(1));
+            for (std::size_t i = 0; i < got.shape(0); ++i)
+                for (std::size_t j = 0; j < got.shape(1); ++j)
+                    check_close(got(i, j), want(i, j), 1e-10, m + (with_nan ? " (NaN pairs)" : "") + " model " +
+                                                                  std::to_string(i) + " data " + std::to_string(j));
+        }
+    }
+}
+
+TEST_CASE("rsa pooled RDMs and noise ceilings match rsatoolbox") {
+    const auto data = rdm_stack_from_vectors(fx2("data_vectors"));
+    const auto data_nan = rdm_stack_from_vectors(fx2("data_vectors_nan"));
+    for (const auto& m : kMethods) {
+        const auto want_pool = fx1("pool_" + tag(m));
+        const auto pool = pool_rdms(data, parse_method(m));
+        for (std::size_t p = 0; p < want_pool.size(); ++p) check_close(pool.vectors(0, p), want_pool(p), 1e-12, "pool " + m);
+        const auto nc = rdm_noise_ceiling(data, parse_method(m));
+        const auto want = fx1("noise_ceiling_" + tag(m));
+        check_close(nc.lower, want(0), 1e-10, "lower noise ceiling " + m);
+        check_close(nc.upper, want(1), 1e-10, "upper noise ceiling " + m);
+        const auto nc_nan = rdm_noise_ceiling(data_nan, parse_method(m));
+        const auto want_nan = fx1("noise_ceiling_nan_" + tag(m));
+        check_close(nc_nan.lower, want_nan(0), 1e-10, "lower noise ceiling (NaN pairs) " + m);
+        check_close(nc_nan.upper, want_nan(1), 1e-10, "upper noise ceiling (NaN pairs) " + m);
+        CHECK(nc.lower < nc.upper);
+    }
+}
+
+} // TEST_SUITE("oracle")
+
+TEST_CASE("kendall: Knight's O(m log m) counts equal the O(m^2) definition, with ties") {
+    rng r(5);
+    for (std::size_t m : {2u, 3u, 17u, 200u, 1001u}) {
+        std::vector<double> a(m), b(m);
+        for (std::size_t i = 0; i < m; ++i) a[i] = double(r.below(7)), b[i] = i % 3 == 0 ? double(r.below(5)) : r.uniform();
+        long long s = 0, ta = 0, tb = 0;
+        for (std::size_t i = 1; i < m; ++i)
+            for (std::size_t j = 0; j < i; ++j) {
+                const int x = (a[i] > a[j]) - (a[i] < a[j]), y = (b[i] > b[j]) - (b[i] < b[j]);
+                s += x * y, ta += x == 0, tb += y == 0;
+            }
+        const double n0 = double(m) * double(m - 1) / 2;
+        CHECK(kendall_tau_a_fast(a, b) == doctest::Approx(double(s) / n0).epsilon(1e-14));
+        if (ta < n0 && tb < n0)
+            CHECK(kendall_tau_b(a, b) == doctest::Approx(double(s) / std::sqrt((n0 - double(ta)) * (n0 - double(tb)))).epsilon(1e-14));
+    }
+    CHECK_THROWS_AS(kendall_tau_a_fast({1.0, 2.0}, {1.0}), shape_error);
+    CHECK_THROWS_AS(kendall_tau_a_fast({1.0, std::nan("")}, {1.0, 2.0}), data_error);
+}
+
+TEST_CASE("rdm_stack: squareform order, pattern resampling marks same-stimulus pairs NaN, bad input named") {
+    tensor<double, 3> m = xt::zeros<double>({std::size_t(1), std::size_t(4), std::size_t(4)});
+    for (std::size_t i = 0; i < 4; ++i)
+        for (std::size_t j = 0; j < 4; ++j)
+            if (i != j) m(0, i, j) = double(10 * std::min(i, j) + std::max(i, j));
+    const auto s = rdm_stack_from_matrices(m);
+    REQUIRE(s.n_pairs() == 6);
+    CHECK(s.vectors(0, 0) == 1);   // (0,1)
+    CHECK(s.vectors(0, 2) == 3);   // (0,3)
+    CHECK(s.vectors(0, 3) == 12);  // (1,2)
+    const auto b = s.subsample_patterns({3, 1, 1});
+    REQUIRE(b.n_cond == 3);
+    CHECK(std::isnan(b.vectors(0, 0)));  // (1,1)
+    CHECK(b.vectors(0, 1) == 13);        // (1,3)
+    CHECK(b.vectors(0, 2) == 13);
+    m(0, 1, 2) = 99;
+    CHECK_THROWS_WITH_AS(rdm_stack_from_matrices(m, "x.npy"), doctest::Contains("x.npy: RDM 0 is not symmetric"), data_error);
+}
