@@ -99,8 +99,8 @@ struct state_entry {
 
 struct load_options {
     bool strict = true;
-    std::string prefix;                          ///< prepended to every name, e.g. "features."
-    std::map<std::string, std::string> names;    ///< default name or module prefix -> file name
+    std::string prefix{};                        ///< prepended to every name, e.g. "features."
+    std::map<std::string, std::string> names{};  ///< default name or module prefix -> file name
 };
 
 struct load_result {
@@ -113,8 +113,8 @@ struct load_result {
 };
 
 struct save_options {
-    std::string prefix;
-    std::map<std::string, std::string> names;
+    std::string prefix{};                        ///< as load_options
+    std::map<std::string, std::string> names{};  ///< as load_options
     enum class dtype { native, float32, float64 } type = dtype::native;
     bool compressed = false;  ///< .npz only: deflate (np.savez_compressed)
 };

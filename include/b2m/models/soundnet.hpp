@@ -1,0 +1,111 @@
+// b2m/models/soundnet.hpp - SoundNet-8 (Aytar et al. 2016), the 1-D conv stack over raw
+// waveforms that Freteault et al. fine-tune with fMRI; taps on conv4..conv7.
+//
+//   auto net = models::soundnet8<float>({.samples = 22050 * 20});
+//   auto tiny = models::soundnet8_features<double>({.samples = 16384, .width = 2});   // no conv8
+//
+// Input (B, samples): one mono waveform per row. Blocks (torch.nn.Sequential indices):
+//   conv1 [0] conv1d(1 -> w, k64 s2 p32) [1] batchnorm [2] relu [3] maxpool k8 s8
+//   conv2 [4] conv1d(w -> 2w, k32 s2 p16) [5] bn [6] relu [7] maxpool k8 s8
+//   conv3 [8] conv1d(2w -> 4w, k16 s2 p8) [9] bn [10] relu
+//   conv4 [11] conv1d(4w -> 8w, k8 s2 p4) [12] bn [13] relu, tap "conv4"
+//   conv5 [14] conv1d(8w -> 16w, k4 s2 p2) [15] bn [16] relu, tap "conv5", [17] maxpool k4 s4
+//   conv6 [18] conv1d(16w -> 32w, k4 s2 p2) [19] bn [20] relu, tap "conv6"
+//   conv7 [21] conv1d(32w -> 64w, k4 s2 p2) [22] bn [23] relu, tap "conv7"
+//   head (soundnet8 only; soundnet8_features ends at conv7) [24] conv1d(64w -> classes, k8 s2): the object scores (conv8)
+// w = width (16 in SoundNet). Activations are channel-major (B, C*L) (nn/conv1d.hpp).
+// The head needs conv7 to be at least 8 samples long (about 9.5 s of 22,050 Hz audio).
+// soundnet8_torch_names() gives the names of the soundnet_pytorch port (conv1, batchnorm1,
+// ..., conv8), whose Conv2d (k, 1) kernels load into conv1d (size-1 dimensions match).
+#pragma once
+
+#include <map>
+#include <string>
+
+#include "b2m/core/error.hpp"
+#include "b2m/nn/activation.hpp"
+#include "b2m/nn/batch_norm.hpp"
+#include "b2m/nn/conv1d.hpp"
+#include "b2m/nn/max_pool_padded.hpp"
+#include "b2m/nn/sequential.hpp"
+#include "b2m/nn/tap.hpp"
+
+namespace b2m::models {
+
+struct soundnet8_options {
+    std::size_t samples = 22050 * 20;  ///< waveform length per row
+    std::size_t width = 16;            ///< channels of conv1 (doubling per block)
+    std::size_t classes = 1000;        ///< conv8 output channels
+};
+
+namespace detail {
+struct soundnet_blocks {
+    nn::conv1d c1, c2, c3, c4, c5, c6, c7;
+    nn::max_pool1d p1, p2, p5;
+    explicit soundnet_blocks(const soundnet8_options& o)
+        : c1({.out_channels = o.width, .kernel = 64, .stride = 2, .padding = 32}, {1, o.samples}),
+          c2({.out_channels = 2 * o.width, .kernel = 32, .stride = 2, .padding = 16}, p1_in(c1)),
+          c3({.out_channels = 4 * o.width, .kernel = 16, .stride = 2, .padding = 8}, p2_in(c2)),
+          c4({.out_channels = 8 * o.width, .kernel = 8, .stride = 2, .padding = 4}, c3.output_shape()),
+          c5({.out_channels = 16 * o.width, .kernel = 4, .stride = 2, .padding = 2}, c4.output_shape()),
+          c6({.out_channels = 32 * o.width, .kernel = 4, .stride = 2, .padding = 2}, p5_in(c5)),
+          c7({.out_channels = 64 * o.width, .kernel = 4, .stride = 2, .padding = 2}, c6.output_shape()),
+          p1({.kernel = 8}, c1.output_shape()),
+          p2({.kernel = 8}, c2.output_shape()),
+          p5({.kernel = 4}, c5.output_shape()) {}
+    static nn::signal_shape pooled(const nn::signal_shape& s, std::size_t k) {
+        if (s.length < k)
+            throw shape_error("models::soundnet8: the waveform is too short (a max pool of " + std::to_string(k) +
+                              " meets " + std::to_string(s.length) + " samples)");
+        return {s.channels, (s.length - k) / k + 1};
+    }
+    static nn::signal_shape p1_in(const nn::conv1d& c) { return pooled(c.output_shape(), 8); }
+    static nn::signal_shape p2_in(const nn::conv1d& c) { return pooled(c.output_shape(), 8); }
+    static nn::signal_shape p5_in(const nn::conv1d& c) { return pooled(c.output_shape(), 4); }
+};
+inline nn::batch_norm bn_of(const nn::conv1d& c) { return nn::batch_norm(c.output_shape().image()); }
+} // namespace detail
+
+/// The SoundNet-8 student, ending in the conv8 object head.
+template <real T = float>
+auto soundnet8(const soundnet8_options& o = {}) {
+    const detail::soundnet_blocks b(o);
+    auto body = [&](auto... head) {
+        return nn::sequential<T>(b.c1, detail::bn_of(b.c1), nn::relu{}, b.p1,                         //
+                                 b.c2, detail::bn_of(b.c2), nn::relu{}, b.p2,                         //
+                                 b.c3, detail::bn_of(b.c3), nn::relu{},                               //
+                                 b.c4, detail::bn_of(b.c4), nn::relu{}, nn::tap<"conv4">{},           //
+                                 b.c5, detail::bn_of(b.c5), nn::relu{}, nn::tap<"conv5">{}, b.p5,     //
+                                 b.c6, detail::bn_of(b.c6), nn::relu{}, nn::tap<"conv6">{},           //
+                                 b.c7, detail::bn_of(b.c7), nn::relu{}, nn::tap<"conv7">{}, head...);
+    };
+    return body(nn::conv1d({.out_channels = o.classes, .kernel = 8, .stride = 2}, b.c7.output_shape()));
+}
+
+/// SoundNet-8 without the conv8 head (ends at the tap "conv7"); any waveform length for
+/// which conv7 has at least one sample.
+template <real T = float>
+auto soundnet8_features(const soundnet8_options& o = {}) {
+    const detail::soundnet_blocks b(o);
+    return nn::sequential<T>(b.c1, detail::bn_of(b.c1), nn::relu{}, b.p1,                      //
+                             b.c2, detail::bn_of(b.c2), nn::relu{}, b.p2,                      //
+                             b.c3, detail::bn_of(b.c3), nn::relu{},                            //
+                             b.c4, detail::bn_of(b.c4), nn::relu{}, nn::tap<"conv4">{},        //
+                             b.c5, detail::bn_of(b.c5), nn::relu{}, nn::tap<"conv5">{}, b.p5,  //
+                             b.c6, detail::bn_of(b.c6), nn::relu{}, nn::tap<"conv6">{},        //
+                             b.c7, detail::bn_of(b.c7), nn::relu{}, nn::tap<"conv7">{});
+}
+
+/// Module prefixes of soundnet8 -> the soundnet_pytorch port's names.
+inline std::map<std::string, std::string> soundnet8_torch_names() {
+    std::map<std::string, std::string> m;
+    const int conv_at[7] = {0, 4, 8, 11, 14, 18, 21};
+    for (int i = 0; i < 7; ++i) {
+        m[std::to_string(conv_at[i]) + "."] = "conv" + std::to_string(i + 1) + ".";
+        m[std::to_string(conv_at[i] + 1) + "."] = "batchnorm" + std::to_string(i + 1) + ".";
+    }
+    m["24."] = "conv8.";
+    return m;
+}
+
+} // namespace b2m::models
