@@ -17,3 +17,4 @@
 #include "b2m/loss/row_normalize.hpp"
 #include "b2m/loss/rsa_loss.hpp"
 #include "b2m/loss/source.hpp"
+#include "b2m/loss/temporal_encoding.hpp"

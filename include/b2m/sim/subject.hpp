@@ -32,7 +32,6 @@
 #include "b2m/core/rng.hpp"
 #include "b2m/core/tensor.hpp"
 #include "b2m/sim/hemodynamic.hpp"
-#include "b2m/core/tensor.hpp"
 
 namespace b2m::sim {
 
