@@ -12,6 +12,8 @@
 #include "b2m/brain/rdm_noise_ceiling.hpp"
 #include "b2m/brain/rdm_stack.hpp"
 #include "b2m/brain/rsa_compare.hpp"
+#include "b2m/brain/rsa_inference.hpp"
+#include "b2m/brain/rsa_models.hpp"
 
 using namespace b2m;
 using namespace b2m::brain;
@@ -115,4 +117,92 @@ TEST_CASE("rdm_stack: squareform order, pattern resampling marks same-stimulus p
     CHECK(b.vectors(0, 2) == 13);
     m(0, 1, 2) = 99;
     CHECK_THROWS_WITH_AS(rdm_stack_from_matrices(m, "x.npy"), doctest::Contains("x.npy: RDM 0 is not symmetric"), data_error);
+}
+
+TEST_SUITE("oracle") {
+
+TEST_CASE("rsa weighted models: non-negative least-squares fits match rsatoolbox's fit_regress_nn") {
+    const auto models = rdm_stack_from_vectors(fx2("model_vectors_unit"));
+    const auto data = rdm_stack_from_vectors(fx2("data_vectors"));
+    for (const std::string m : {"corr", "cosine"}) {
+        auto w = rsa_model::weighted("w", models);
+        w.fit(data, parse_method(m));
+        const auto want = fx1("fit_weighted_" + m);
+        for (std::size_t k = 0; k < want.size(); ++k) check_close(w.theta[k], want(k), 1e-9, "weight " + std::to_string(k) + " " + m);
+    }
+    auto w = rsa_model::weighted("w", models);
+    w.fit(rdm_stack_from_vectors(fx2("data_negative_weight")), rsa_method::corr);
+    const auto want = fx1("fit_weighted_corr_negative");
+    REQUIRE(want(0) == 0.0);  // the active set matters: the first model's weight is clamped at 0
+    for (std::size_t k = 0; k < want.size(); ++k) check_close(w.theta[k], want(k), 1e-9, "weight " + std::to_string(k));
+}
+
+TEST_CASE("rsa bootstrap evaluations, noise ceilings, intervals and tests match rsatoolbox given the same resamples") {
+    const auto data = rdm_stack_from_vectors(fx2("data_vectors"));
+    const auto mv = rdm_stack_from_vectors(fx2("model_vectors"));
+    std::vector<rsa_model> models;
+    for (std::size_t k = 0; k < 3; ++k) models.push_back(rsa_model::fixed("m" + std::to_string(k), mv.subset_rdms({k})));
+    auto rows = [](const matrix<double>& idx) {
+        std::vector<std::vector<std::size_t>> r(idx.shape(0));
+        for (std::size_t b = 0; b < idx.shape(0); ++b)
+            for (std::size_t i = 0; i < idx.shape(1); ++i) r[b].push_back(std::size_t(idx(b, i)));
+        return r;
+    };
+    for (const std::string meth : {"corr", "spearman"})
+        for (const std::string kind : {"pattern", "rdm", "both"}) {
+            const std::string pre = "boot_" + meth + "_" + kind + "_";
+            resamples rs;
+            if (kind == "pattern") rs.patterns = rows(load_npy<double, 2>(fx(pre + "idx")));
+            if (kind == "rdm") rs.rdms = rows(load_npy<double, 2>(fx(pre + "idx")));
+            if (kind == "both") rs.patterns = rows(load_npy<double, 2>(fx(pre + "pattern_idx"))), rs.rdms = rows(load_npy<double, 2>(fx(pre + "rdm_idx")));
+            const auto e = eval_bootstrap(models, data, parse_method(meth), rs);
+            const std::string what = meth + " bootstrap over " + kind;
+            const auto ev = fx2(pre + "evaluations"), nc = fx2(pre + "noise_ceiling");
+            for (std::size_t b = 0; b < ev.shape(0); ++b) {
+                for (std::size_t j = 0; j < 3; ++j) check_close(e.evaluations(b, j), ev(b, j), 1e-10, what + " evaluation");
+                check_close(e.nc_lower[b], nc(0, b), 1e-10, what + " lower ceiling");
+                check_close(e.nc_upper[b], nc(1, b), 1e-10, what + " upper ceiling");
+            }
+            CHECK(e.dof == fx1(pre + "dof")(0));
+            const auto means = fx1(pre + "means"), sem = fx1(pre + "sem");
+            const auto cit = fx2(pre + "ci_t"), cip = fx2(pre + "ci_percentile");
+            const auto pz = fx1(pre + "p_zero"), pn = fx1(pre + "p_noise");
+            const auto pp = fx2(pre + "p_pairwise");
+            const auto gp = p_pairwise(e);
+            const auto gz = p_zero(e), gn = p_noise(e);
+            for (std::size_t j = 0; j < 3; ++j) {
+                check_close(e.mean[j], means(j), 1e-10, what + " mean");
+                check_close(e.sem[j], sem(j), 1e-9, what + " sem");
+                const auto [tl, th] = t_interval(e, j);
+                check_close(tl, cit(0, j), 1e-9, what + " t interval low");
+                check_close(th, cit(1, j), 1e-9, what + " t interval high");
+                const auto [ql, qh] = percentile_interval(e, j);
+                check_close(ql, cip(0, j), 1e-10, what + " percentile low");
+                check_close(qh, cip(1, j), 1e-10, what + " percentile high");
+                check_close(gz[j], pz(j), 1e-8, what + " p vs 0");
+                check_close(gn[j], pn(j), 1e-8, what + " p vs noise ceiling");
+                for (std::size_t i = 0; i < 3; ++i) check_close(gp(i, j), pp(i, j), 1e-8, what + " pairwise p");
+            }
+        }
+}
+
+} // TEST_SUITE("oracle")
+
+TEST_CASE("rsa multiple-comparison corrections and cross-validation") {
+    const auto q = fdr_bh({0.01, 0.04, 0.03, 0.5});
+    CHECK(q[0] == doctest::Approx(0.04));
+    CHECK(q[1] == doctest::Approx(0.04 * 4 / 3));  // monotone step-up: min over larger ranks
+    CHECK(q[2] == doctest::Approx(0.04 * 4 / 3));
+    CHECK(q[3] == doctest::Approx(0.5));
+    CHECK(bonferroni({0.01, 0.3})[1] == 0.6);
+    // A weighted model whose component is the true structure beats a noise model out of sample.
+    const auto data = rdm_stack_from_vectors(fx2("data_vectors"));
+    const auto mv = rdm_stack_from_vectors(fx2("model_vectors_unit"));
+    std::vector<rsa_model> models{rsa_model::weighted("w", mv), rsa_model::select("sel", mv)};
+    const auto cv = crossval(models, data, rsa_method::corr, 3, 1);
+    CHECK(cv.scores.shape(0) == 3);
+    CHECK(cv.mean[0] > 0.3);
+    CHECK(cv.mean[1] > 0.3);
+    CHECK(cv.ceiling.lower < cv.ceiling.upper);
+    CHECK_THROWS_AS(crossval(models, data, rsa_method::corr, 5, 1), data_error);  // 12 / 5 < 3 per fold
 }
