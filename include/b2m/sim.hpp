@@ -4,3 +4,4 @@
 #include "b2m/sim/decision_subject.hpp"
 #include "b2m/sim/hemodynamic.hpp"
 #include "b2m/sim/subject.hpp"
+#include "b2m/sim/auditory_subject.hpp"
