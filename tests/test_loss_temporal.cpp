@@ -87,6 +87,27 @@ TEST_SUITE("gradcheck") {
     }
 }
 
+TEST_CASE("temporal_encoding on channel-major taps (nn::conv1d layout) equals the time-major result") {
+    auto s = nn::sequential<double>(nn::tap<"h">{});
+    train::batch<double> b, bt;
+    b.x = load("h");
+    b.brain = load("brain");
+    bt = b;  // transpose each row from (T, F) to (F, T)
+    for (std::size_t i = 0; i < B; ++i)
+        for (std::size_t t = 0; t < T; ++t)
+            for (std::size_t f = 0; f < F; ++f) bt.x(i, f * T + t) = b.x(i, t * F + f);
+    auto a = loss::temporal_encoding(nn::tap<"h">{}, data::brain, {.features = F, .volumes = R, .targets = V, .seed = 4})
+                 .make<double>();
+    auto c = loss::temporal_encoding(nn::tap<"h">{}, data::brain,
+                                     {.features = F, .volumes = R, .targets = V, .channels_first = true, .seed = 4})
+                 .make<double>();
+    CHECK(loss_check::value(a, s, b) == doctest::Approx(loss_check::value(c, s, bt)).epsilon(1e-14));
+    const matrix<double> ga = loss_check::analytic_input_grad(a, s, b), gc = loss_check::analytic_input_grad(c, s, bt);
+    for (std::size_t i = 0; i < B; ++i)
+        for (std::size_t t = 0; t < T; ++t)
+            for (std::size_t f = 0; f < F; ++f) CHECK(gc(i, f * T + t) == doctest::Approx(ga(i, t * F + f)).epsilon(1e-14));
+}
+
 TEST_CASE("temporal_encoding rejects shapes that do not fit - names the source and the shape") {
     auto s = nn::sequential<double>(nn::tap<"h">{});
     train::batch<double> b;

@@ -7,8 +7,10 @@
 //                                            {.features = 256, .volumes = 10, .targets = 50});
 //
 // What it represents: one batch row is a window of `volumes` consecutive fMRI volumes of one
-// run. The tap row holds T time steps x F features, time-major ((B, T*F), logical rank 3);
-// data::brain holds volumes x V targets, time-major ((B, volumes*V)).
+// run. The tap row holds T time steps x F features, time-major ((B, T*F), as nn::temporal_conv
+// and the recurrent layers write it) or, with channels_first, channel-major ((B, F*T), as
+// nn::conv1d writes it: SoundNet's taps); data::brain holds volumes x V targets, time-major
+// ((B, volumes*V)).
 //   u(b, r)    = mean of the tap's steps in volume r, steps [floor(r T / R), floor((r+1) T / R))
 //   p(b, r, v) = bias_v + sum_{s<k} u(b, r + s - left) W_s(., v)   (nn::temporal_conv, F -> V)
 //   L          = mean over B * R * V of (p - brain)^2
@@ -40,6 +42,7 @@ struct temporal_encoding_options {
     std::size_t targets = 0;   ///< V, brain targets; 0: taken from the first batch
     std::size_t kernel = 5;    ///< temporal kernel over volumes
     nn::time_padding padding = nn::time_padding::causal;
+    bool channels_first = false;  ///< tap rows are (F, T) channel-major (nn::conv1d) instead of (T, F)
     std::uint64_t seed = 0;
 };
 
@@ -97,10 +100,8 @@ public:
             for (std::size_t r = 0; r < R; ++r) {
                 const std::size_t s0 = detail::volume_first_step(r, steps_, R), s1 = detail::volume_first_step(r + 1, steps_, R);
                 T* dst = u_.data() + (i * R + r) * F;
-                for (std::size_t s = s0; s < s1; ++s) {
-                    const T* src = h.data() + (i * steps_ + s) * F;
-                    for (std::size_t f = 0; f < F; ++f) dst[f] += src[f];
-                }
+                for (std::size_t s = s0; s < s1; ++s)
+                    for (std::size_t f = 0; f < F; ++f) dst[f] += h.data()[i * steps_ * F + index(s, f)];
                 const T inv = T(1) / T(s1 - s0);
                 for (std::size_t f = 0; f < F; ++f) dst[f] *= inv;
             }
@@ -129,10 +130,8 @@ public:
                 const std::size_t s0 = detail::volume_first_step(r, steps_, R), s1 = detail::volume_first_step(r + 1, steps_, R);
                 const T inv = T(1) / T(s1 - s0);
                 const T* src = gu.data() + (i * R + r) * F;
-                for (std::size_t s = s0; s < s1; ++s) {
-                    T* dst = g.data() + (i * steps_ + s) * F;
-                    for (std::size_t f = 0; f < F; ++f) dst[f] += inv * src[f];
-                }
+                for (std::size_t s = s0; s < s1; ++s)
+                    for (std::size_t f = 0; f < F; ++f) g.data()[i * steps_ * F + index(s, f)] += inv * src[f];
             }
     }
 
@@ -151,6 +150,8 @@ public:
     const matrix<T>& pooled() const { return u_; }
 
 private:
+    /// Offset of (step s, feature f) inside one tap row.
+    std::size_t index(std::size_t s, std::size_t f) const { return opt_.channels_first ? f * steps_ + s : s * opt_.features + f; }
     void build(std::size_t V) {
         head_.emplace(opt_.features, V, opt_.kernel, nn::temporal_conv_options{.padding = opt_.padding});
         rng r(opt_.seed);
