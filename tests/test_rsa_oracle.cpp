@@ -7,6 +7,7 @@
 #include <string>
 #include <vector>
 
+#include "b2m/brain/crossnobis.hpp"
 #include "b2m/brain/kendall.hpp"
 #include "b2m/brain/npy.hpp"
 #include "b2m/brain/rdm_noise_ceiling.hpp"
@@ -206,3 +207,37 @@ TEST_CASE("rsa multiple-comparison corrections and cross-validation") {
     CHECK(cv.ceiling.lower < cv.ceiling.upper);
     CHECK_THROWS_AS(crossval(models, data, rsa_method::corr, 5, 1), data_error);  // 12 / 5 < 3 per fold
 }
+
+TEST_SUITE("oracle") {
+
+TEST_CASE("rsa crossnobis: noise precision with shrinkage and cross-validated RDMs match rsatoolbox") {
+    const auto meas = fx2("xnobis_measurements"), res = fx2("xnobis_residuals");
+    std::vector<std::int64_t> conds, runs;
+    for (double v : fx1("xnobis_conds")) conds.push_back(std::int64_t(v));
+    for (double v : fx1("xnobis_runs")) runs.push_back(std::int64_t(v));
+    for (const auto& [how, name] : {std::pair{noise_estimator::shrinkage_diag, "shrinkage_diag"},
+                                    std::pair{noise_estimator::shrinkage_eye, "shrinkage_eye"}}) {
+        const auto prec = noise_precision(res, how), want = fx2(std::string("xnobis_precision_") + name);
+        for (std::size_t i = 0; i < want.shape(0); ++i)
+            for (std::size_t j = 0; j < want.shape(1); ++j) check_close(prec(i, j), want(i, j), 1e-9, std::string("precision ") + name);
+    }
+    const auto prec = noise_precision(res);
+    auto check_rdm = [&](const rdm_stack& got, const std::string& f) {
+        const auto want = fx1(f);
+        REQUIRE(got.n_pairs() == want.size());
+        for (std::size_t p = 0; p < want.size(); ++p) check_close(got.vectors(0, p), want(p), 1e-10, f);
+    };
+    check_rdm(rdm_crossnobis(meas, conds, runs, prec), "xnobis_rdm");
+    check_rdm(rdm_crossnobis(meas, conds, runs), "xnobis_rdm_euclidean_cv");
+    check_rdm(rdm_squared_euclidean(meas, conds), "rdm_euclidean");
+    check_rdm(rdm_squared_euclidean(meas, conds, prec), "rdm_mahalanobis");
+    check_rdm(rdm_correlation_nan(meas, conds), "rdm_correlation");
+    const auto pc = fx2("patterns_with_constant");
+    std::vector<std::int64_t> ids;
+    for (std::size_t i = 0; i < pc.shape(0); ++i) ids.push_back(std::int64_t(i));
+    check_rdm(rdm_correlation_nan(pc, ids), "rdm_correlation_constant");  // NaN for the constant pattern
+    std::vector<std::int64_t> short_runs(runs.begin(), runs.end() - 1);
+    CHECK_THROWS_AS(rdm_crossnobis(meas, conds, short_runs, prec), shape_error);
+}
+
+} // TEST_SUITE("oracle")
