@@ -191,7 +191,7 @@ TEST_CASE("AlexNet-style 64x64 (11x11 stride-4 first layer) equals PyTorch at ev
     alexnet_taps(net, "alexnet64");
 }
 
-TEST_CASE("SoundNet-8 (safetensors, soundnet_pytorch Conv2d (k,1) kernels) equals PyTorch at conv4..conv7 in double") {
+TEST_CASE("SoundNet-8 (safetensors with soundnet_pytorch Conv2d k x 1 kernels) equals PyTorch at conv4..conv7 in double") {
     soundnet_case<double>();
 }
 TEST_CASE("SoundNet-8 equals PyTorch at conv4..conv7 in float") { soundnet_case<float>(); }
@@ -199,12 +199,12 @@ TEST_CASE("SoundNet-8 equals PyTorch at conv4..conv7 in float") { soundnet_case<
 TEST_CASE("B2M decision GRU (savez_compressed) equals PyTorch's nn.GRU + Linear in double") { gru_case<double>(); }
 TEST_CASE("B2M decision GRU equals PyTorch in float") { gru_case<float>(); }
 
-TEST_CASE("B2M conv VAE (evaluation: z = mu) equals PyTorch at stats, z and the reconstruction in double") {
+TEST_CASE("B2M conv VAE (evaluation: z = mu) equals PyTorch at stats and z and the reconstruction in double") {
     vae_case<double>();
 }
 TEST_CASE("B2M conv VAE equals PyTorch in float") { vae_case<float>(); }
 
-TEST_CASE("every ready-made student survives export to .npz, compressed .npz and .safetensors bit for bit") {
+TEST_CASE("every ready-made student survives export to .npz and compressed .npz and .safetensors bit for bit") {
     round_trip([] { return models::cornet_z<double>(cornet_spec()); }, "cornet_z", "cornet_z.npz",
                {.prefix = "module.", .names = models::cornet_z_torch_names()});
     round_trip([] { return models::alexnet<double>(alexnet_spec()); }, "alexnet", "alexnet.npz",

@@ -107,7 +107,7 @@ TEST_CASE("state_dict names follow torch.nn.Sequential (taps are not modules) wi
     CHECK(m[8].name == "backbone.4.bias");
 }
 
-TEST_CASE("layouts: dense weight transposed, GRU weights transposed with gates in place, temporal_conv permuted") {
+TEST_CASE("layouts: dense weight transposed / GRU weights transposed with gates in place / temporal_conv permuted") {
     tmpdir t;
     auto net = nn::sequential<double>(nn::gru(2, 3), nn::time_distributed(nn::dense(3, 2)),
                                       nn::temporal_conv(2, 4, 3, {.padding = nn::time_padding::same}));
@@ -131,7 +131,7 @@ TEST_CASE("layouts: dense weight transposed, GRU weights transposed with gates i
             for (std::size_t s = 0; s < 3; ++s) CHECK(cw(o, f, s) == tc.weight()(s * 2 + f, o));
 }
 
-TEST_CASE("strict loading lists every missing, unexpected and mismatched tensor in one error and changes nothing") {
+TEST_CASE("strict loading lists every missing and unexpected and mismatched tensor in one error and changes nothing") {
     tmpdir t;
     auto net = small_net();
     net.init(rng(1));
@@ -163,7 +163,7 @@ TEST_CASE("strict loading lists every missing, unexpected and mismatched tensor 
     }
 }
 
-TEST_CASE("a prefix selects a sub-module of a bigger state_dict; names map by table") {
+TEST_CASE("a prefix selects a sub-module of a bigger state_dict / names map by table") {
     tmpdir t;
     auto net = small_net();
     net.init(rng(4));
@@ -268,7 +268,7 @@ TEST_CASE("a compressed member that does not inflate names the file and the memb
     require_error<io_error>([&] { io::read_npz(t("crc.npz")); }, {t("crc.npz"), "'weights.npy'", "CRC"});
 }
 
-TEST_CASE("duplicate names: in a zip directory, as x and x.npy, and in a safetensors header") {
+TEST_CASE("duplicate names: in a zip directory / as x and x.npy / and in a safetensors header") {
     tmpdir t;
     io::write_npz(t("d.npz"), {f64("aa", {2}), f64("bb", {2})});
     std::string z = slurp(t("d.npz"));
@@ -284,7 +284,7 @@ TEST_CASE("duplicate names: in a zip directory, as x and x.npy, and in a safeten
     require_error<io_error>([&] { io::read_safetensors(t("d.safetensors")); }, {t("d.safetensors"), "duplicate tensor 'w'"});
 }
 
-TEST_CASE("wrong dtype: strings of bytes, unknown safetensors dtypes, NaN weights") {
+TEST_CASE("wrong dtype: strings of bytes / unknown safetensors dtypes / NaN weights") {
     tmpdir t;
     const std::string json = R"({"w":{"dtype":"C64","shape":[1],"data_offsets":[0,8]}})";
     std::string out;
@@ -300,7 +300,7 @@ TEST_CASE("wrong dtype: strings of bytes, unknown safetensors dtypes, NaN weight
     require_error<io::state_dict_error>([&] { io::load_state_dict(net, t("nan.npz")); }, {"0.weight: holds NaN"});
 }
 
-TEST_CASE("npz API: list, members by name with rank checks, file.npz:member, float16 and Fortran order") {
+TEST_CASE("npz API: list / members by name with rank checks / file.npz:member / float16 and Fortran order") {
     tmpdir t;
     std::vector<double> v{1, 2, 3, 4, 5, 6};
     io::write_npz(t("a.npz"), {io::make_array<double>("m", {2, 3}, v), io::make_array<float>("f", {3}, {1.5f, 2.5f, 3.5f})});
@@ -378,7 +378,7 @@ TEST_CASE("writes are atomic: a failed write leaves the previous file") {
 
 TEST_SUITE("gradcheck") {
 
-TEST_CASE("gradcheck conv1d: input, weight and bias with stride, padding and dilation") {
+TEST_CASE("gradcheck conv1d: input and weight and bias with stride and padding and dilation") {
     auto l = nn::conv1d({.out_channels = 3, .kernel = 4, .stride = 2, .padding = 2, .dilation = 1}, {2, 11}).make<double>();
     rng r(1);
     l.init(r);
