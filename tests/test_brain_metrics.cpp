@@ -53,7 +53,30 @@ TEST_SUITE("oracle") {
     TEST_CASE("linear CKA matches numpy (feature form) and the Gram form agrees") {
         const auto x = m2("cka_x"), y = m2("cka_y");
         CHECK(linear_cka(x, y) == doctest::Approx(s1("cka_value")).epsilon(1e-12));
-        // n < features takes the Gram path: compare with the feature form on the transposed problem sizes
+        // n < features takes the Gram path; the feature form, computed here by plain loops
+        // (||Yc^T Xc||_F^2 / (||Xc^T Xc||_F ||Yc^T Yc||_F)), is the independent reference.
+        auto feature_form = [](const matrix<double>& a, const matrix<double>& b) {
+            auto centred = [](matrix<double> m) {
+                for (std::size_t j = 0; j < m.shape(1); ++j) {
+                    double mu = 0;
+                    for (std::size_t i = 0; i < m.shape(0); ++i) mu += m(i, j) / double(m.shape(0));
+                    for (std::size_t i = 0; i < m.shape(0); ++i) m(i, j) -= mu;
+                }
+                return m;
+            };
+            const auto ac = centred(a), bc = centred(b);
+            auto cross = [](const matrix<double>& u, const matrix<double>& v) {  // ||U^T V||_F^2
+                double t = 0;
+                for (std::size_t p = 0; p < u.shape(1); ++p)
+                    for (std::size_t q = 0; q < v.shape(1); ++q) {
+                        double d = 0;
+                        for (std::size_t i = 0; i < u.shape(0); ++i) d += u(i, p) * v(i, q);
+                        t += d * d;
+                    }
+                return t;
+            };
+            return cross(bc, ac) / std::sqrt(cross(ac, ac) * cross(bc, bc));
+        };
         rng r(5);
         matrix<double> u = matrix<double>::from_shape({6, 20}), v = matrix<double>::from_shape({6, 3});
         r.fill_normal(u);
@@ -61,8 +84,12 @@ TEST_SUITE("oracle") {
         matrix<double> vpad = xt::zeros<double>({6, 30});  // zero columns do not change CKA
         for (std::size_t i = 0; i < 6; ++i)
             for (std::size_t j = 0; j < 3; ++j) vpad(i, j) = v(i, j);
-        CHECK(linear_cka(u, vpad) == doctest::Approx(linear_cka(u, v)).epsilon(1e-10));
+        REQUIRE(u.shape(0) < u.shape(1));  // the Gram path
+        CHECK(linear_cka(u, v) == doctest::Approx(feature_form(u, v)).epsilon(1e-12));
+        CHECK(linear_cka(u, vpad) == doctest::Approx(feature_form(u, v)).epsilon(1e-10));
         CHECK(linear_cka(u, u) == doctest::Approx(1.0));
+        // ... and the feature path on the same data (n >= features) against the same loops.
+        CHECK(linear_cka(x, y) == doctest::Approx(feature_form(x, y)).epsilon(1e-12));
     }
 }
 
@@ -141,7 +168,8 @@ TEST_CASE("BTL: brain space carries the label better than noisy features / per s
     MESSAGE("BTL r = " << res[0].brain_score << " (noisy subject " << res[1].brain_score << "), features r = " << res[0].feature_score);
     CHECK(res[0].brain_score > res[0].feature_score + 0.05);
     CHECK(res[0].feature_score == res[1].feature_score);
-    CHECK(res[0].brain_score != res[1].brain_score);
+    // The subject with 3x noise added must score lower, by a margin (not merely differently).
+    CHECK(res[1].brain_score < res[0].brain_score - 0.02);
     CHECK(res[0].predicted_brain_test.shape(1) == vox);
 
     // Classification task model: sign of the label.
@@ -151,8 +179,10 @@ TEST_CASE("BTL: brain space carries the label better than noisy features / per s
     o.task = task_kind::classification;
     const auto c = brain_mediated_transfer(ef, eb, cls, o);
     MESSAGE("BTL accuracy " << c.brain_score << ", features accuracy " << c.feature_score);
+    // Balanced binary task: chance is 0.5. The brain route must beat chance and the features
+    // (which carry the label weakly) by clear margins; "> 0.4" passed at chance.
     CHECK(c.brain_score > 0.75);
-    CHECK(c.feature_score > 0.4);
+    CHECK(c.brain_score > c.feature_score + 0.2);
 }
 
 TEST_CASE("logistic regression reaches the optimum: gradient ~ 0 and separable data classified") {

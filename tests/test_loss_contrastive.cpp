@@ -108,6 +108,14 @@ TEST_SUITE("gradcheck") {
         loss_check::check_param_grads(term, s, batch,
                                       {"brain_head.subject0.weight", "brain_head.subject1.weight",
                                        "brain_head.subject2.bias", "student_head.weight"});
+        // The padding must not matter: other padding values give the same loss and gradients.
+        const double v1 = loss_check::value(term, s, batch);
+        const auto g1 = loss_check::analytic_input_grad(term, s, batch);
+        for (std::size_t i = 0; i < 6; ++i)
+            if (batch.subject(i) == 1)
+                for (std::size_t j = 4; j < 7; ++j) batch.brain(i, j) = j == 5 ? -3.0 : 0.0;
+        CHECK(loss_check::value(term, s, batch) == doctest::Approx(v1).epsilon(1e-14));
+        CHECK(ad::relative_error(loss_check::analytic_input_grad(term, s, batch), g1) <= 1e-14);
     }
 }
 

@@ -7,7 +7,8 @@
 // must find the 4 relevant directions among 64 from few labels; the subject's responses
 // (100 targets, a random tanh map of z plus noise) to the same 96 stimuli tell the student
 // which directions matter. Measure: epochs until test accuracy >= 0.60 (cross-entropy alone
-// plateaus near 0.62), mean over 5 seeds; capped at 201.
+// plateaus near 0.62), capped at 201, MEDIAN over 9 seeds (a mean of 5 let one slow
+// baseline seed carry the comparison); each term must beat the baseline by a margin.
 #include <doctest/doctest.h>
 
 #include <b2m/loss.hpp>
@@ -16,6 +17,7 @@
 #include <b2m/sim.hpp>
 #include <b2m/train.hpp>
 
+#include <algorithm>
 #include <cstdio>
 #include <numeric>
 #include <vector>
@@ -103,17 +105,17 @@ std::size_t epochs_to_target(const Objective& objective, std::uint64_t seed) {
 }
 
 template <class Objective>
-double mean_epochs(const Objective& objective, const char* what) {
-    double total = 0;
+double mean_epochs(const Objective& objective, const char* what) {  // the median, see above
+    std::vector<double> e;
     std::printf("%-22s", what);
-    for (std::uint64_t seed : {1, 2, 3, 4, 5}) {
-        const std::size_t e = epochs_to_target(objective, seed);
-        std::printf(" %4zu (%.2f)", e, best_accuracy);
+    for (std::uint64_t seed = 1; seed <= 9; ++seed) {
+        e.push_back(double(epochs_to_target(objective, seed)));
+        std::printf(" %4.0f (%.2f)", e.back(), best_accuracy);
         best_accuracy = 0;
-        total += double(e);
     }
-    std::printf("   mean %.1f\n", total / 5);
-    return total / 5;
+    std::sort(e.begin(), e.end());
+    std::printf("   median %.0f\n", e[4]);
+    return e[4];
 }
 } // namespace
 
@@ -132,10 +134,11 @@ TEST_SUITE("teacher") {
             ce + 5.0 * loss::encoding_alignment(nn::tap<"h">{}, data::brain, {.units = 32}), "+ encoding alignment");
         const double rsa = mean_epochs(ce + 5.0 * loss::rsa_loss(nn::tap<"h">{}, data::brain), "+ rsa");
         const double cka = mean_epochs(ce + 5.0 * loss::cka_loss(nn::tap<"h">{}, data::brain), "+ cka");
-        CHECK(con < base);
-        CHECK(lat < base);
-        CHECK(enc < base);
-        CHECK(rsa < base);
-        CHECK(cka < base);
+        // Margin: at least 20% fewer epochs than cross-entropy alone (medians of 9 seeds).
+        CHECK(con <= 0.8 * base);
+        CHECK(lat <= 0.8 * base);
+        CHECK(enc <= 0.8 * base);
+        CHECK(rsa <= 0.8 * base);
+        CHECK(cka <= 0.8 * base);
     }
 }

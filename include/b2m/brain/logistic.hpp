@@ -22,7 +22,7 @@ struct logistic_options {
 
 /// Softmax regression with an unpenalised intercept, minimising
 ///   mean_i CE(softmax(x_i W + b), y_i) + ||W||^2 / (2 C n)   (sklearn's objective / (C n)),
-/// by accelerated gradient descent with step 1/L (L from a power-iteration bound). Convex,
+/// by accelerated gradient descent with step 1/L (L a guaranteed bound, lipschitz_bound). Convex,
 /// so the optimum does not depend on the start.
 template <real T>
 struct logistic_regression {
@@ -33,6 +33,27 @@ struct logistic_regression {
 
     logistic_regression() = default;
     explicit logistic_regression(logistic_options o) : options(o) {}
+
+    /// An upper bound (not an estimate) of the Lipschitz constant of the gradient of the mean
+    /// cross-entropy w.r.t. (W, b): 0.5 lambda_max(A^T A) / n with A = [X 1], where
+    /// lambda_max(A^T A) = ||A||_2^2 <= min(||A||_F^2, ||A||_1 ||A||_inf). (A power-iteration
+    /// value approaches lambda_max from below, so 1/L from it can overshoot.) O(n p).
+    static double lipschitz_bound(const matrix<T>& x) {
+        const std::size_t n = x.shape(0), p = x.shape(1);
+        double fro = double(n), row_max = 0;  // the column of ones: n to ||A||_F^2, 1 to each row sum
+        std::vector<double> col(p + 1, 0.0);
+        col[p] = double(n);
+        for (std::size_t i = 0; i < n; ++i) {
+            double row = 1;
+            for (std::size_t j = 0; j < p; ++j) {
+                const double a = std::abs(double(x(i, j)));
+                fro += a * a, row += a, col[j] += a;
+            }
+            row_max = std::max(row_max, row);
+        }
+        const double col_max = *std::max_element(col.begin(), col.end());
+        return 0.5 * std::min(fro, col_max * row_max) / double(n);
+    }
 
     /// labels: class index per row in [0, K). Requires X finite, rows == labels, K >= 2 (data_error).
     logistic_regression& fit(const matrix<T>& x, const std::vector<std::int64_t>& labels) {
@@ -49,27 +70,8 @@ struct logistic_regression {
         classes = std::size_t(kmax + 1);
         if (classes < 2) throw data_error("logistic_regression.fit: need >= 2 classes, labels hold " + std::to_string(classes));
         const double l2 = 1.0 / (options.C * double(n));
-        // Lipschitz bound of the mean CE gradient: 0.5 * lambda_max([X 1]^T [X 1]) / n.
-        std::vector<double> v(p + 1, 1.0), u(n);
-        double lam = 0;
-        for (int it = 0; it < 30; ++it) {
-            for (std::size_t i = 0; i < n; ++i) {
-                double s = v[p];
-                for (std::size_t j = 0; j < p; ++j) s += double(x(i, j)) * v[j];
-                u[i] = s;
-            }
-            std::vector<double> w(p + 1, 0.0);
-            for (std::size_t i = 0; i < n; ++i) {
-                for (std::size_t j = 0; j < p; ++j) w[j] += double(x(i, j)) * u[i];
-                w[p] += u[i];
-            }
-            double nrm = 0;
-            for (double a : w) nrm += a * a;
-            nrm = std::sqrt(nrm);
-            lam = nrm;
-            for (std::size_t j = 0; j <= p; ++j) v[j] = w[j] / nrm;
-        }
-        const double step = 1.0 / (0.5 * lam * 1.05 / double(n) + l2);
+        // Step 1/L with L a guaranteed Lipschitz bound of the gradient (see lipschitz_bound).
+        const double step = 1.0 / (lipschitz_bound(x) + l2);
         const std::size_t k = classes;
         matrix<T> w = xt::zeros<T>({p, k}), wprev = w, look = w, grad = w, logits, prob;
         vector<T> b = xt::zeros<T>({k}), bprev = b, blook = b, gb = b;

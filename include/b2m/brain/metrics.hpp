@@ -26,7 +26,9 @@ void require_same_shape(const char* what, const matrix<T>& a, const matrix<T>& b
 } // namespace detail
 
 /// Pearson correlation of each column of a with the same column of b (double accumulation).
-/// A column with zero variance gets r = 0. Requires equal shapes with >= 2 rows.
+/// A column with zero variance in either matrix gets r = NaN: the correlation is undefined
+/// (it used to be 0, which reads as a result); median() skips it, and count_undefined()
+/// counts such columns so a caller can warn. Requires equal shapes with >= 2 rows.
 template <real T>
 vector<T> pearson_columns(const matrix<T>& a, const matrix<T>& b) {
     detail::require_same_shape("pearson_columns", a, b);
@@ -42,10 +44,18 @@ vector<T> pearson_columns(const matrix<T>& a, const matrix<T>& b) {
                 const double x = double(a(i, j)) - ma, y = double(b(i, j)) - mb;
                 sab += x * y, saa += x * x, sbb += y * y;
             }
-            r(j) = (saa > 0 && sbb > 0) ? T(sab / std::sqrt(saa * sbb)) : T(0);
+            r(j) = (saa > 0 && sbb > 0) ? T(sab / std::sqrt(saa * sbb)) : std::numeric_limits<T>::quiet_NaN();
         }
     });
     return r;
+}
+
+/// How many entries of v are NaN (e.g. the undefined correlations of constant columns).
+template <real T>
+std::size_t count_undefined(const vector<T>& v) {
+    std::size_t n = 0;
+    for (auto a : v) n += std::isnan(double(a));
+    return n;
 }
 
 /// Coefficient of determination per column, 1 - SSE / SST, like sklearn's

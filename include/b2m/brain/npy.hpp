@@ -160,10 +160,13 @@ inline npy_header read_npy_header(const std::string& path) {
         h.shape.push_back(std::size_t(v));
     }
     h.data_offset = prefix + hlen;
-    // Guard the size product against overflow before comparing with the file size.
-    std::size_t bytes = h.itemsize;
+    // Guard the size product against overflow before comparing with the file size. An
+    // array with a zero dimension holds no bytes whatever its other dimensions are.
+    const bool empty = std::find(h.shape.begin(), h.shape.end(), std::size_t(0)) != h.shape.end();
+    std::size_t bytes = empty ? 0 : h.itemsize;
     for (auto s : h.shape) {
-        if (s != 0 && bytes > fsize / s + 1)
+        if (empty) break;
+        if (bytes > fsize / s + 1)
             throw io_error(path + ": truncated .npy file: shape " + shape_string(h.shape) + " needs more than the " +
                            std::to_string(fsize) + " bytes present");
         bytes *= s;

@@ -15,8 +15,10 @@
 namespace b2m::brain {
 
 /// PCA fitted on training rows: components (k, features) are the top right singular
-/// vectors of the centred data (signs fixed like sklearn's svd_flip: the largest |entry| of
-/// each left singular vector is positive); explained_variance = s^2 / (n - 1).
+/// vectors of the centred data, each signed so that its largest-|.| loading is positive
+/// (sklearn >= 1.5's svd_flip(u_based_decision=False); tests/fixtures/make_loss_fixtures.py
+/// applies the same rule and test_reliability checks the two agree, signs included);
+/// explained_variance = s^2 / (n - 1). Ties in |loading| go to the first feature.
 template <real T>
 struct pca {
     matrix<T> components;        // (k, features)
@@ -39,14 +41,21 @@ struct pca {
             mean(j) = T(m);
             for (std::size_t i = 0; i < n; ++i) xc(i, j) -= m;
         }
-        auto [u, s, vt] = xt::linalg::svd(xc, false);
+        xt::xtensor<double, 2> u, vt;
+        xt::xtensor<double, 1> s;
+        try {
+            std::tie(u, s, vt) = xt::linalg::svd(xc, false);
+        } catch (const std::runtime_error& e) {  // LAPACK's bare "did not converge"
+            throw data_error("pca: LAPACK's SVD (dgesdd) of the centred " + std::to_string(n) + " x " + std::to_string(f) +
+                             " data failed (" + e.what() + "); the data are badly scaled or overflow: rescale them (e.g. z-score)");
+        }
         components = matrix<T>::from_shape({k, f});
         explained_variance = vector<T>::from_shape({k});
         for (std::size_t c = 0; c < k; ++c) {
-            std::size_t arg = 0;
-            for (std::size_t i = 1; i < n; ++i)
-                if (std::abs(u(i, c)) > std::abs(u(arg, c))) arg = i;
-            const double sign = u(arg, c) < 0 ? -1.0 : 1.0;
+            std::size_t arg = 0;  // sign: the largest-|.| loading of the component is positive
+            for (std::size_t j = 1; j < f; ++j)
+                if (std::abs(vt(c, j)) > std::abs(vt(c, arg))) arg = j;
+            const double sign = vt(c, arg) < 0 ? -1.0 : 1.0;
             for (std::size_t j = 0; j < f; ++j) components(c, j) = T(sign * vt(c, j));
             explained_variance(c) = T(s(c) * s(c) / double(n - 1));
         }

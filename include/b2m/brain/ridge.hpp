@@ -23,6 +23,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <cstdio>
 #include <cstring>
 #include <limits>
 #include <string>
@@ -71,7 +72,27 @@ ridge_spectrum<T> ridge_decompose(const matrix<T>& x, bool center) {
     xt::xtensor<double, 2> g = xt::zeros<double>({m, m});
     if (primal) gemm_raw<double>(true, false, p, p, n, 1.0, xc.data(), p, xc.data(), p, 0.0, g.data(), p);
     else gemm_raw<double>(false, true, n, n, p, 1.0, xc.data(), p, xc.data(), p, 0.0, g.data(), n);
-    auto [w, vecs] = xt::linalg::eigh(g);  // ascending eigenvalues, column-major eigenvectors
+    // LAPACK on an overflowing Gram matrix fails with a bare "did not converge": name the
+    // cause and the remedy instead.
+    double xmax = 0;
+    for (double v : xc) xmax = std::max(xmax, std::abs(v));
+    char xmax_text[32];
+    std::snprintf(xmax_text, sizeof xmax_text, "%.3g", xmax);
+    for (double v : g)
+        if (!std::isfinite(v))
+            throw data_error("ridge: the features' Gram matrix (" + std::to_string(m) + " x " + std::to_string(m) +
+                             ") overflows: the largest |feature| (after centring) is " + std::string(xmax_text) +
+                             "; rescale the features (e.g. z-score them) before fitting");
+    xt::xtensor<double, 1> w;
+    xt::xtensor<double, 2> vecs;
+    try {
+        std::tie(w, vecs) = xt::linalg::eigh(g);  // ascending eigenvalues, column-major eigenvectors
+    } catch (const std::runtime_error& e) {
+        throw data_error(std::string("ridge: LAPACK's eigendecomposition (dsyevd) of the features' ") + std::to_string(m) +
+                         " x " + std::to_string(m) + " Gram matrix failed (" + e.what() +
+                         "); the features are badly scaled (largest |feature| " + std::string(xmax_text) +
+                         "): rescale them (e.g. z-score) or remove near-duplicate columns");
+    }
     double wmax = 0;
     for (std::size_t k = 0; k < m; ++k) wmax = std::max(wmax, w(k));
     std::vector<std::size_t> keep;

@@ -2,6 +2,7 @@
 #pragma once
 
 #include <cmath>
+#include <limits>
 #include <string>
 
 #include "b2m/core/error.hpp"
@@ -10,7 +11,9 @@
 namespace b2m::brain {
 
 /// Column-wise standardisation (x - mean) / std, std with ddof = 0 like sklearn's
-/// StandardScaler; a constant column gets std 1 (it maps to 0). fit() on the training rows
+/// StandardScaler; a constant column gets scale 1 (it maps to ~0), and so does a column
+/// whose spread is rounding noise relative to its magnitude (std <= n * eps(T) * |mean|,
+/// sklearn's test): dividing that noise by itself would blow it up to unit variance. fit() on the training rows
 /// only, then transform() any rows, so no test statistics leak into training.
 template <real T>
 struct zscore {
@@ -34,7 +37,8 @@ struct zscore {
         for (std::size_t j = 0; j < c; ++j) {
             mean(j) = T(m[j]);
             const double s = std::sqrt(v[j] / double(n));
-            scale(j) = s > 0 ? T(s) : T(1);
+            const double noise = double(n) * double(std::numeric_limits<T>::epsilon()) * std::abs(m[j]);
+            scale(j) = s > noise && s > 0 ? T(s) : T(1);
         }
         return *this;
     }

@@ -97,12 +97,12 @@ public:
         c_.forward(e_.data(), n, lu, p_.data(), v);
         T value = 0;
         if (opt_.mse) {
-            T total = 0;
+            double total = 0;  // double even for float tensors (long sums drift in float)
             for (std::size_t i = 0; i < n * v; ++i) {
-                const T d = p_.data()[i] - b.data()[i];
+                const double d = double(p_.data()[i]) - double(b.data()[i]);
                 total += d * d;
             }
-            value += total / T(n * v);
+            value += T(total / double(n * v));
         }
         if (opt_.correlation) {
             ensure_shape(pn_, n, v);

@@ -124,12 +124,12 @@ public:
             yp_ = h.data();
         }
         if (opt_.kind == latent_loss::mse) {
-            T total = 0;
+            double total = 0;  // double even for float tensors (long sums drift in float)
             for (std::size_t i = 0; i < rows_ * k_; ++i) {
-                const T d = yp_[i] - z_[i];
+                const double d = double(yp_[i]) - double(z_[i]);
                 total += d * d;
             }
-            return total / T(rows_ * k_);
+            return T(total / double(rows_ * k_));
         }
         ensure_shape(yn_, rows_, k_);
         ensure_shape(zn_, rows_, k_);
@@ -137,13 +137,13 @@ public:
         nz_.resize(rows_);
         detail::normalize_rows<T>(yp_, rows_, k_, k_, false, T(1e-12), yn_.data(), ny_.data());
         detail::normalize_rows<T>(z_, rows_, k_, k_, false, T(1e-12), zn_.data(), nz_.data());
-        T total = 0;
+        double total = 0;
         for (std::size_t r = 0; r < rows_; ++r) {
-            T c = 0;
-            for (std::size_t j = 0; j < k_; ++j) c += yn_(r, j) * zn_(r, j);
-            total += T(1) - c;
+            double c = 0;
+            for (std::size_t j = 0; j < k_; ++j) c += double(yn_(r, j)) * double(zn_(r, j));
+            total += 1.0 - c;
         }
-        return total / T(rows_);
+        return T(total / double(rows_));
     }
 
     template <class Student>

@@ -1,11 +1,14 @@
 // b2m/loss/row_normalize.hpp - row-wise L2 normalisation and centring, with their
 // backward passes, shared by the brain objectives (cosine similarity, correlation).
 //
-// l2:        y_i = x_i / max(||x_i||, eps)                     (torch.nn.functional.normalize)
-// centered:  c_i = x_i - mean(x_i),  y_i = c_i / max(||c_i||, eps)   (Pearson correlation rows)
-// A row whose norm is below eps is divided by eps (so a zero row maps to zero, and a
-// constant row correlates 0 with everything); the backward pass is the exact derivative
-// of that definition. Rows are read with a leading dimension (ld) so blocks can be used in place.
+// l2:        y_i = x_i / ||x_i||                       (torch.nn.functional.normalize; see below)
+// centered:  c_i = x_i - mean(x_i),  y_i = c_i / ||c_i||   (Pearson correlation rows)
+// A row whose norm is at most eps has no direction: it maps to the zero row (so a constant
+// row correlates 0 with everything) and passes NO gradient back. (torch divides such a row
+// by eps instead, whose derivative 1/eps = 1e12 is what a dead ReLU tap produced.) Above
+// eps the backward pass is the exact derivative. Ensures: row i's gradient has norm at most
+// 2 |alpha| ||gy_i|| / ||x_i|| (centred: of c_i) above eps, and is exactly 0 at or below eps.
+// Rows are read with a leading dimension (ld) so blocks can be used in place.
 #pragma once
 
 #include <algorithm>
@@ -17,7 +20,8 @@
 
 namespace b2m::loss::detail {
 
-/// y (n x d, contiguous) = normalised rows of x (n x d, row stride ldx); norms[i] = max(||.||, eps).
+/// y (n x d, contiguous) = normalised rows of x (n x d, row stride ldx), the zero row where
+/// ||x_i|| <= eps; norms[i] = max(||.||, eps).
 template <real T>
 void normalize_rows(const T* x, std::size_t n, std::size_t d, std::size_t ldx, bool center, T eps, T* y, T* norms) {
     parallel_for(n, items_per_thread(3 * d), [&](std::size_t b, std::size_t e) {
@@ -35,9 +39,10 @@ void normalize_rows(const T* x, std::size_t n, std::size_t d, std::size_t ldx, b
                 yi[j] = c;
                 ss += c * c;
             }
-            const T nrm = std::max(std::sqrt(ss), eps);
+            const T len = std::sqrt(ss);
+            const T nrm = len > eps ? len : eps;
             norms[i] = nrm;
-            const T inv = T(1) / nrm;
+            const T inv = len > eps ? T(1) / nrm : T(0);  // <= eps: the zero row
             for (std::size_t j = 0; j < d; ++j) yi[j] *= inv;
         }
     });
@@ -54,10 +59,10 @@ void normalize_rows_backward(const T* y, const T* norms, const T* gy, std::size_
             const T* gi = gy + i * d;
             T* oi = gx + i * ldgx;
             const T nrm = norms[i];
-            // Below eps the forward is c / eps (a constant divisor): no projection term.
+            // At or below eps the forward is the constant zero row: no gradient.
+            if (!(nrm > eps)) continue;
             T dot = 0;
-            if (nrm > eps)
-                for (std::size_t j = 0; j < d; ++j) dot += yi[j] * gi[j];
+            for (std::size_t j = 0; j < d; ++j) dot += yi[j] * gi[j];
             const T inv = alpha / nrm;
             if (!center) {
                 for (std::size_t j = 0; j < d; ++j) oi[j] += inv * (gi[j] - yi[j] * dot);

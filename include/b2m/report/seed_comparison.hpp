@@ -15,6 +15,7 @@
 #include <string>
 #include <vector>
 
+#include "b2m/report/censored.hpp"
 #include "b2m/report/stats.hpp"
 #include "b2m/report/svg_plot.hpp"
 #include "b2m/train/fit.hpp"
@@ -53,12 +54,18 @@ struct comparison {
     std::vector<double> treatment_epochs, baseline_epochs;  ///< epochs to target per seed (inf: never)
     std::vector<double> treatment_final, baseline_final;    ///< final accuracy per seed
     summary treatment_epochs_summary, baseline_epochs_summary, treatment_final_summary, baseline_final_summary;
+    km_summary treatment_epochs_km, baseline_epochs_km;  ///< censored-data summaries (every seed counts)
+    logrank_result epochs_test;                          ///< log-rank: treatment vs baseline epochs to target
     paired_comparison epochs_difference, final_difference;  ///< treatment - baseline
+    std::size_t comparisons = 2;  ///< tests behind the verdict (epochs: log-rank; final accuracy: paired t)
 };
 
 /// Epochs to `target` accuracy and final accuracy of both conditions, paired by seed.
-/// A seed that never reaches the target counts max_epochs + 1 in the paired difference
-/// (a conservative floor) and is reported as missing in the per-condition summaries.
+/// Seeds that never reach the target are right-censored: each condition's epochs are
+/// summarised by the Kaplan-Meier median with counts, the conditions compared by a
+/// log-rank test; the paired epoch difference uses only seeds where both reached the
+/// target (the others are counted in epochs_difference.difference.missing, never given
+/// an invented value). Accuracy intervals are clipped to [0, 1] (differences to [-1, 1]).
 inline comparison compare(const condition& treatment, const condition& baseline, double target) {
     comparison c;
     c.treatment_name = treatment.name;
@@ -74,16 +81,14 @@ inline comparison compare(const condition& treatment, const condition& baseline,
     collect(baseline, c.baseline_epochs, c.baseline_final);
     c.treatment_epochs_summary = summarize(c.treatment_epochs);
     c.baseline_epochs_summary = summarize(c.baseline_epochs);
-    c.treatment_final_summary = summarize(c.treatment_final);
-    c.baseline_final_summary = summarize(c.baseline_final);
-    auto floor_never = [](std::vector<double> v, const condition& k) {
-        const double cap = k.accuracy.empty() ? 0 : double(k.accuracy.front().size() + 1);
-        for (auto& x : v)
-            if (std::isinf(x)) x = cap;
-        return v;
-    };
-    c.epochs_difference = compare_paired(floor_never(c.treatment_epochs, treatment), floor_never(c.baseline_epochs, baseline));
+    c.treatment_final_summary = summarize_within(c.treatment_final, 0.0, 1.0);
+    c.baseline_final_summary = summarize_within(c.baseline_final, 0.0, 1.0);
+    c.treatment_epochs_km = kaplan_meier(c.treatment_epochs);
+    c.baseline_epochs_km = kaplan_meier(c.baseline_epochs);
+    c.epochs_test = logrank(c.treatment_epochs, c.baseline_epochs);
+    c.epochs_difference = compare_paired(c.treatment_epochs, c.baseline_epochs);
     c.final_difference = compare_paired(c.treatment_final, c.baseline_final);
+    c.final_difference.difference.lower_limit = -1.0, c.final_difference.difference.upper_limit = 1.0;
     return c;
 }
 
@@ -99,20 +104,43 @@ inline std::string format(const comparison& c) {
         if (s.missing) r += " (" + std::to_string(s.missing) + " never)";
         return r;
     };
-    std::snprintf(buf, sizeof buf, "| condition | epochs to %.2f accuracy, mean [95%% CI] | final held-out accuracy, mean [95%% CI] |\n",
-                  c.target);
+    auto km = [&](const km_summary& k) {
+        char b[96];
+        if (std::isnan(k.median)) std::snprintf(b, sizeof b, "median not reached");
+        else std::snprintf(b, sizeof b, "median %.0f", k.median);
+        return std::string(b) + " (reached " + std::to_string(k.events) + "/" + std::to_string(k.n) + ")";
+    };
+    auto dz = [](const paired_comparison& p) {
+        char b[48];
+        if (p.constant_difference) return std::string("every difference equal, d_z undefined");
+        std::snprintf(b, sizeof b, "d_z %.2f", p.effect_size);
+        return std::string(b);
+    };
+    std::snprintf(buf, sizeof buf,
+                  "| condition | epochs to %.2f accuracy, Kaplan-Meier | final held-out accuracy, mean [95%% CI] |\n", c.target);
     out += buf;
     out += "| --- | --- | --- |\n";
-    out += "| " + c.treatment_name + " | " + cell(c.treatment_epochs_summary, "%.1f [%.1f, %.1f]") + " | " +
-           cell(c.treatment_final_summary, "%.3f [%.3f, %.3f]") + " |\n";
-    out += "| " + c.baseline_name + " | " + cell(c.baseline_epochs_summary, "%.1f [%.1f, %.1f]") + " | " +
-           cell(c.baseline_final_summary, "%.3f [%.3f, %.3f]") + " |\n";
-    std::snprintf(buf, sizeof buf,
-                  "| difference (paired by seed) | %+.1f [%+.1f, %+.1f], d_z %.2f | %+.3f [%+.3f, %+.3f], d_z %.2f |\n",
-                  c.epochs_difference.difference.mean, c.epochs_difference.difference.low(),
-                  c.epochs_difference.difference.high(), c.epochs_difference.effect_size, c.final_difference.difference.mean,
-                  c.final_difference.difference.low(), c.final_difference.difference.high(), c.final_difference.effect_size);
-    out += buf;
+    out += "| " + c.treatment_name + " | " + km(c.treatment_epochs_km) + " | " + cell(c.treatment_final_summary, "%.3f [%.3f, %.3f]") +
+           " |\n";
+    out += "| " + c.baseline_name + " | " + km(c.baseline_epochs_km) + " | " + cell(c.baseline_final_summary, "%.3f [%.3f, %.3f]") +
+           " |\n";
+    const auto& e = c.epochs_difference.difference;
+    std::string epochs_cell;
+    if (std::isnan(c.epochs_test.p)) epochs_cell = "log-rank undefined (no seed reached the target)";
+    else {
+        std::snprintf(buf, sizeof buf, "log-rank chi2 %.2f, p %.3g", c.epochs_test.chi2, c.epochs_test.p);
+        epochs_cell = buf;
+    }
+    if (e.n >= 2) {
+        std::snprintf(buf, sizeof buf, "; %zu seeds reached in both: %+.1f [%+.1f, %+.1f], ", e.n, e.mean, e.low(), e.high());
+        epochs_cell += buf + dz(c.epochs_difference);
+    }
+    const auto& f = c.final_difference.difference;
+    std::snprintf(buf, sizeof buf, "%+.3f [%+.3f, %+.3f], ", f.mean, f.low(), f.high());
+    out += "| difference (paired by seed) | " + epochs_cell + " | " + buf + dz(c.final_difference) + " |\n";
+    out += "\n" + std::to_string(c.comparisons) +
+           " comparisons behind this table (epochs to target: log-rank; final accuracy: paired t over seeds); "
+           "no correction for multiple comparisons.\n";
     return out;
 }
 
@@ -127,7 +155,7 @@ inline svg_plot learning_curves(const condition& a, const condition& b, std::str
             std::vector<double> at;
             for (const auto& curve : k->accuracy)
                 if (e < curve.size()) at.push_back(curve[e]);
-            const auto st = summarize(at);
+            const auto st = summarize_within(at, 0.0, 1.0);
             s.x.push_back(double(e + 1));
             s.y.push_back(st.mean);
             s.low.push_back(std::isnan(st.ci95) ? st.mean : st.low());

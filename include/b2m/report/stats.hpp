@@ -27,13 +27,17 @@ inline double t_quantile_975(std::size_t df) { return t_quantile(0.975, df); }
 /// Mean of n values with the half-width of its 95% t interval (NaN for n < 2), and the
 /// sample standard deviation. Non-finite values (e.g. "never reached") are counted in
 /// `missing` and left out.
+/// lower_limit / upper_limit: the range the quantity can take (e.g. [0, 1] for an
+/// accuracy); low() and high() are clipped to it, so no interval reads "accuracy 1.238".
 struct summary {
     double mean = std::numeric_limits<double>::quiet_NaN();
     double sd = std::numeric_limits<double>::quiet_NaN();
     double ci95 = std::numeric_limits<double>::quiet_NaN();
     std::size_t n = 0, missing = 0;
-    double low() const { return mean - ci95; }
-    double high() const { return mean + ci95; }
+    double lower_limit = -std::numeric_limits<double>::infinity();
+    double upper_limit = std::numeric_limits<double>::infinity();
+    double low() const { return std::max(mean - ci95, lower_limit); }
+    double high() const { return std::min(mean + ci95, upper_limit); }
 };
 
 inline summary summarize(std::span<const double> values) {
@@ -45,22 +49,37 @@ inline summary summarize(std::span<const double> values) {
     double m = 0;
     for (double x : v) m += x;
     m /= double(v.size());
+    // Equal values have sd exactly 0 (the rounded mean would leave ~1e-17 behind).
+    const bool all_equal = std::all_of(v.begin(), v.end(), [&](double x) { return x == v.front(); });
+    if (all_equal) m = v.front();
     s.mean = m;
     if (v.size() < 2) return s;
     double ss = 0;
-    for (double x : v) ss += (x - m) * (x - m);
+    if (!all_equal)
+        for (double x : v) ss += (x - m) * (x - m);
     s.sd = std::sqrt(ss / double(v.size() - 1));
     s.ci95 = t_quantile_975(v.size() - 1) * s.sd / std::sqrt(double(v.size()));
+    return s;
+}
+
+/// summarize() for a quantity confined to [lo, hi] (accuracy: [0, 1]; a difference of
+/// accuracies: [-1, 1]): the interval is clipped to that range.
+inline summary summarize_within(std::span<const double> values, double lo, double hi) {
+    summary s = summarize(values);
+    s.lower_limit = lo, s.upper_limit = hi;
     return s;
 }
 
 /// Paired comparison of a treatment with a baseline over the same seeds:
 /// difference = treatment - baseline per seed, summarised with its 95% CI, and the
 /// standardised effect size d_z = mean(diff) / sd(diff). Requires equal lengths; pairs
-/// with a non-finite member are left out (counted in difference.missing).
+/// with a non-finite member are left out (counted in difference.missing). When every
+/// difference is the same (sd 0, or rounding noise: sd <= 1e-9 |mean|), d_z is undefined:
+/// effect_size is NaN and constant_difference is true (it used to print -5.3e14).
 struct paired_comparison {
     summary difference;
     double effect_size = std::numeric_limits<double>::quiet_NaN();
+    bool constant_difference = false;
 };
 
 inline paired_comparison compare_paired(std::span<const double> treatment, std::span<const double> baseline) {
@@ -74,8 +93,37 @@ inline paired_comparison compare_paired(std::span<const double> treatment, std::
     }
     c.difference = summarize(d);
     c.difference.missing = missing;
-    if (c.difference.n >= 2 && c.difference.sd > 0) c.effect_size = c.difference.mean / c.difference.sd;
+    c.constant_difference = c.difference.n >= 2 && !(c.difference.sd > 1e-9 * std::abs(c.difference.mean));
+    if (c.difference.n >= 2 && !c.constant_difference) c.effect_size = c.difference.mean / c.difference.sd;
     return c;
+}
+
+/// Paired comparison when the pairs come in clusters that are not independent (e.g. the
+/// seeds of one recording session share its data and split): the paired differences are
+/// averaged within each cluster and the t interval is taken over the cluster means, so
+/// df = clusters - 1 (a pooled t over session x seed pairs would treat them as
+/// independent). cluster[i] labels pair i; pairs with a non-finite member are left out
+/// (difference.missing counts them); difference.n is the number of clusters used.
+inline paired_comparison compare_paired_clustered(std::span<const double> treatment, std::span<const double> baseline,
+                                                  std::span<const std::size_t> cluster) {
+    const std::size_t n = std::min({treatment.size(), baseline.size(), cluster.size()});
+    std::size_t k = 0, missing = 0;
+    for (std::size_t i = 0; i < n; ++i) k = std::max(k, cluster[i] + 1);
+    std::vector<double> sum(k, 0.0), cnt(k, 0.0);
+    for (std::size_t i = 0; i < n; ++i) {
+        const double x = treatment[i] - baseline[i];
+        if (!std::isfinite(x)) {
+            ++missing;
+            continue;
+        }
+        sum[cluster[i]] += x, cnt[cluster[i]] += 1;
+    }
+    std::vector<double> means;
+    for (std::size_t c = 0; c < k; ++c)
+        if (cnt[c] > 0) means.push_back(sum[c] / cnt[c]);
+    paired_comparison p = compare_paired(means, std::vector<double>(means.size(), 0.0));
+    p.difference.missing = missing;
+    return p;
 }
 
 /// First epoch (1-based) at which curve[e-1] >= target; +infinity if never.

@@ -13,6 +13,7 @@
 #include <cstring>
 #include <fstream>
 #include <iterator>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -179,5 +180,57 @@ private:
     std::size_t pos_ = 8, end_ = 0;
     bool apply_ = false;
 };
+
+/// The value of the u64 entry `name` of a checkpoint file (e.g. "fit.epoch"), found by
+/// walking the entries without knowing the trainer that wrote them; nullopt when there is
+/// no such entry. Validates magic, checksum and every entry header on the way; throws
+/// io_error naming the file when the file is not a valid checkpoint. For a caller that
+/// must check a value (the saved epoch against the planned epochs) before resuming.
+inline std::optional<std::uint64_t> checkpoint_u64(const std::string& path, const std::string& name) {
+    std::ifstream in(path, std::ios::binary);
+    if (!in) throw io_error("checkpoint '" + path + "': cannot open (missing or unreadable)");
+    const std::string d{std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>()};
+    if (d.size() < 16 || std::memcmp(d.data(), detail::checkpoint_magic, 8) != 0)
+        throw io_error("checkpoint '" + path + "': not a b2m checkpoint (bad magic or too short)");
+    std::uint64_t sum;
+    std::memcpy(&sum, d.data() + d.size() - 8, 8);
+    if (sum != detail::fnv1a(d.data(), d.size() - 8))
+        throw io_error("checkpoint '" + path + "': checksum mismatch (truncated or corrupt file)");
+    const std::size_t end = d.size() - 8;
+    std::size_t pos = 8;
+    auto need = [&](std::uint64_t n) {
+        if (n > end - pos) throw io_error("checkpoint '" + path + "': corrupt entry table (an entry runs past the end)");
+    };
+    auto get = [&](auto& v) {
+        need(sizeof v);
+        std::memcpy(&v, d.data() + pos, sizeof v);
+        pos += sizeof v;
+    };
+    while (pos < end) {
+        std::uint8_t kind;
+        std::uint32_t len;
+        get(kind);
+        get(len);
+        need(len);
+        const std::string found(d.data() + pos, len);
+        pos += len;
+        if (kind == std::uint8_t(detail::entry_kind::u64) || kind == std::uint8_t(detail::entry_kind::f64)) {
+            std::uint64_t v;
+            get(v);
+            if (found == name && kind == std::uint8_t(detail::entry_kind::u64)) return v;
+        } else if (kind == std::uint8_t(detail::entry_kind::tensor)) {
+            std::uint64_t elem, rows, cols;
+            get(elem), get(rows), get(cols);
+            if (elem != 4 && elem != 8) throw io_error("checkpoint '" + path + "': entry '" + found + "' has " + std::to_string(elem) + "-byte values");
+            const std::uint64_t room = end - pos;  // checked without overflowing rows * cols * elem
+            if (rows && (cols > room / rows || rows * cols > room / elem))
+                throw io_error("checkpoint '" + path + "': ends inside entry '" + found + "'");
+            pos += rows * cols * elem;
+        } else {
+            throw io_error("checkpoint '" + path + "': entry '" + found + "' has unknown kind " + std::to_string(int(kind)));
+        }
+    }
+    return std::nullopt;
+}
 
 } // namespace b2m::train
