@@ -12,6 +12,8 @@
 #   CXX_FUZZ        compiler (default: clang++-14)
 set -euo pipefail
 cd "$(dirname "$0")/.."
+# clang-14 with libFuzzer (libclang-rt-14-dev) and its OpenMP runtime (the CLI harness).
+bash scripts/deps.sh clang-14 libclang-rt-14-dev libomp-14-dev
 seconds="${1:-30}"
 shift || true
 build="${B2M_FUZZ_BUILD:-build-fuzz}"

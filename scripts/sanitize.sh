@@ -7,10 +7,13 @@
 # Usage: scripts/sanitize.sh [extra ctest args]
 #   B2M_SANITIZE_BUILD  build folder (default: build-sanitize next to build/)
 #   B2M_SANITIZE_JOBS   parallel compile and test jobs (default: nproc)
+#   B2M_SANITIZE_TARGETS  build only these targets (space-separated; default: all), and
+#   B2M_SANITIZE_TESTS    run only the ctest names matching this regex (with _TARGETS)
 #
 # Not run under the sanitizers (ctest -LE):
 #   headers, compile, install  compile-only checks: they run the compiler, not b2m code;
 #                              the normal suite runs them.
+#   mpi                        runs under mpirun (OpenMPI's own allocations confuse LSan).
 #   realdata                   the doctest cases of test_brain_realdata (full recorded
 #                              sessions; ~10x slower under ASan). The examples' smoke runs
 #                              carry the label realdata too and ARE run: they are selected
@@ -18,6 +21,7 @@
 # Exit status: non-zero when the build fails, a test fails, or a sanitizer reports anything.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+bash scripts/deps.sh
 build="${B2M_SANITIZE_BUILD:-build-sanitize}"
 jobs="${B2M_SANITIZE_JOBS:-$(nproc)}"
 flags="-O1 -g -fno-omit-frame-pointer -fsanitize=address,undefined,float-cast-overflow -fno-sanitize-recover=all"
@@ -27,7 +31,12 @@ start=$(date +%s)
 cmake -S . -B "$build" -DCMAKE_BUILD_TYPE=Sanitize -DCMAKE_CXX_COMPILER=g++ \
       -DCMAKE_CXX_FLAGS="$flags" -DCMAKE_EXE_LINKER_FLAGS="-fsanitize=address,undefined,float-cast-overflow" \
       -DB2M_BUILD_TESTS=ON -DB2M_BUILD_EXAMPLES=ON -DB2M_BUILD_TOOLS=ON -DB2M_BUILD_BENCHMARKS=OFF >/dev/null
-cmake --build "$build" -j"$jobs"
+if [ -n "${B2M_SANITIZE_TARGETS:-}" ]; then
+  # shellcheck disable=SC2086
+  cmake --build "$build" -j"$jobs" --target $B2M_SANITIZE_TARGETS
+else
+  cmake --build "$build" -j"$jobs"
+fi
 built=$(date +%s)
 
 # detect_leaks: OpenBLAS/libgomp keep per-thread buffers for the process lifetime; they are
@@ -38,8 +47,12 @@ export LSAN_OPTIONS="suppressions=$supp:print_suppressions=0"
 export UBSAN_OPTIONS="print_stacktrace=1:halt_on_error=1"
 
 status=0
-ctest --test-dir "$build" --output-on-failure -j"$jobs" -LE 'headers|compile|install|realdata' "$@" || status=1
-ctest --test-dir "$build" --output-on-failure -j"$jobs" -R '_smoke$' "$@" || status=1
+if [ -n "${B2M_SANITIZE_TESTS:-}" ]; then
+  ctest --test-dir "$build" --output-on-failure -j"$jobs" -LE 'headers|compile|install' -R "$B2M_SANITIZE_TESTS" "$@" || status=1
+else
+  ctest --test-dir "$build" --output-on-failure -j"$jobs" -LE 'headers|compile|install|realdata|mpi' "$@" || status=1
+  ctest --test-dir "$build" --output-on-failure -j"$jobs" -R '_smoke$' "$@" || status=1
+fi
 done_at=$(date +%s)
 echo "sanitize.sh: build $((built - start)) s, tests $((done_at - built)) s, status $status"
 exit $status
