@@ -8,7 +8,7 @@ import re
 
 from conan import ConanFile
 from conan.tools.build import check_min_cppstd
-from conan.tools.cmake import cmake_layout
+from conan.tools.layout import basic_layout
 from conan.tools.files import copy, load
 
 required_conan_version = ">=2.0"
@@ -16,11 +16,16 @@ required_conan_version = ">=2.0"
 
 class B2mConan(ConanFile):
     name = "b2m"
-    description = "Train neural networks with brain recordings as a teacher; measure brain-likeness"
-    topics = ("neuroscience", "deep-learning", "autodiff", "header-only")
+    description = ("Header-only C++20 library that trains neural networks with brain recordings as a "
+                   "teacher (brain-to-model transfer) and measures brain alignment (ridge encoding, RSA, CKA)")
+    license = "MIT"
+    # The repository has no public address yet: set both when it is published.
+    url = "https://example.invalid/b2m"
+    homepage = "https://example.invalid/b2m"
+    topics = ("neuroscience", "brain-alignment", "deep-learning", "autodiff", "rsa", "header-only")
     package_type = "header-library"
     settings = "os", "arch", "compiler", "build_type"
-    exports_sources = "include/*"
+    exports_sources = "include/*", "LICENSE"
     no_copy_source = True
     default_options = {"boost/*:header_only": True, "openblas/*:build_lapack": True}
     # For developers: `conan install .` then build the tests with the generated CMake preset.
@@ -34,7 +39,7 @@ class B2mConan(ConanFile):
         self.version = ".".join(parts)
 
     def layout(self):
-        cmake_layout(self)
+        basic_layout(self, src_folder=".")
 
     def requirements(self):
         # xtensor-blas 0.20.x is the release that pairs with xtensor 0.24.x.
@@ -53,6 +58,7 @@ class B2mConan(ConanFile):
         self.info.clear()
 
     def package(self):
+        copy(self, "LICENSE", self.source_folder, os.path.join(self.package_folder, "licenses"))
         copy(self, "*.hpp", os.path.join(self.source_folder, "include"),
              os.path.join(self.package_folder, "include"))
 
