@@ -3,7 +3,8 @@
 // and a .safetensors file, under torch's own names: CORnet's "module.V1.conv.weight",
 // torchvision's "features.0.weight", soundnet_pytorch's Conv2d (k, 1) kernels, ...) are
 // loaded strictly and every tap and the output must equal torch's (norm-wise relative
-// error: double <= 1e-10, float <= 1e-5). Then each student is exported and read back
+// error: double <= 1e-10, float <= 1e-5); two small chains cover the layouts the students
+// do not use (LSTM, temporal_conv as Conv1d, per-step Linear, BatchNorm1d, LayerNorm). Then each is exported and read back
 // (.npz, compressed .npz, .safetensors) with identical outputs. Label: interop.
 // With B2M_INTEROP_EXPORT_DIR set, the export case also writes each model's state_dict and
 // its input and output there, for `make_interop_fixtures.py --check-export DIR` (PyTorch
@@ -134,6 +135,35 @@ void vae_case() {
     });
 }
 
+template <real T>
+auto seq_layers() {
+    return nn::sequential<T>(nn::lstm(3, 4), nn::tap<"lstm">{},
+                             nn::temporal_conv(4, 5, 3, {.padding = nn::time_padding::same}), nn::tap<"tconv">{},
+                             nn::time_distributed(nn::dense(5, 2)));
+}
+template <real T>
+auto mlp_norms() {
+    return nn::sequential<T>(nn::dense(6, 8), nn::batch_norm(8), nn::layer_norm{.features = 8}, nn::tap<"norm">{},
+                             nn::relu{}, nn::dense(8, 3));
+}
+
+template <class T>
+void seq_case() {
+    auto net = seq_layers<T>();
+    io::load_state_dict(net, fixture("seq_layers.npz"));
+    check_against_torch(net, "seq_layers", [](auto& n, auto&& cmp) {
+        cmp("lstm", n.template tap<"lstm">().value());
+        cmp("tconv", n.template tap<"tconv">().value());
+    });
+}
+
+template <class T>
+void mlp_case() {
+    auto net = mlp_norms<T>();
+    io::load_state_dict(net, fixture("mlp_norms.npz"));
+    check_against_torch(net, "mlp_norms", [](auto& n, auto&& cmp) { cmp("norm", n.template tap<"norm">().value()); });
+}
+
 /// Saves net (loaded from the fixture) as .npz, compressed .npz and .safetensors, loads
 /// each into a fresh student `make()` and requires bit-identical outputs.
 template <class Make>
@@ -204,6 +234,12 @@ TEST_CASE("B2M conv VAE (evaluation: z = mu) equals PyTorch at stats and z and t
 }
 TEST_CASE("B2M conv VAE equals PyTorch in float") { vae_case<float>(); }
 
+TEST_CASE("LSTM (gates i f g o) then Conv1d as temporal_conv then a per-step Linear equal PyTorch in double") {
+    seq_case<double>();
+}
+TEST_CASE("LSTM then Conv1d as temporal_conv then a per-step Linear equal PyTorch in float") { seq_case<float>(); }
+TEST_CASE("Linear then BatchNorm1d (running statistics) then LayerNorm equal PyTorch in double") { mlp_case<double>(); }
+
 TEST_CASE("every ready-made student survives export to .npz and compressed .npz and .safetensors bit for bit") {
     round_trip([] { return models::cornet_z<double>(cornet_spec()); }, "cornet_z", "cornet_z.npz",
                {.prefix = "module.", .names = models::cornet_z_torch_names()});
@@ -215,6 +251,8 @@ TEST_CASE("every ready-made student survives export to .npz and compressed .npz 
                {.names = models::soundnet8_torch_names()});
     round_trip([] { return models::decision_gru<double>(gru_spec()); }, "decision_gru", "decision_gru.npz", {});
     round_trip([] { return models::conv_vae<double>(vae_spec()); }, "conv_vae", "conv_vae.npz", {});
+    round_trip([] { return seq_layers<double>(); }, "seq_layers", "seq_layers.npz", {});
+    round_trip([] { return mlp_norms<double>(); }, "mlp_norms", "mlp_norms.npz", {});
 }
 
 }  // TEST_SUITE
