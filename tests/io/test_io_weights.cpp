@@ -199,6 +199,9 @@ TEST_CASE("truncated files and wrong magic are io_errors naming the file") {
     require_error<io_error>([&] { io::read_npz(t("text.npz")); }, {t("text.npz"), "not a zip archive"});
     spit(t("text.safetensors"), "this is not a safetensors file, just text");
     require_error<io_error>([&] { io::read_safetensors(t("text.safetensors")); }, {t("text.safetensors"), "100 MB"});
+    // A torch.save checkpoint (a zip of pickles) is named as such.
+    io::write_zip(t("model.pt"), {{"archive/data.pkl", "\x80\x02}q"}, {"archive/data/0", "1234"}}, false);
+    require_error<io_error>([&] { io::read_weights(t("model.pt")); }, {t("model.pt"), "torch.save", "np.savez"});
     // A member whose bytes are not a .npy array.
     io::write_zip(t("notnpy.npz"), {{"a.npy", "hello world, not an array"}}, false);
     require_error<io_error>([&] { io::read_npz(t("notnpy.npz")); }, {t("notnpy.npz"), "array 'a'", "bad magic"});

@@ -36,6 +36,11 @@ inline std::string npz_what(const std::string& path, const std::string& name) {
 /// that appears twice (as "x" and "x.npy") is an io_error naming it.
 inline std::vector<array> read_npz(const std::string& path) {
     zip_reader z(path);
+    for (const auto& m : z.members())
+        if (m.name == "data.pkl" || (m.name.size() > 9 && m.name.compare(m.name.size() - 9, 9, "/data.pkl") == 0))
+            throw io_error(path + ": a torch.save checkpoint (pickled, member '" + m.name +
+                           "'), which b2m does not unpickle; write the weights with np.savez(path, **{k: v.numpy() "
+                           "for k, v in model.state_dict().items()}) or safetensors");
     std::vector<array> out;
     for (const auto& m : z.members()) {
         const std::string name = detail::npz_array_name(m.name);
