@@ -26,6 +26,8 @@
 #include "b2m/nn/activation.hpp"
 #include "b2m/nn/batch_norm.hpp"
 #include "b2m/nn/conv1d.hpp"
+#include "b2m/nn/dense.hpp"
+#include "b2m/nn/flatten.hpp"
 #include "b2m/nn/max_pool_padded.hpp"
 #include "b2m/nn/sequential.hpp"
 #include "b2m/nn/tap.hpp"
@@ -94,6 +96,23 @@ auto soundnet8_features(const soundnet8_options& o = {}) {
                              b.c5, detail::bn_of(b.c5), nn::relu{}, nn::tap<"conv5">{}, b.p5,  //
                              b.c6, detail::bn_of(b.c6), nn::relu{}, nn::tap<"conv6">{},        //
                              b.c7, detail::bn_of(b.c7), nn::relu{}, nn::tap<"conv7">{});
+}
+
+/// SoundNet-8 through conv7, then flatten and a linear read-out to `classes` (layers [24]
+/// flatten, [25] linear): a classifier for clips too short for the conv8 head (conv7 of any
+/// length >= 1). Layers [0..23] and their names are those of soundnet8_features, so weights
+/// move between the two by name (e.g. pretrain on single clips, fine-tune on longer windows).
+template <real T = float>
+auto soundnet8_classifier(const soundnet8_options& o = {}) {
+    const detail::soundnet_blocks b(o);
+    return nn::sequential<T>(b.c1, detail::bn_of(b.c1), nn::relu{}, b.p1,                      //
+                             b.c2, detail::bn_of(b.c2), nn::relu{}, b.p2,                      //
+                             b.c3, detail::bn_of(b.c3), nn::relu{},                            //
+                             b.c4, detail::bn_of(b.c4), nn::relu{}, nn::tap<"conv4">{},        //
+                             b.c5, detail::bn_of(b.c5), nn::relu{}, nn::tap<"conv5">{}, b.p5,  //
+                             b.c6, detail::bn_of(b.c6), nn::relu{}, nn::tap<"conv6">{},        //
+                             b.c7, detail::bn_of(b.c7), nn::relu{}, nn::tap<"conv7">{},        //
+                             nn::flatten{}, nn::dense(b.c7.output_shape().size(), o.classes));
 }
 
 /// Module prefixes of soundnet8 -> the soundnet_pytorch port's names.
