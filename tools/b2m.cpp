@@ -7,6 +7,7 @@
 #include <string>
 #include <vector>
 
+#include "arch.hpp"
 #include "cli.hpp"
 
 #include "b2m/config.hpp"
@@ -25,6 +26,9 @@ const command commands[] = {
     {"encode", "ridge encoding model (features -> responses) with CV alpha: held-out r per target", b2m::cli::run_encode},
     {"rsa", "compare two representations (or RDMs) of the same stimuli, with a bootstrap CI", b2m::cli::run_rsa},
     {"simulate", "write a simulated subject's stimuli, labels and brain responses as .npy", b2m::cli::run_simulate},
+    {"features", "a trained student's activations at one tap for every stimulus (float32 .npy)", b2m::cli::run_features},
+    {"predict", "a trained student's outputs (logits, predicted classes) for new stimuli", b2m::cli::run_predict},
+    {"score", "every tap of a student vs brain responses: ridge predictivity, RSA, CKA (table, CSV, JSON, SVG)", b2m::cli::run_score},
 };
 
 void overview(std::FILE* out) {

@@ -5,6 +5,7 @@
 #include <limits>
 
 #include "cli.hpp"
+#include "arch.hpp"
 #include "students.hpp"
 
 #include "b2m/config.hpp"
@@ -25,6 +26,9 @@ const command_spec& train_spec() {
          {"brain", "B.npy", "brain response per trial, (trials, targets) (needed by the brain objectives)"},
          {"classes", "C", "number of classes (default: largest label + 1)"},
          {"preset", "NAME", "student: mlp | mlp-small (default mlp-small)"},
+         {"arch", "NAME", "student: mlp | mlp-small (as --preset) | conv | gru (images / sequences: b2m train --arch conv --help)"},
+         {"init", "W.npz", "start from these weights (PyTorch state_dict .npz / .safetensors, strict), e.g. a student.npz"},
+         {"freeze", "LAYERS", "freeze layers: the tap hidden (its block) or layer indices such as 0-1"},
          {"objective", "NAME", "brain objective: none | contrastive | mse (default contrastive with --brain, else none)"},
          {"weight", "W", "weight of the brain term next to the task's cross-entropy (default 1)"},
          {"tau", "T", "contrastive temperature (default 1)"},
@@ -58,6 +62,7 @@ const command_spec& train_spec() {
 
 int run_train(const std::vector<std::string>& args) {
     const auto& spec = train_spec();
+    if (const std::string arch = arch_argument(args); !arch.empty() && !arch_is_preset(arch)) return run_train_arch(args);
     const parsed_args a = parse_args(spec, args);
     if (a.help) {
         std::fputs(help_text(spec).c_str(), stdout);
@@ -67,7 +72,7 @@ int run_train(const std::vector<std::string>& args) {
     // Options first (usage errors before any file is read).
     const std::string out = a.required("out");
     student_spec s;
-    s.preset = parse_preset(a.text("preset", "mlp-small"));
+    s.preset = parse_preset(a.text("arch", a.text("preset", "mlp-small")));
     s.objective = parse_objective(a.text("objective", a.has("brain") ? "contrastive" : "none"));
     s.weight = a.real_number("weight", 1.0, 0.0, 1e6);
     s.tau = a.real_number("tau", 1.0, 1e-4, 1e4);
@@ -106,6 +111,10 @@ int run_train(const std::vector<std::string>& args) {
     std::filesystem::remove(partial_log);
     r.csv_path = partial_log;
     r.checkpoint_path = params;
+    const std::string student_file = (std::filesystem::path(out) / "student.npz").string();
+    r.student_path = student_file;
+    r.init_path = a.text("init", "");
+    r.freeze = a.text("freeze", "");
 
     if (r.progress)
         std::printf("b2m train: %zu trials (%zu training, %zu held out), %zu features, %zu classes%s\n"
@@ -173,12 +182,12 @@ int run_train(const std::vector<std::string>& args) {
                        .add("held_out_accuracy", last.val_accuracy)
                        .add("best_held_out_accuracy", best_acc)
                        .add("best_epoch", best_epoch));
-    j.add("files", json_object().add("params", params).add("log", log).add("report", report));
+    j.add("files", json_object().add("params", params).add("log", log).add("report", report).add("student", student_file));
     write_text_atomically(report, j.str() + "\n");
 
     std::printf("trained %zu epochs in %.1f s: train accuracy %.3f", res.report.epochs.size(), res.seconds, res.train_accuracy);
     if (!std::isnan(last.val_accuracy)) std::printf(", held-out accuracy %.3f (best %.3f at epoch %zu)", last.val_accuracy, best_acc, best_epoch);
-    std::printf("\nwrote %s, %s, %s\n", params.c_str(), log.c_str(), report.c_str());
+    std::printf("\nwrote %s, %s, %s, %s\n", params.c_str(), student_file.c_str(), log.c_str(), report.c_str());
     return 0;
 }
 

@@ -8,11 +8,13 @@
 
 #include "cli.hpp"
 
+#include "b2m/io/state_dict.hpp"
 #include "b2m/loss/contrastive.hpp"
 #include "b2m/loss/cross_entropy.hpp"
 #include "b2m/loss/latent.hpp"
 #include "b2m/nn/activation.hpp"
 #include "b2m/nn/dense.hpp"
+#include "b2m/nn/freeze.hpp"
 #include "b2m/nn/sequential.hpp"
 #include "b2m/nn/tap.hpp"
 #include "b2m/optim/optimizer.hpp"
@@ -90,6 +92,20 @@ run_result train_with(Student student, const Objective& objective, const student
     auto trainer = train::make_trainer(std::move(student), objective, optim::adam({.lr = s.lr}), {.seed = s.seed});
     tool_callbacks cb;
     cb.show_progress = r.progress;
+    if (!r.init_path.empty()) {
+        try {
+            io::load_state_dict(trainer.student(), r.init_path);
+        } catch (const b2m::error& e) {
+            throw input_error("--init " + r.init_path + ": " + e.what());
+        }
+    }
+    if (!r.freeze.empty()) {
+        try {
+            nn::freeze(trainer.student(), r.freeze);
+        } catch (const b2m::error& e) {
+            throw usage_error(std::string("option --freeze: ") + e.what());
+        }
+    }
     if (!r.csv_path.empty()) cb.csv = train::csv_log{r.csv_path};
     cb.patience = r.patience;
     cb.stop.patience = r.patience;
@@ -101,6 +117,7 @@ run_result train_with(Student student, const Objective& objective, const student
     run_result out;
     out.report = train::fit(trainer, train_set, held_out, fo, cb);
     out.train_accuracy = train::accuracy(trainer.predict(train_set.x), train_set.labels);
+    if (!r.student_path.empty()) io::save_state_dict(trainer.student(), r.student_path);
     out.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
     return out;
 }
