@@ -368,6 +368,23 @@ TEST_CASE("npz API: list / members by name with rank checks / file.npz:member / 
     CHECK(fv(1, 2) == 6.0);
 }
 
+TEST_CASE("safetensors F16 and BF16 tensors (as Hugging Face ships them) convert exactly") {
+    tmpdir t;
+    const std::string json = R"({"h":{"dtype":"F16","shape":[3],"data_offsets":[0,6]},)"
+                             R"("b":{"dtype":"BF16","shape":[2],"data_offsets":[6,10]},"__metadata__":{"format":"pt"}})";
+    std::string out;
+    for (int i = 0; i < 8; ++i) out.push_back(char((json.size() >> (8 * i)) & 0xff));
+    // F16: 1.0, -2.5, 2^-24 (smallest subnormal); BF16: 1.0, -3.0 (top halves of the floats)
+    const std::uint16_t v[5] = {0x3c00, 0xc100, 0x0001, 0x3f80, 0xc040};
+    spit(t("h.safetensors"), out + json + std::string(reinterpret_cast<const char*>(v), 10));
+    const auto a = io::read_safetensors(t("h.safetensors"));
+    REQUIRE(a.size() == 2);
+    CHECK(a[0].name == "h");
+    const auto h = a[0].values<double>("h");
+    CHECK(h == std::vector<double>{1.0, -2.5, std::ldexp(1.0, -24)});
+    CHECK(a[1].values<double>("b") == std::vector<double>{1.0, -3.0});
+}
+
 TEST_CASE("a trained student exported to .npz and .safetensors reads back with identical outputs") {
     tmpdir t;
     const nn::image_shape img{1, 6, 6};
