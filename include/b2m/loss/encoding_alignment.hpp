@@ -13,12 +13,18 @@
 // corr is Pearson correlation between two trials' response patterns (across the V
 // outputs); a constant pattern (zero variance) correlates 0 with everything; with a batch
 // of 1 the i != j mean is empty and counts 0. The correlation term is differentiated as
-// written (the published code detaches it; set correlation = false to drop it).
+// written (the published code detaches it: correlation_gradient = false; correlation =
+// false drops it).
 // beta, the paper's weight, is the term's weight in the objective.
-// Not implemented yet: the temporal-convolution head of Freteault et al. (use
-// nn::temporal_conv in the student, or a time-delayed brain, for now).
+// The temporal-convolution head of Freteault et al. is loss::temporal_encoding.
 // The encoders and C are created on the first forward from rng(seed) (split 0..L-1 for
-// A_l, split L for C), initialised like nn.Linear.
+// A_l, split L + s for C_s), initialised like nn.Linear.
+// Several subjects (subject_widths, ReAlnet's multi-subject form): shared encoders, one head
+// C_s per subject onto its own V_s targets; MSE is the mean over every valid entry, and the
+// correlation part's i != j mean runs over pairs of trials of the same subject (trials of
+// different subjects have different targets). With correlation_gradient = false the
+// correlation part is detached (ReAlnet's published code): its value counts, its gradient
+// does not.
 #pragma once
 
 #include <algorithm>
@@ -28,6 +34,8 @@
 #include <string>
 #include <utility>
 #include <vector>
+
+#include <xtensor/xview.hpp>
 
 #include "b2m/core/gemm.hpp"
 #include "b2m/core/rng.hpp"
@@ -46,8 +54,14 @@ tap_list<Taps...> taps(Taps...) { return {}; }
 struct encoding_alignment_options {
     std::size_t units = 128;   ///< encoder width per tap
     bool mse = true;           ///< the MSE part
-    bool correlation = true;   ///< the correlation part (with gradients)
+    bool correlation = true;   ///< the correlation part
+    bool correlation_gradient = true;  ///< false: the correlation part is detached (counts in the
+                                       ///< value, gives no gradient), as ReAlnet's published code
     bool bias = true;          ///< encoders and C have biases
+    /// Several subjects / sessions with their own targets: subject s (batch.subject) owns the
+    /// first subject_widths[s] columns of its (padded) brain row and its own head C_s; the
+    /// encoders are shared. Empty: one subject, every column.
+    std::vector<std::size_t> subject_widths{};
     std::uint64_t seed = 0;
 };
 
@@ -57,9 +71,14 @@ class encoding_alignment_term {
     static_assert(L > 0, "b2m: encoding_alignment needs at least one tap");
 
 public:
-    explicit encoding_alignment_term(encoding_alignment_options o) : opt_(o) {
+    explicit encoding_alignment_term(encoding_alignment_options o) : opt_(std::move(o)) {
         if (opt_.units == 0) throw error("loss::encoding_alignment: units must be positive");
         if (!opt_.mse && !opt_.correlation) throw error("loss::encoding_alignment: both mse and correlation are off");
+        for (std::size_t w : opt_.subject_widths)
+            if (w == 0) throw error("loss::encoding_alignment: every subject width must be positive");
+        const std::size_t S = std::max<std::size_t>(1, opt_.subject_widths.size());
+        c_.resize(S);
+        blocks_.resize(S);
     }
 
     std::string name() const {
@@ -78,73 +97,96 @@ public:
     template <class Student>
     T forward(Student& st, const data::batch<T>& batch) {
         const matrix<T>& b = source_traits<B>::value(st, batch);
-        const std::size_t n = b.shape(0), v = b.shape(1), u = opt_.units, lu = L * u;
-        if (n == 0 || v == 0) throw shape_error(name() + ": " + source_traits<B>::name() + " is empty");
+        const std::size_t n = b.shape(0), u = opt_.units, lu = L * u;
+        if (n == 0 || b.shape(1) == 0) throw shape_error(name() + ": " + source_traits<B>::name() + " is empty");
         // Encoders, concatenated into E (n x L*units).
         ensure_shape(e_, n, lu);
         std::size_t l = 0;
         (encode<Taps>(st, batch, n, l++), ...);
-        if (c_.empty()) {
-            c_ = linear_head<T>(lu, v, opt_.bias);
-            rng r = rng(opt_.seed).split(L);
-            c_.init(r);
-        } else if (c_.out_features() != v) {
-            throw shape_error(name() + ": " + source_traits<B>::name() + " has shape " + shape_string(b.shape()) +
-                              " but the head was built for " + std::to_string(c_.out_features()) + " outputs");
-        }
         for (std::size_t i = 0; i < n * lu; ++i) e_.data()[i] = std::max(e_.data()[i], T(0));
-        ensure_shape(p_, n, v);
-        c_.forward(e_.data(), n, lu, p_.data(), v);
-        T value = 0;
-        if (opt_.mse) {
-            double total = 0;  // double even for float tensors (long sums drift in float)
-            for (std::size_t i = 0; i < n * v; ++i) {
-                const double d = double(p_.data()[i]) - double(b.data()[i]);
-                total += d * d;
+        assign_rows(b, batch);
+        double sq = 0, diag = 0, off = 0;
+        valid_ = 0, pairs_ = 0;
+        for (std::size_t s = 0; s < blocks_.size(); ++s) {
+            block& k = blocks_[s];
+            const std::size_t ns = k.rows.size(), w = width(s, b);
+            if (ns == 0) continue;
+            if (c_[s].empty()) {
+                c_[s] = linear_head<T>(lu, w, opt_.bias);
+                rng r = rng(opt_.seed).split(L + s);
+                c_[s].init(r);
+            } else if (c_[s].out_features() != w) {
+                throw shape_error(name() + ": " + source_traits<B>::name() + " has shape " + shape_string(b.shape()) +
+                                  " but the head was built for " + std::to_string(c_[s].out_features()) + " outputs");
             }
-            value += T(total / double(n * v));
+            const T* E = gather(k.e, e_.data(), lu, k.rows, n);
+            const T* Bs = gather(k.b, b.data(), b.shape(1), k.rows, n, w);
+            ensure_shape(k.p, n, w);
+            c_[s].forward(E, ns, lu, k.p.data(), w);
+            if (opt_.mse)
+                for (std::size_t i = 0; i < ns * w; ++i) {
+                    const double d = double(k.p.data()[i]) - double(Bs[i]);
+                    sq += d * d;
+                }
+            valid_ += ns * w;
+            pairs_ += ns * (ns - 1);
+            if (opt_.correlation) {
+                ensure_shape(k.pn, n, w);
+                ensure_shape(k.bn, n, w);
+                ensure_shape(k.r, n, n);
+                k.np.resize(n);
+                k.nb.resize(n);
+                detail::normalize_rows<T>(k.p.data(), ns, w, w, true, T(1e-12), k.pn.data(), k.np.data());
+                detail::normalize_rows<T>(Bs, ns, w, w, true, T(1e-12), k.bn.data(), k.nb.data());
+                gemm_raw<T>(false, true, ns, ns, w, T(1), k.pn.data(), w, k.bn.data(), w, T(0), k.r.data(), ns);
+                for (std::size_t i = 0; i < ns; ++i)
+                    for (std::size_t j = 0; j < ns; ++j) (i == j ? diag : off) += double(k.r.data()[i * ns + j]);
+            }
         }
-        if (opt_.correlation) {
-            ensure_shape(pn_, n, v);
-            ensure_shape(bn_, n, v);
-            ensure_shape(r_, n, n);
-            np_.resize(n);
-            nb_.resize(n);
-            detail::normalize_rows<T>(p_.data(), n, v, v, true, T(1e-12), pn_.data(), np_.data());
-            detail::normalize_rows<T>(b.data(), n, v, v, true, T(1e-12), bn_.data(), nb_.data());
-            gemm<T>(pn_, bn_, r_, false, true);
-            T diag = 0, off = 0;
-            for (std::size_t i = 0; i < n; ++i)
-                for (std::size_t j = 0; j < n; ++j) (i == j ? diag : off) += r_(i, j);
-            value += T(1) - diag / T(n) + (n > 1 ? off / T(n * (n - 1)) : T(0));
-        }
-        return value;
+        double value = 0;
+        if (opt_.mse) value += sq / double(valid_);
+        if (opt_.correlation) value += 1.0 - diag / double(n) + (pairs_ > 0 ? off / double(pairs_) : 0.0);
+        return T(value);
     }
 
     template <class Student>
     void backward(Student& st, const data::batch<T>& batch, T weight) {
         const matrix<T>& b = source_traits<B>::value(st, batch);
-        const std::size_t n = b.shape(0), v = b.shape(1), u = opt_.units, lu = L * u;
-        ensure_shape(gp_, n, v);
-        if (opt_.mse) {
-            const T scale = T(2) * weight / T(n * v);
-            for (std::size_t i = 0; i < n * v; ++i) gp_.data()[i] = scale * (p_.data()[i] - b.data()[i]);
-        } else {
-            gp_.fill(T(0));
-        }
-        if (opt_.correlation) {
-            // dL/dR: -1/n on the diagonal, 1/(n(n-1)) off it.
-            for (std::size_t i = 0; i < n; ++i)
-                for (std::size_t j = 0; j < n; ++j)
-                    r_(i, j) = i == j ? -weight / T(n) : (n > 1 ? weight / T(n * (n - 1)) : T(0));
-            ensure_shape(gpn_, n, v);
-            gemm<T>(r_, bn_, gpn_);
-            detail::normalize_rows_backward<T>(pn_.data(), np_.data(), gpn_.data(), n, v, true, T(1e-12), T(1),
-                                               gp_.data(), v);
-        }
+        const std::size_t n = b.shape(0), u = opt_.units, lu = L * u;
         ensure_shape(ge_, n, lu);
         ge_.fill(T(0));
-        c_.backward(e_.data(), n, lu, gp_.data(), v, T(1), ge_.data(), lu);
+        for (std::size_t s = 0; s < blocks_.size(); ++s) {
+            block& k = blocks_[s];
+            const std::size_t ns = k.rows.size(), w = width(s, b);
+            if (ns == 0) continue;
+            const T* Bs = single() ? b.data() : k.b.data();
+            ensure_shape(k.gp, n, w);
+            if (opt_.mse) {
+                const T scale = T(2) * weight / T(valid_);
+                for (std::size_t i = 0; i < ns * w; ++i) k.gp.data()[i] = scale * (k.p.data()[i] - Bs[i]);
+            } else {
+                std::fill_n(k.gp.data(), ns * w, T(0));
+            }
+            if (opt_.correlation && opt_.correlation_gradient) {
+                // dL/dR: -1/n on the diagonal, 1/pairs off it (pairs of trials of one subject).
+                for (std::size_t i = 0; i < ns; ++i)
+                    for (std::size_t j = 0; j < ns; ++j)
+                        k.r.data()[i * ns + j] = i == j ? -weight / T(n) : (pairs_ > 0 ? weight / T(pairs_) : T(0));
+                ensure_shape(k.gpn, n, w);
+                gemm_raw<T>(false, false, ns, w, ns, T(1), k.r.data(), ns, k.bn.data(), w, T(0), k.gpn.data(), w);
+                detail::normalize_rows_backward<T>(k.pn.data(), k.np.data(), k.gpn.data(), ns, w, true, T(1e-12), T(1),
+                                                   k.gp.data(), w);
+            }
+            if (single()) {
+                c_[s].backward(e_.data(), ns, lu, k.gp.data(), w, T(1), ge_.data(), lu);
+            } else {
+                ensure_shape(k.ge, n, lu);
+                std::fill_n(k.ge.data(), ns * lu, T(0));
+                c_[s].backward(k.e.data(), ns, lu, k.gp.data(), w, T(1), k.ge.data(), lu);
+                for (std::size_t i = 0; i < ns; ++i)
+                    std::copy_n(k.ge.data() + i * lu, lu, ge_.data() + k.rows[i] * lu);
+            }
+        }
         for (std::size_t i = 0; i < n * lu; ++i)
             if (e_.data()[i] <= T(0)) ge_.data()[i] = T(0);
         std::size_t l = 0;
@@ -154,15 +196,59 @@ public:
     template <class F>
     void for_each_param(F&& f) {
         for (std::size_t l = 0; l < L; ++l) a_[l].for_each_param(f, "encoder" + std::to_string(l) + ".");
-        c_.for_each_param(f, "head.");
+        if (single()) c_[0].for_each_param(f, "head.");
+        else
+            for (std::size_t s = 0; s < c_.size(); ++s) c_[s].for_each_param(f, "head" + std::to_string(s) + ".");
     }
 
     linear_head<T>& encoder(std::size_t l) { return a_[l]; }
-    linear_head<T>& head() { return c_; }
-    /// The predicted brain response p of the last forward (B x V).
-    const matrix<T>& prediction() const { return p_; }
+    /// The head C (one subject) or C_s.
+    linear_head<T>& head(std::size_t s = 0) { return c_[s]; }
+    /// The predicted brain response of the last forward for subject s's trials
+    /// (rows: that subject's trials in batch order; all trials with one subject), (n_s x V_s).
+    matrix<T> prediction(std::size_t s = 0) const {
+        const block& k = blocks_[s];
+        const std::size_t w = k.p.shape(1);
+        return xt::view(k.p, xt::range(0, k.rows.size()), xt::range(0, w));
+    }
 
 private:
+    struct block {
+        std::vector<std::size_t> rows;  // trials of this subject in the batch
+        matrix<T> e, b, p, pn, bn, r, gp, gpn, ge;  // first rows.size() rows used
+        std::vector<T> np, nb;
+    };
+    bool single() const { return opt_.subject_widths.empty(); }
+    std::size_t width(std::size_t s, const matrix<T>& b) const { return single() ? b.shape(1) : opt_.subject_widths[s]; }
+    /// Splits the batch's trials by subject (all in block 0 with one subject).
+    void assign_rows(const matrix<T>& b, const data::batch<T>& batch) {
+        const std::size_t n = b.shape(0);
+        for (auto& k : blocks_) {
+            k.rows.reserve(n);
+            k.rows.clear();
+        }
+        if (single()) {
+            for (std::size_t i = 0; i < n; ++i) blocks_[0].rows.push_back(i);
+            return;
+        }
+        detail::check_subjects(name(), batch.subject, n, blocks_.size());
+        std::size_t widest = 0;
+        for (std::size_t w : opt_.subject_widths) widest = std::max(widest, w);
+        if (b.shape(1) < widest)
+            throw shape_error(name() + ": " + source_traits<B>::name() + " has shape " + shape_string(b.shape()) +
+                              " but the widest subject has " + std::to_string(widest) + " columns");
+        for (std::size_t i = 0; i < n; ++i) blocks_[std::size_t(batch.subject(i))].rows.push_back(i);
+    }
+    /// With one subject: src itself. Otherwise the block's rows of src (first `cols` columns)
+    /// copied into buf (capacity n rows), returned.
+    const T* gather(matrix<T>& buf, const T* src, std::size_t ld, const std::vector<std::size_t>& rows, std::size_t n,
+                    std::size_t cols = 0) const {
+        if (single()) return src;
+        if (cols == 0) cols = ld;
+        ensure_shape(buf, n, cols);
+        for (std::size_t i = 0; i < rows.size(); ++i) std::copy_n(src + rows[i] * ld, cols, buf.data() + i * cols);
+        return buf.data();
+    }
     template <class Tap, class Student>
     void encode(Student& st, const data::batch<T>& batch, std::size_t n, std::size_t l) {
         const matrix<T>& h = source_traits<Tap>::value(st, batch);
@@ -189,9 +275,10 @@ private:
 
     encoding_alignment_options opt_;
     std::array<linear_head<T>, L> a_{};
-    linear_head<T> c_;
-    matrix<T> e_, p_, pn_, bn_, r_, gp_, gpn_, ge_;
-    std::vector<T> np_, nb_;
+    std::vector<linear_head<T>> c_;
+    std::vector<block> blocks_;
+    std::size_t valid_ = 0, pairs_ = 0;
+    matrix<T> e_, ge_;
 };
 
 template <class B, class... Taps>
