@@ -71,6 +71,27 @@ def main():
                 results.append((name, k, f"{max(v):.3g}"))
         results.append((name, "reps", str(len(vals[("ridge", "b2m", "t", "seconds")]))))
 
+    # Encoding models (issue 20): banded ridge vs himalaya, and a memory-mapped big Y.
+    bb = med("banded", "b2m", "t", "seconds")
+    if bb is not None:
+        name = "Banded"
+        results += [(name, "targets", f"{int(med('banded', 'b2m', 't', 'targets'))}"), (name, "b2m_seconds", f"{bb:.2f}"),
+                    (name, "peak_rss_mb_b2m", f"{med('banded', 'b2m', 't', 'peak_rss_mb'):.0f}")]
+        for be in ("numpy", "torch"):
+            hp = med("banded", f"himalaya_{be}", "t", "seconds")
+            if hp is not None:
+                results += [(name, f"himalaya_{be}_seconds", f"{hp:.2f}"), (name, f"ratio_vs_himalaya_{be}", f"{hp / bb:.2f}"),
+                            (name, f"peak_rss_mb_himalaya_{be}", f"{med('banded', f'himalaya_{be}', 't', 'peak_rss_mb'):.0f}")]
+            for k in (f"max_abs_r_diff_{be}", f"candidate_mismatches_{be}"):
+                v = vals.get(("banded", "cmp", "t", k))
+                if v:
+                    results.append((name, k, f"{max(v):.3g}"))
+    gy = med("bigy", "b2m", "t", "seconds")
+    if gy is not None:
+        results += [("BigY", "targets", f"{int(med('bigy', 'b2m', 't', 'targets'))}"), ("BigY", "b2m_seconds", f"{gy:.2f}"),
+                    ("BigY", "y_mb", f"{med('bigy', 'b2m', 't', 'y_mb'):.0f}"),
+                    ("BigY", "peak_rss_mb_b2m", f"{med('bigy', 'b2m', 't', 'peak_rss_mb'):.0f}")]
+
     for (w, side, cfg, key), v in sorted(vals.items()):
         if side == "compile":
             results.append((w, key, f"{statistics.median(v):.1f}"))
