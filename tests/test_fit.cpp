@@ -25,7 +25,7 @@ train::batch<float> make_data(std::size_t n, std::uint64_t seed) {
 }
 auto make_trainer(std::uint64_t seed) {
     auto net = nn::sequential(nn::dense(6, 16), nn::relu{}, nn::dropout{0.1}, nn::tap<"h">{}, nn::dense(16, 3));
-    return train::make_trainer(net, loss::cross_entropy(nn::output, data::labels) + 0.3 * loss::mse(nn::output, data::brain),
+    return train::make_trainer(std::move(net), loss::cross_entropy(nn::output, data::labels) + 0.3 * loss::mse(nn::output, data::brain),
                                optim::adam({.lr = 1e-2}), {.seed = seed});
 }
 std::string temp_path(const char* name) { return (std::filesystem::temp_directory_path() / name).string(); }
@@ -111,7 +111,7 @@ TEST_SUITE("reliability") {
         train::detail::checkpoint_fail_after_bytes = 100;
         CHECK_THROWS_WITH_AS(t.save(path), doctest::Contains("the previous checkpoint is unchanged"), io_error);
         train::detail::checkpoint_fail_after_bytes = 0;
-        CHECK_FALSE(std::filesystem::exists(path + ".tmp"));
+        CHECK_FALSE(std::filesystem::exists(path + ".tmp." + std::to_string(::getpid())));
         auto other = make_trainer(2);
         other.evaluate(d);
         other.load(path);

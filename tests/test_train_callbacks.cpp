@@ -233,6 +233,6 @@ TEST_SUITE("reliability") {
         s.resumed_after = 2;
         CHECK_THROWS_WITH_AS(foreign.on_fit_begin(s), doctest::Contains("differs from this run's"), io_error);
         for (const auto& p : {ckpt, log, full_log}) std::filesystem::remove(p);
-        CHECK_FALSE(std::filesystem::exists(log + ".tmp"));
+        CHECK_FALSE(std::filesystem::exists(log + ".tmp." + std::to_string(::getpid())));
     }
 }

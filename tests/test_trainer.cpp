@@ -18,7 +18,7 @@ train::batch<float> xor_batch() {
 }
 auto make(std::uint64_t seed) {
     auto net = nn::sequential(nn::dense(2, 16), nn::tanh{}, nn::tap<"h">{}, nn::dense(16, 2));
-    return train::make_trainer(net, loss::cross_entropy(nn::output, data::labels), optim::adam({.lr = 0.05}),
+    return train::make_trainer(std::move(net), loss::cross_entropy(nn::output, data::labels), optim::adam({.lr = 0.05}),
                                {.seed = seed});
 }
 } // namespace

@@ -27,6 +27,7 @@
 #include <xtensor/xadapt.hpp>
 #include <xtensor/xnpy.hpp>
 
+#include "b2m/core/atomic_write.hpp"
 #include "b2m/core/error.hpp"
 #include "b2m/core/tensor.hpp"
 
@@ -234,30 +235,18 @@ tensor<T, N> load_npy(const std::string& path) {
     return out;
 }
 
-/// Writes `t` as .npy (C order, dtype of its value type) atomically: to "<path>.tmp.<pid>"
-/// first, then renamed over `path`. Throws io_error naming the path if writing fails; the
+/// Writes `t` as .npy (C order, dtype of its value type) atomically (core/atomic_write.hpp:
+/// a temporary file, fsync, rename). Throws io_error naming the path if writing fails; the
 /// previous file at `path`, if any, is then untouched.
 template <class E>
 void save_npy(const std::string& path, const E& t) {
-    const std::string tmp = path + ".tmp." + std::to_string(::getpid());
+    std::string bytes;
     try {
-        xt::dump_npy(tmp, t);
+        bytes = xt::dump_npy(t);
     } catch (const std::exception& e) {
-        std::filesystem::remove(tmp);
         throw io_error(path + ": cannot write .npy (" + e.what() + ")");
     }
-    std::error_code ec;
-    // dump_npy does not report short writes; check the size before publishing the file.
-    const auto written = std::filesystem::file_size(tmp, ec);
-    if (ec || written < t.size() * sizeof(typename E::value_type)) {
-        std::filesystem::remove(tmp, ec);
-        throw io_error(path + ": cannot write .npy (short write to " + tmp + ")");
-    }
-    std::filesystem::rename(tmp, path, ec);
-    if (ec) {
-        std::filesystem::remove(tmp);
-        throw io_error(path + ": cannot rename " + tmp + " into place (" + ec.message() + ")");
-    }
+    atomic_write(path, bytes, ".npy file");
 }
 
 /// Loads a numeric CSV as a (rows, cols) matrix. Skips `skip_rows` leading lines, blank

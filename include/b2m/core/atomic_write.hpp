@@ -1,15 +1,15 @@
 // b2m/core/atomic_write.hpp - write a whole file so that readers see the old file or the
 // complete new one, never a torn one.
 //
-//   b2m::atomic_write("run.csv", text, "csv_log");
-//   b2m::atomic_write_with("fig.svg", "svg_plot", [&](std::ostream& os) { os << svg; });
+//   b2m::atomic_write("run.csv", text, "CSV log");
+//   b2m::atomic_write_with("fig.svg", "SVG plot", [&](std::ostream& os) { os << svg; });
 //
-// What it does: writes `<path>.tmp` in the same directory, flushes it to the device
+// What it does: writes `<path>.tmp.<pid>` in the same directory, flushes it to the device
 // (fsync), renames it over `path` (atomic on POSIX file systems) and fsyncs the directory
 // so the rename itself survives a crash.
 // requires: the directory of `path` exists and is writable.
 // ensures:  on success `path` holds exactly the bytes given. On any failure it throws
-//           io_error "<what> '<path>': <reason>; the previous file is unchanged", removes
+//           io_error "<what> '<path>': <reason>; the previous <what> is unchanged", removes
 //           the temporary file and leaves `path` as it was.
 #pragma once
 
@@ -34,12 +34,13 @@ inline std::size_t atomic_write_fail_after_bytes = 0;
 } // namespace detail
 
 /// Writes `bytes` to `path` atomically (temporary file in the same directory, fsync, rename,
-/// directory fsync). `what` names the writer in error messages (e.g. "checkpoint").
+/// directory fsync). `what` names the kind of file in error messages (e.g. "checkpoint").
 inline void atomic_write(const std::string& path, std::string_view bytes, std::string_view what = "file") {
-    const std::string tmp = path + ".tmp";
+    const std::string tmp = path + ".tmp." + std::to_string(::getpid());  // one per writing process
     auto fail = [&](const std::string& reason) {
         ::unlink(tmp.c_str());
-        throw io_error(std::string(what) + " '" + path + "': " + reason + "; the previous file is unchanged");
+        throw io_error(std::string(what) + " '" + path + "': " + reason + "; the previous " + std::string(what) +
+                       " is unchanged");
     };
     const int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
     if (fd < 0) throw io_error(std::string(what) + " '" + path + "': cannot open '" + tmp + "' for writing (" +

@@ -34,6 +34,7 @@
 
 #include <unistd.h>
 
+#include "b2m/core/atomic_write.hpp"
 #include "b2m/core/error.hpp"
 
 namespace b2m::io {
@@ -72,26 +73,9 @@ inline void read_at(std::ifstream& in, std::uint64_t off, char* dst, std::size_t
     if (std::size_t(in.gcount()) != n) throw io_error(what + ": read failed (file changed or unreadable)");
 }
 
-/// Writes `bytes` to path atomically: a temporary file in the same folder, then rename.
+/// Writes `bytes` to path atomically (core/atomic_write.hpp: temporary file, fsync, rename).
 inline void write_file_atomically(const std::string& path, const std::string& bytes) {
-    const std::string tmp = path + ".tmp." + std::to_string(::getpid());
-    {
-        std::ofstream out(tmp, std::ios::binary | std::ios::trunc);
-        if (!out) throw io_error(path + ": cannot open '" + tmp + "' for writing");
-        out.write(bytes.data(), std::streamsize(bytes.size()));
-        out.flush();
-        if (!out) {
-            out.close();
-            std::remove(tmp.c_str());
-            throw io_error(path + ": writing failed (disk full?)");
-        }
-    }
-    std::error_code ec;
-    std::filesystem::rename(tmp, path, ec);
-    if (ec) {
-        std::remove(tmp.c_str());
-        throw io_error(path + ": cannot rename the temporary file over it (" + ec.message() + ")");
-    }
+    b2m::atomic_write(path, bytes, "file");
 }
 
 /// Largest output deflate can produce from n compressed bytes (ratio 1032:1 plus slack).

@@ -46,7 +46,8 @@ public:
     static constexpr std::size_t size = sizeof...(Terms);
     using value_type = T;
 
-    objective_t(std::array<T, size> weights, Terms... terms) : weights_(weights), terms_(std::move(terms)...) {}
+    objective_t(std::array<T, size> weights, Terms... terms)
+        : weights_(weights), base_weights_(weights), terms_(std::move(terms)...) {}
 
     template <class Student>
     static constexpr void check() {
@@ -101,11 +102,20 @@ public:
     }
     const std::array<T, size>& values() const { return values_; }
     const std::array<T, size>& weights() const { return weights_; }
+    /// The weights the objective was composed with (schedules scale these).
+    const std::array<T, size>& base_weights() const { return base_weights_; }
+    /// Sets term k's weight from the next forward/backward on (a weight schedule).
+    /// Requires k < size and a finite w.
+    void set_weight(std::size_t k, T w) {
+        if (k >= size) throw error("objective: no term " + std::to_string(k) + " (it has " + std::to_string(size) + ")");
+        if (!std::isfinite(w)) throw data_error("objective: the weight of term " + std::to_string(k) + " must be finite");
+        weights_[k] = w;
+    }
     template <std::size_t I>
     auto& term() { return boost::hana::at_c<I>(terms_); }
 
 private:
-    std::array<T, size> weights_;
+    std::array<T, size> weights_, base_weights_;
     boost::hana::tuple<Terms...> terms_;
     std::array<T, size> values_{};
     std::string name_buf_;  // for_each_param's parameter names (capacity kept across steps)

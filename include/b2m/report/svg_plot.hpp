@@ -15,6 +15,7 @@
 #include <string>
 #include <vector>
 
+#include "b2m/core/atomic_write.hpp"
 #include "b2m/core/error.hpp"
 
 namespace b2m::report {
@@ -48,16 +49,9 @@ inline std::string xml_escape(const std::string& s) {
     return out;
 }
 
-/// Writes `text` to path through "<path>.tmp" and a rename; throws io_error naming path.
+/// Writes `text` to path atomically (core/atomic_write.hpp); throws io_error naming path.
 inline void write_file_atomically(const std::string& path, const std::string& text) {
-    const std::string tmp = path + ".tmp";
-    std::FILE* f = std::fopen(tmp.c_str(), "wb");
-    if (!f) throw io_error("cannot write '" + path + "' (opening '" + tmp + "' failed)");
-    const bool ok = std::fwrite(text.data(), 1, text.size(), f) == text.size();
-    if (std::fclose(f) != 0 || !ok || std::rename(tmp.c_str(), path.c_str()) != 0) {
-        std::remove(tmp.c_str());
-        throw io_error("cannot write '" + path + "'");
-    }
+    atomic_write(path, text, "SVG plot");
 }
 
 class svg_plot {

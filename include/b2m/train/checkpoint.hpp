@@ -19,6 +19,7 @@
 
 #include <unistd.h>
 
+#include "b2m/core/atomic_write.hpp"
 #include "b2m/core/error.hpp"
 #include "b2m/core/tensor.hpp"
 
@@ -59,30 +60,23 @@ public:
         put(v);
     }
 
-    /// Writes magic + entries + checksum to path via a temporary file and rename.
+    /// Writes magic + entries + checksum to path atomically (core/atomic_write.hpp).
     /// Throws io_error naming the file on any failure; the previous file is then unchanged.
     void write_atomically(const std::string& path) const {
         std::string out(detail::checkpoint_magic, 8);
         out += bytes_;
         const std::uint64_t sum = detail::fnv1a(out.data(), out.size());
         out.append(reinterpret_cast<const char*>(&sum), sizeof sum);
-        const std::string tmp = path + ".tmp";
-        std::FILE* f = std::fopen(tmp.c_str(), "wb");
-        if (!f) throw io_error("checkpoint '" + path + "': cannot open '" + tmp + "' for writing");
-        std::size_t limit = detail::checkpoint_fail_after_bytes ? detail::checkpoint_fail_after_bytes : out.size();
-        const bool short_write = limit < out.size();
-        bool ok = std::fwrite(out.data(), 1, std::min(limit, out.size()), f) == std::min(limit, out.size());
-        ok = ok && !short_write && std::fflush(f) == 0 && ::fsync(::fileno(f)) == 0;
-        ok = (std::fclose(f) == 0) && ok;
-        if (!ok) {
-            std::remove(tmp.c_str());
-            throw io_error("checkpoint '" + path + "': writing failed" +
-                           (short_write ? " midway (simulated fault)" : "") + "; the previous checkpoint is unchanged");
+        // the fault-injection hook of this header drives the shared one of atomic_write
+        const std::size_t saved = b2m::detail::atomic_write_fail_after_bytes;
+        b2m::detail::atomic_write_fail_after_bytes = detail::checkpoint_fail_after_bytes;
+        try {
+            atomic_write(path, out, "checkpoint");
+        } catch (...) {
+            b2m::detail::atomic_write_fail_after_bytes = saved;
+            throw;
         }
-        if (std::rename(tmp.c_str(), path.c_str()) != 0) {
-            std::remove(tmp.c_str());
-            throw io_error("checkpoint '" + path + "': cannot rename the temporary file into place");
-        }
+        b2m::detail::atomic_write_fail_after_bytes = saved;
     }
 
 private:

@@ -38,6 +38,7 @@
 #include "b2m/train/callbacks/early_stopping.hpp"
 #include "b2m/train/callbacks/lr_schedule.hpp"
 #include "b2m/train/callbacks/progress.hpp"
+#include "b2m/train/callbacks/weight_schedule.hpp"
 
 namespace b2m::train {
 
@@ -68,6 +69,12 @@ struct batch_plan {
     std::size_t end(std::size_t k) const { return k + 1 == count() && !drop_last ? n : std::min(n, (k + 1) * size); }
 };
 
+namespace detail {
+template <class Trainer, real T, class... Callbacks>
+fit_report fit_loop(Trainer& trainer, const batch<T>& data, const batch<T>* validation, const fit_options& options,
+                    Callbacks&... callbacks);
+} // namespace detail
+
 /// Trains `trainer` on `data` (all trials as one batch) for options.epochs epochs.
 /// `validation` may be null.
 /// requires: a trainer of make_trainer, a batch of its scalar type, callbacks as
@@ -87,6 +94,17 @@ fit_report fit(Trainer& trainer, const batch<T>& data, std::type_identity_t<cons
                       "given to a float trainer); convert the batch or make the student in that type");
     }
     (check_callback<std::remove_cvref_t<Callbacks>>(), ...);
+    if constexpr (requires { typename Trainer::value_type; } && (callback<std::remove_cvref_t<Callbacks>> && ...)) {
+        if constexpr (std::same_as<T, typename Trainer::value_type>)
+            return detail::fit_loop(trainer, data, validation, options, callbacks...);
+    }
+    return fit_report{};
+}
+
+namespace detail {
+template <class Trainer, real T, class... Callbacks>
+fit_report fit_loop(Trainer& trainer, const batch<T>& data, const batch<T>* validation, const fit_options& options,
+                    Callbacks&... callbacks) {
     validate(data, "training data");
     if (validation) validate(*validation, "validation data");
     if (options.batch_size == 0) throw error("fit: batch_size must be positive");
@@ -102,9 +120,14 @@ fit_report fit(Trainer& trainer, const batch<T>& data, std::type_identity_t<cons
     state.base_lr = trainer.optimizer().lr;
     state.has_validation = validation != nullptr;
     std::vector<double> weights(Trainer::num_terms);
-    for (std::size_t k = 0; k < Trainer::num_terms; ++k)
+    state.base_weights.assign(Trainer::num_terms, 0.0);
+    for (std::size_t k = 0; k < Trainer::num_terms; ++k) {
         weights[k] = double(trainer.objective().weights()[k]);
-    state.base_weights = weights;
+        if constexpr (requires { trainer.objective().base_weights(); })
+            state.base_weights[k] = double(trainer.objective().base_weights()[k]);
+        else
+            state.base_weights[k] = weights[k];
+    }
     state.weights = std::span<double>(weights);
     auto apply_weights = [&] {
         if constexpr (requires { trainer.objective().set_weight(std::size_t(0), T(0)); }) {
@@ -221,5 +244,6 @@ fit_report fit(Trainer& trainer, const batch<T>& data, std::type_identity_t<cons
     }
     return report;
 }
+} // namespace detail
 
 } // namespace b2m::train

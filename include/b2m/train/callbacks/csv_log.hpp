@@ -108,7 +108,7 @@ public:
         std::string kept;
         if (s.resumed_after > 0) kept = rows_up_to(header, s.resumed_after);
         text_ = header + kept;
-        atomic_write(path, text_, "csv_log");
+        atomic_write(path, text_, "CSV log");
     }
 
     bool on_epoch_end(const fit_state& s, const epoch_record& r) {
@@ -125,7 +125,7 @@ public:
         for (std::size_t i = 0; i < k; ++i) row << ',' << at(r.val_terms, i);
         row << ',' << r.val_accuracy << ',' << r.seconds << "\r\n";
         text_ += row.str();
-        atomic_write(path, text_, "csv_log");
+        atomic_write(path, text_, "CSV log");
         return true;
     }
 
