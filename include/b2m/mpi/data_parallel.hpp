@@ -230,7 +230,11 @@ public:
     Trainer& local() { return *tr_; }
     const communicator& comm() const { return comm_; }
     /// Bytes of the gradient allreduce per step (the student's parameters).
-    std::size_t allreduce_bytes() const { return flat_.size() * sizeof(T); }
+    std::size_t allreduce_bytes() {
+        std::size_t n = 0;
+        tr_->student().for_each_param([&](const std::string&, matrix<T>&, matrix<T>& g) { n += g.size(); });
+        return n * sizeof(T);
+    }
 
     /// Rank 0 writes the checkpoint (atomically, through train::trainer::save); a failure
     /// there is thrown on every rank. The state is the same on every rank and holds nothing
@@ -251,8 +255,14 @@ public:
     void load(const std::string& path) { load(path, [](auto&) {}); }
 
 private:
-    void require_rows(const data::batch<T>& b) const {
+    /// Checks b and, on the first batch, lets the trainer build its lazily sized parts
+    /// (projection heads, optimiser state; kept for checkpoints) from the whole batch, as
+    /// train::trainer::step does; this is local work, the same on every rank.
+    void require_rows(const data::batch<T>& b) {
         if (b.x.shape(0) == 0) throw data_error("batch: data::inputs is empty (shape " + shape_string(b.x.shape()) + ")");
+        if constexpr (requires { tr_->build(b); tr_->built(); }) {
+            if (!tr_->built()) tr_->build(b);
+        }
     }
     /// This rank's block of rows of x (copied into a member buffer: no allocation once sized).
     /// A batch with fewer rows than ranks is run whole on every rank (replicated_), and only
