@@ -12,8 +12,8 @@ int main(int argc, char** argv) {
     using namespace b2m::brain;
     const std::string dir = (argc > 1 ? std::string(argv[1]) : std::string(B2M_DATA_DIR)) + "/rsa92";
     if (!std::filesystem::exists(dir + "/rdm_human_it.npy")) {
-        std::printf("rsa92 data not found in %s; nothing to do\n", dir.c_str());
-        return 0;
+        std::printf("SKIP: rsa92 data not found in %s (real data absent); exit code 77\n", dir.c_str());
+        return 77;
     }
     try {
         const auto human = load_npy<double, 2>(dir + "/rdm_human_it.npy");

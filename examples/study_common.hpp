@@ -46,11 +46,13 @@ inline args parse(int argc, char** argv) {
     return a;
 }
 
-/// True when every listed file exists under the data dir; else prints why and returns false.
+/// True when every listed file exists under the data dir; else prints why and returns false
+/// (the caller then exits with skip_code, which ctest reports as skipped).
+inline constexpr int skip_code = 77;
 inline bool have_data(const args& a, const std::vector<std::string>& files) {
     for (const auto& f : files)
         if (!std::filesystem::exists(a.data_dir + "/" + f)) {
-            std::printf("SKIP: %s not found under %s (real data absent); nothing to do\n", f.c_str(), a.data_dir.c_str());
+            std::printf("SKIP: %s not found under %s (real data absent; see README \"Real data\"); exit code 77\n", f.c_str(), a.data_dir.c_str());
             return false;
         }
     return true;

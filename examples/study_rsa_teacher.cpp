@@ -109,7 +109,7 @@ double metric(const scores& s, int m) { return m == 0 ? s.test_human : m == 1 ? 
 
 int main(int argc, char** argv) {
     const auto a = study::parse(argc, argv);
-    if (!study::have_data(a, {"rsa92/images.npy", "rsa92/rdm_human_it.npy", "rsa92/rdm_monkey_it.npy"})) return 0;
+    if (!study::have_data(a, {"rsa92/images.npy", "rsa92/rdm_human_it.npy", "rsa92/rdm_monkey_it.npy"})) return study::skip_code;
     set_num_threads(1);  // identical numbers on every rerun
     const auto t0 = std::chrono::steady_clock::now();
     try {

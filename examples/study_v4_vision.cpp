@@ -128,7 +128,7 @@ int main(int argc, char** argv) {
     const auto a = study::parse(argc, argv);
     if (!study::have_data(a, {"v4/190925/images.npy", "v4/190927/responses.npy", "v4/190928/responses.npy",
                               "v4/190929/responses.npy", "rsa92/rdm_human_it.npy"}))
-        return 0;
+        return study::skip_code;
     set_num_threads(1);  // identical numbers on every rerun (no thread-count-dependent sums)
     const auto t0 = std::chrono::steady_clock::now();
     try {

@@ -74,8 +74,8 @@ int main(int argc, char** argv) {
     if (pos.size() > 1) root = pos[1];
     const std::string dir = root + "/v4/" + session;
     if (!std::filesystem::exists(dir + "/responses.npy")) {
-        std::printf("v4 data not found in %s; nothing to do\n", dir.c_str());
-        return 0;
+        std::printf("SKIP: v4 data not found in %s (real data absent); exit code 77\n", dir.c_str());
+        return 77;
     }
     try {
         const auto t0 = std::chrono::steady_clock::now();
