@@ -5,7 +5,7 @@
 #include <cmath>
 
 using namespace b2m;
-using b2m::testing::check_function;
+using b2m::testing::checked::check_function;
 using b2m::testing::random_matrix;
 
 namespace {

@@ -5,7 +5,7 @@
 #include <b2m/nn.hpp>
 
 using namespace b2m;
-using b2m::testing::check_layer;
+using b2m::testing::checked::check_layer;
 using b2m::testing::random_matrix;
 
 TEST_SUITE("gradcheck") {
