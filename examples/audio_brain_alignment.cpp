@@ -51,7 +51,7 @@ struct config {
     std::size_t pretrain_clips = 1000, probe_train = 100, probe_test = 500;
     // training
     std::size_t window = 8, train_stride = 4;  // volumes per batch row
-    std::size_t pretrain_epochs = 15, align_epochs = 20, patience = 4;
+    std::size_t pretrain_epochs = 15, align_epochs = 30, patience = 5;
     std::size_t width = 4;
 };
 
