@@ -9,6 +9,7 @@
 
 #include "arch.hpp"
 #include "cli.hpp"
+#include "job.hpp"
 
 #include "b2m/config.hpp"
 
@@ -41,6 +42,7 @@ void overview(std::FILE* out) {
 } // namespace
 
 int main(int argc, char** argv) {
+    b2m::cli::job_session job(argc, argv);  // MPI when started by mpirun / srun (see job.hpp)
     if (argc < 2) {
         overview(stderr);
         return 2;
@@ -70,7 +72,9 @@ int main(int argc, char** argv) {
         std::fprintf(stderr, "b2m %s: error: %s\n", cmd->name, b2m::cli::one_line(what).c_str());
     };
     try {
-        return cmd->run(args);
+        // encode shares its work (targets) over the ranks of an MPI job; the others run on rank 0
+        const bool shared = name == "encode";
+        return b2m::cli::job_run(cmd->name, shared, cmd->run, args);
     } catch (const b2m::cli::usage_error& e) {
         fail(e.what());
         return 2;
