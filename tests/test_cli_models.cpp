@@ -193,7 +193,7 @@ TEST_CASE("conv: uint8 NHWC images are scaled and laid out as the float NCHW ima
 TEST_CASE("train --arch conv, then fine-tune with --init and --freeze: the frozen block is bit-identical in student.npz") {
     scratch s("conv_finetune");
     const std::size_t n = 40;
-    xt::xtensor<std::uint8_t, 4> img = xt::zeros<std::uint8_t>({n, 8, 8, 1});
+    xt::xtensor<std::uint8_t, 4> img = xt::zeros<std::uint8_t>({n, std::size_t(8), std::size_t(8), std::size_t(1)});
     xt::xtensor<std::int64_t, 1> y = xt::zeros<std::int64_t>({n});
     rng r(8);
     for (std::size_t i = 0; i < n; ++i) {

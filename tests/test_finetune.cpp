@@ -5,6 +5,7 @@
 #include <doctest/doctest.h>
 
 #include <b2m/b2m.hpp>
+#include <b2m/models/cornet_z.hpp>
 #include <b2m/nn/freeze.hpp>
 #include <b2m/optim/param_groups.hpp>
 
@@ -320,4 +321,28 @@ TEST_CASE("batch norm in eval mode during training: input gradient matches finit
             xm(i, j) -= 1e-6;
             CHECK(gx(i, j) == doctest::Approx((loss(xp) - loss(xm)) / 2e-6).epsilon(1e-8));
         }
+}
+
+TEST_CASE("CORnet-Z: freezing the areas V1 and V2 by tap name keeps them bit-identical while V4, IT and the decoder learn") {
+    auto net = models::cornet_z<float>({.image = 16, .channels = {4, 4, 4, 4}, .classes = 3});
+    train::batch<float> b;
+    b.x = matrix<float>::from_shape({12, 3 * 16 * 16});
+    rng(7).fill_normal(b.x, 0.0, 1.0);
+    b.labels = index_vector::from_shape({12});
+    for (std::size_t i = 0; i < 12; ++i) b.labels(i) = i % 3;
+    auto t = train::make_trainer(std::move(net), loss::cross_entropy(nn::output, data::labels), optim::adam({.lr = 1e-2}),
+                                 {.seed = 2});
+    const auto ranges = nn::freeze(t.student(), "V1,V2");
+    REQUIRE(ranges.size() == 2);
+    CHECK(ranges[0].first == 0);
+    CHECK(ranges[0].last == 3);
+    CHECK(ranges[1].first == 4);
+    CHECK(ranges[1].last == 7);
+    CHECK(t.student().first_trainable() == 8);
+    const auto before = params_of(t.student());
+    for (int i = 0; i < 3; ++i) t.step(b);
+    const auto after = params_of(t.student());
+    REQUIRE(after.size() == 10);  // 4 convs and the decoder, weight and bias each
+    for (std::size_t k = 0; k < 4; ++k) CHECK(after[k] == before[k]);       // V1, V2
+    for (std::size_t k = 4; k < 10; ++k) CHECK_FALSE(after[k] == before[k]);  // V4, IT, decoder
 }

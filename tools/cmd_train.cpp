@@ -26,7 +26,7 @@ const command_spec& train_spec() {
          {"brain", "B.npy", "brain response per trial, (trials, targets) (needed by the brain objectives)"},
          {"classes", "C", "number of classes (default: largest label + 1)"},
          {"preset", "NAME", "student: mlp | mlp-small (default mlp-small)"},
-         {"arch", "NAME", "student: mlp | mlp-small (as --preset) | conv | gru (images / sequences: b2m train --arch conv --help)"},
+         {"arch", "NAME", "student: mlp | mlp-small (as --preset) | conv | gru | cornet-z (images / sequences: b2m train --arch conv --help)"},
          {"init", "W.npz", "start from these weights (PyTorch state_dict .npz / .safetensors, strict), e.g. a student.npz"},
          {"freeze", "LAYERS", "freeze layers: the tap hidden (its block) or layer indices such as 0-1"},
          {"objective", "NAME", "brain objective: none | contrastive | mse (default contrastive with --brain, else none)"},

@@ -36,7 +36,9 @@ const command_spec& train_arch_spec() {
         "Train a conv (images) or GRU (sequences) student on labels, optionally taught by brain responses.",
         "--arch conv|gru --stimuli X.npy --labels y.npy [--brain B.npy] [options] --out DIR",
         {},
-        {{"arch", "NAME", "conv (images (N, H, W, C) or (N, C, H, W)) | gru (sequences (N, T, F)) (required here)"},
+        {{"arch", "NAME", "conv (images (N, H, W, C) or (N, C, H, W)) | gru (sequences (N, T, F)) | cornet-z (square images; "
+                          "labels only) (required here)"},
+         {"widths", "A,B,C,D", "cornet-z: channels of V1, V2, V4, IT (default 64,128,256,512)"},
          {"stimuli", "X.npy", "images or sequences, one per trial (required); uint8 pixels are scaled to [0, 1]"},
          {"labels", "y.npy", "class index per trial (required)"},
          {"brain", "B.npy", "brain response per trial, (trials, targets)"},
@@ -65,12 +67,15 @@ const command_spec& train_arch_spec() {
         "  conv  conv3x3(C->16) bn relu maxpool2 tap<conv1> conv3x3(16->32) bn relu maxpool2 tap<conv2>\n"
         "        flatten dense(32*H/4*W/4, 64) relu tap<hidden> dense(64, classes)\n"
         "  gru   gru(F, 64) tap<sequence> last_step tap<hidden> dense(64, classes)\n"
+        "  cornet-z  V1 V2 V4 IT (conv relu maxpool, tap each), global average pool, dense(classes)\n"
+        "        (CORnet-Z, models/cornet_z.hpp; --freeze V1,V2 freezes those areas: layers 0-7)\n"
         "Layer indices for --freeze / --backbone count every layer, taps included (conv: conv1 = 0-4,\n"
         "conv2 = 5-9). A frozen layer gets no gradient, optimiser state or weight decay; training\n"
         "computes nothing below the lowest trainable layer. student.npz holds the weights under the\n"
         "names of the equivalent torch.nn.Sequential (taps are not modules).",
         "  b2m train --arch conv --stimuli images.npy --labels labels.npy --epochs 20 --out run1\n"
-        "  b2m train --arch conv --init run1/student.npz --freeze conv1 --stimuli images2.npy --labels labels2.npy --out run2"};
+        "  b2m train --arch conv --init run1/student.npz --freeze conv1 --stimuli images2.npy --labels labels2.npy --out run2\n"
+        "  b2m train --arch cornet-z --init cornet_z.npz --freeze V1,V2 --stimuli images.npy --labels labels.npy --out run3"};
     return spec;
 }
 
@@ -125,7 +130,18 @@ loop_result train_loop(Student student, const Objective& objective, const settin
         try {
             io::load_state_dict(net, st.init);
         } catch (const b2m::error& e) {
-            throw input_error("--init " + st.init + ": " + e.what());
+            bool loaded = false;
+            if constexpr (!Student::template has_tap<"hidden">()) {  // CORnet-Z: the official names too
+                for (const char* prefix : {"", "module."}) {
+                    try {
+                        io::load_state_dict(net, st.init, {.prefix = prefix, .names = models::cornet_z_torch_names()});
+                        loaded = true;
+                        break;
+                    } catch (const b2m::error&) {
+                    }
+                }
+            }
+            if (!loaded) throw input_error("--init " + st.init + ": " + e.what());
         }
     }
     if (!st.freeze.empty()) {
@@ -212,6 +228,10 @@ template <class Student>
 loop_result train_objective(Student student, const settings& st, const train::batch<float>& tr, const std::vector<std::int64_t>& tl,
                             const train::batch<float>& va, const std::vector<std::int64_t>& vl) {
     const auto task = loss::cross_entropy(nn::output, data::labels);
+    if constexpr (!Student::template has_tap<"hidden">()) {
+        // CORnet-Z: the task loss only (its taps are image-shaped areas, not a feature vector)
+        return train_loop(std::move(student), task, st, tr, tl, va, vl);
+    } else {
     switch (st.s.objective) {
     case objective_kind::contrastive: {
         const auto brain = loss::contrastive(nn::tap<"hidden">{}, data::brain,
@@ -223,6 +243,7 @@ loop_result train_objective(Student student, const settings& st, const train::ba
         return train_loop(std::move(student), task + st.s.weight * brain, st, tr, tl, va, vl);
     }
     default: return train_loop(std::move(student), task, st, tr, tl, va, vl);
+    }
     }
 }
 
@@ -238,7 +259,8 @@ int run_train_arch(const std::vector<std::string>& args) {
     apply_threads(a);
     const std::string out = a.required("out");
     const arch_kind arch = parse_arch(a.required("arch"));
-    if (arch != arch_kind::conv && arch != arch_kind::gru) throw usage_error("this path trains --arch conv or gru");
+    if (arch != arch_kind::conv && arch != arch_kind::gru && arch != arch_kind::cornet_z)
+        throw usage_error("this path trains --arch conv, gru or cornet-z");
     if (a.has("lengths") && arch != arch_kind::gru) throw usage_error("--lengths is for --arch gru");
     settings st;
     st.s.objective = parse_objective(a.text("objective", a.has("brain") ? "contrastive" : "none"));
@@ -256,11 +278,20 @@ int run_train_arch(const std::vector<std::string>& args) {
     st.progress = !a.flag("quiet");
     const double val_fraction = a.real_number("val-fraction", 0.2, 0.0, 0.99);
     const std::uint64_t split_seed = a.seed("split-seed", 0);
+    if (arch == arch_kind::cornet_z && st.s.objective != objective_kind::none)
+        throw usage_error("--arch cornet-z trains on the labels only (--objective none; its taps are image-shaped areas)");
     if (st.s.objective != objective_kind::none && !a.has("brain"))
         throw usage_error("--objective " + objective_name(st.s.objective) + " needs --brain B.npy");
 
     const std::string stimuli = a.required("stimuli"), labels_path = a.required("labels");
-    const arch_input in = load_arch_stimuli(arch, stimuli, a.text("layout", "auto"), a.text("lengths", ""));
+    arch_input in = load_arch_stimuli(arch, stimuli, a.text("layout", "auto"), a.text("lengths", ""));
+    if (a.has("widths")) {
+        if (arch != arch_kind::cornet_z) throw usage_error("--widths is for --arch cornet-z");
+        for (double w : a.number_list("widths", {}))
+            if (w != std::floor(w) || w < 1 || w > 65536) throw usage_error("option --widths: '" + json_object::number(w) + "' is not a channel count");
+            else in.widths.push_back(std::size_t(w));
+        if (in.widths.size() != 4) throw usage_error("option --widths needs 4 channel counts (V1, V2, V4, IT)");
+    }
     if (!in.note.empty() && st.progress) std::fprintf(stderr, "b2m train: --stimuli %s: %s\n", stimuli.c_str(), in.note.c_str());
     std::size_t classes = a.count("classes", 0, 0, 100000);
     const index_vector labels = load_labels(labels_path, "--labels", classes);
@@ -291,7 +322,8 @@ int run_train_arch(const std::vector<std::string>& args) {
     std::fflush(stdout);
     const loop_result res = arch == arch_kind::conv
                                 ? train_objective(conv_student(in.channels, in.height, in.width, classes), st, tr, tl, va, vl)
-                                : train_objective(gru_student(in.step_features, classes), st, tr, tl, va, vl);
+                            : arch == arch_kind::cornet_z ? train_objective(cornet_z_student(in, classes), st, tr, tl, va, vl)
+                                                          : train_objective(gru_student(in.step_features, classes), st, tr, tl, va, vl);
 
     std::string command = "b2m train";
     for (const auto& x : args) command += " " + x;
