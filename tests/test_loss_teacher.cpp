@@ -7,8 +7,10 @@
 // must find the 4 relevant directions among 64 from few labels; the subject's responses
 // (100 targets, a random tanh map of z plus noise) to the same 96 stimuli tell the student
 // which directions matter. Measure: epochs until test accuracy >= 0.60 (cross-entropy alone
-// plateaus near 0.62), capped at 201, MEDIAN over 9 seeds (a mean of 5 let one slow
-// baseline seed carry the comparison); each term must beat the baseline by a margin.
+// plateaus near 0.62), capped at 201, over 9 seeds, PAIRED by seed (same initialisation
+// and data order): each term must be faster than cross-entropy alone in at least 7 of the 9
+// seeds (one-sided sign test p = 0.09) and by a median of at least 3 epochs. (The former
+// check, a mean of 5 seeds, let one slow baseline seed carry the comparison.)
 #include <doctest/doctest.h>
 
 #include <b2m/loss.hpp>
@@ -105,7 +107,7 @@ std::size_t epochs_to_target(const Objective& objective, std::uint64_t seed) {
 }
 
 template <class Objective>
-double mean_epochs(const Objective& objective, const char* what) {  // the median, see above
+std::vector<double> seed_epochs(const Objective& objective, const char* what) {  // per seed 1..9
     std::vector<double> e;
     std::printf("%-22s", what);
     for (std::uint64_t seed = 1; seed <= 9; ++seed) {
@@ -113,32 +115,44 @@ double mean_epochs(const Objective& objective, const char* what) {  // the media
         std::printf(" %4.0f (%.2f)", e.back(), best_accuracy);
         best_accuracy = 0;
     }
-    std::sort(e.begin(), e.end());
-    std::printf("   median %.0f\n", e[4]);
-    return e[4];
+    std::vector<double> sorted = e;
+    std::sort(sorted.begin(), sorted.end());
+    std::printf("   median %.0f\n", sorted[4]);
+    return e;
+}
+
+/// Term faster than the baseline: wins in >= 7 of 9 paired seeds, median paired gain >= 3.
+void check_faster(const std::vector<double>& term, const std::vector<double>& base, const char* what) {
+    std::vector<double> d;
+    std::size_t wins = 0;
+    for (std::size_t i = 0; i < base.size(); ++i) d.push_back(term[i] - base[i]), wins += term[i] < base[i];
+    std::sort(d.begin(), d.end());
+    INFO(what << ": faster in " << wins << " of " << base.size() << " seeds, median paired difference " << d[d.size() / 2]);
+    CHECK(wins >= 7);
+    CHECK(d[d.size() / 2] <= -3.0);
 }
 } // namespace
 
 TEST_SUITE("teacher") {
     TEST_CASE("each brain term speeds up learning on a simulated subject carrying the task latent") {
         const auto ce = loss::cross_entropy(nn::output, data::labels);
-        const double base = mean_epochs(ce, "cross-entropy only");
+        const auto base = seed_epochs(ce, "cross-entropy only");
         const auto P = loss::brain_reduction::pca(sim_data().train_brain, K);
         // Contrastive: the tap itself against a learned brain projection (a student head would
         // absorb the alignment with so few trials); a soft temperature.
-        const double con = mean_epochs(
+        const auto con = seed_epochs(
             ce + 5.0 * loss::contrastive(nn::tap<"h">{}, data::brain, {.tau = 1.0, .dim = 32, .project_student = false}),
             "+ contrastive");
-        const double lat = mean_epochs(ce + 5.0 * loss::latent(nn::tap<"h">{}, data::brain, P), "+ latent (PCA)");
-        const double enc = mean_epochs(
+        const auto lat = seed_epochs(ce + 5.0 * loss::latent(nn::tap<"h">{}, data::brain, P), "+ latent (PCA)");
+        const auto enc = seed_epochs(
             ce + 5.0 * loss::encoding_alignment(nn::tap<"h">{}, data::brain, {.units = 32}), "+ encoding alignment");
-        const double rsa = mean_epochs(ce + 5.0 * loss::rsa_loss(nn::tap<"h">{}, data::brain), "+ rsa");
-        const double cka = mean_epochs(ce + 5.0 * loss::cka_loss(nn::tap<"h">{}, data::brain), "+ cka");
-        // Margin: at least 20% fewer epochs than cross-entropy alone (medians of 9 seeds).
-        CHECK(con <= 0.8 * base);
-        CHECK(lat <= 0.8 * base);
-        CHECK(enc <= 0.8 * base);
-        CHECK(rsa <= 0.8 * base);
-        CHECK(cka <= 0.8 * base);
+        const auto rsa = seed_epochs(ce + 5.0 * loss::rsa_loss(nn::tap<"h">{}, data::brain), "+ rsa");
+        const auto cka = seed_epochs(ce + 5.0 * loss::cka_loss(nn::tap<"h">{}, data::brain), "+ cka");
+        // Measured (9 seeds): faster in 9, 7, 8, 8, 9 seeds; median paired gains 10, 7, 5, 9, 10 epochs.
+        check_faster(con, base, "contrastive");
+        check_faster(lat, base, "latent");
+        check_faster(enc, base, "encoding alignment");
+        check_faster(rsa, base, "rsa");
+        check_faster(cka, base, "cka");
     }
 }
