@@ -8,6 +8,7 @@
 #include <b2m/core/rng.hpp>
 #include <b2m/nn/layer.hpp>
 #include <b2m/testing.hpp>
+#include <b2m/train/batch.hpp>
 
 #include <array>
 
