@@ -269,16 +269,23 @@ struct banded_ridge_cv {
                     });
                     if (r > 0) gemm_raw<T>(false, false, nte, w, r, T(1), ate.data(), r, zs.data(), w, T(0), pred.data(), w);
                     else pred.fill(T(0));
-                    parallel_for(b, 16, [&](std::size_t j0, std::size_t j1) {
-                        for (std::size_t a = 0; a < na; ++a)
-                            for (std::size_t j = j0; j < j1; ++j) {
-                                double s = 0;
-                                for (std::size_t i = 0; i < nte; ++i) {
-                                    const double e = double(yte(i, j)) - mean[j] - double(pred(i, a * b + j));
-                                    s += e * e;
+                    // held-out squared errors, row by row (contiguous) over column ranges
+                    parallel_for(b, 64, [&](std::size_t j0, std::size_t j1) {
+                        std::vector<double> acc((j1 - j0) * na, 0.0);
+                        for (std::size_t i = 0; i < nte; ++i) {
+                            const T* py = yte.data() + i * b;
+                            for (std::size_t a = 0; a < na; ++a) {
+                                const T* pp = pred.data() + i * w + a * b;
+                                double* ac = acc.data() + a * (j1 - j0) - j0;
+                                for (std::size_t j = j0; j < j1; ++j) {
+                                    const double e = double(py[j]) - mean[j] - double(pp[j]);
+                                    ac[j] += e * e;
                                 }
-                                sc(a, c0 + j) += -s / double(nte) / double(nf);
                             }
+                        }
+                        for (std::size_t a = 0; a < na; ++a)
+                            for (std::size_t j = j0; j < j1; ++j)
+                                sc(a, c0 + j) += -acc[a * (j1 - j0) + j - j0] / double(nte) / double(nf);
                     });
                 }
             }

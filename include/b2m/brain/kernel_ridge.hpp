@@ -309,15 +309,16 @@ struct multiple_kernel_ridge_cv {
                             for (std::size_t j = 0; j < b; ++j) zs(k, a * b + j) = T(double(z(k, j)) * fa);
                         }
                     gemm_raw<T>(false, false, nte, wd, ntr, T(1), a_te.data(), ntr, zs.data(), wd, T(0), pred.data(), wd);
-                    for (std::size_t a = 0; a < na; ++a)
-                        for (std::size_t j = 0; j < b; ++j) {
-                            double s = 0;
-                            for (std::size_t i = 0; i < nte; ++i) {
+                    std::vector<double> acc(wd, 0.0);  // row by row: contiguous reads
+                    for (std::size_t i = 0; i < nte; ++i)
+                        for (std::size_t a = 0; a < na; ++a)
+                            for (std::size_t j = 0; j < b; ++j) {
                                 const double e = double(yte(i, j)) - mean[j] - double(pred(i, a * b + j));
-                                s += e * e;
+                                acc[a * b + j] += e * e;
                             }
-                            sc(a, c0 + j) += (bad[a] ? -1e5 : -s / double(nte)) / double(nf);
-                        }
+                    for (std::size_t a = 0; a < na; ++a)
+                        for (std::size_t j = 0; j < b; ++j)
+                            sc(a, c0 + j) += (bad[a] ? -1e5 : -acc[a * b + j] / double(nte)) / double(nf);
                 }
             }
             for (std::size_t j = 0; j < t; ++j) {
