@@ -169,6 +169,8 @@ private:
 int run_train(const std::vector<std::string>& args);
 int run_encode(const std::vector<std::string>& args);
 int run_rsa(const std::vector<std::string>& args);
+/// `b2m rsa --data STACK --models ...` (tools/cmd_rsa_stack.cpp); run_rsa dispatches to it.
+int run_rsa_stack(const std::vector<std::string>& args);
 int run_compare(const std::vector<std::string>& args);
 int run_simulate(const std::vector<std::string>& args);
 

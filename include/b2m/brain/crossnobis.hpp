@@ -227,7 +227,8 @@ inline rdm_stack rdm_correlation_nan(const matrix<double>& trials, const std::ve
     if (c < 3) throw data_error("rdm_correlation_nan: needs >= 3 conditions, got " + std::to_string(c));
     for (std::size_t i = 0; i < c; ++i) {
         double mu = 0, q = 0;
-        for (std::size_t j = 0; j < p; ++j) mu += m(i, j) / double(p);
+        for (std::size_t j = 0; j < p; ++j) mu += m(i, j);
+        mu /= double(p);  // sum, then divide (as numpy): a constant row has mean exactly its value
         for (std::size_t j = 0; j < p; ++j) q += (m(i, j) - mu) * (m(i, j) - mu);
         const double s = q > 0 ? 1.0 / std::sqrt(q) : std::numeric_limits<double>::quiet_NaN();
         for (std::size_t j = 0; j < p; ++j) m(i, j) = (m(i, j) - mu) * s;
