@@ -1,7 +1,11 @@
 # Finds what b2m's headers need; shared by the build and by the installed b2mConfig.cmake.
 include(CMakeFindDependencyMacro)
+# BLA_VENDOR is set only while b2m looks for BLAS, then restored: find_package(b2m) runs in
+# the consumer's scope and must not change the consumer's BLAS choice.
+set(_b2m_set_bla_vendor FALSE)
 if(NOT DEFINED BLA_VENDOR)
   set(BLA_VENDOR OpenBLAS)
+  set(_b2m_set_bla_vendor TRUE)
 endif()
 find_dependency(xtl)
 find_dependency(xtensor)
@@ -18,6 +22,9 @@ find_dependency(BLAS)
 find_dependency(LAPACK)
 find_dependency(xtensor-blas)
 set(CMAKE_LIBRARY_PATH "${_b2m_saved_library_path}")
+if(_b2m_set_bla_vendor)
+  unset(BLA_VENDOR)
+endif()
 find_dependency(OpenMP COMPONENTS CXX)
 find_dependency(Boost 1.71 CONFIG COMPONENTS headers)
 

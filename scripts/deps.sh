@@ -3,6 +3,7 @@
 # Usage: scripts/deps.sh [extra-package ...]
 set -euo pipefail
 need=(g++ cmake make libxtensor-dev xtl-dev libxtensor-blas-dev libopenblas-dev libopenblas-openmp-dev libboost-dev doctest-dev
+      nlohmann-json3-dev libmatio-dev pkg-config  # the b2m program: JSON output, MATLAB .mat input (b2m::formats)
       zlib1g-dev nlohmann-json3-dev  # b2m::io: .npz (deflate) and .safetensors (JSON header) weight files
       libopenmpi-dev openmpi-bin
       "$@")

@@ -444,7 +444,7 @@ TEST_SUITE("cli") {
     TEST_CASE("compare writes a table and compare.md and a well-formed SVG with labelled axes and legend") {
         scratch s("compare");
         write_sim(s, 150, 8, 12);
-        const auto r = run_b2m(s, "compare --stimuli X.npy --labels y.npy --brain B.npy --seeds 2 --epochs 4 --target 0.5 --out cmp");
+        const auto r = run_b2m(s, "compare --stimuli X.npy --labels y.npy --brain B.npy --seeds 2 --epochs 4 --target 0.5 --weight 5 --out cmp");
         CAPTURE(r.err);
         REQUIRE(r.code == 0);
         CHECK(r.out.find("| difference (paired by seed) |") != std::string::npos);

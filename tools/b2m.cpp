@@ -34,7 +34,7 @@ const command commands[] = {
 
 void overview(std::FILE* out) {
     std::fprintf(out, "b2m %s - brain-taught students and brain-likeness from the command line\n\n"
-                      "usage: b2m <command> [options]      b2m <command> --help\n\ncommands:\n",
+                      "usage: b2m <command> [options]      b2m help <command>      b2m --version (-V)\n\ncommands:\n",
                  b2m::version_string);
     for (const auto& c : commands) std::fprintf(out, "  %-9s %s\n", c.name, c.summary);
 }
@@ -48,11 +48,17 @@ int main(int argc, char** argv) {
         return 2;
     }
     const std::string name = argv[1];
+    if (name == "help" && argc >= 3) {  // b2m help CMD = b2m CMD --help
+        for (const auto& c : commands)
+            if (argv[2] == std::string(c.name)) return c.run({"--help"});
+        std::fprintf(stderr, "b2m: error: no command '%s' to show help for (see 'b2m --help')\n", b2m::cli::one_line(argv[2]).c_str());
+        return 2;
+    }
     if (name == "-h" || name == "--help" || name == "help") {
         overview(stdout);
         return 0;
     }
-    if (name == "--version" || name == "version") {
+    if (name == "--version" || name == "-V" || name == "version") {
         std::printf("b2m %s\n", b2m::version_string);
         return 0;
     }

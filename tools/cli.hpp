@@ -15,8 +15,11 @@
 #include <string>
 #include <vector>
 
+#include <nlohmann/json_fwd.hpp>
+
 #include "b2m/core/error.hpp"
 #include "b2m/core/tensor.hpp"
+#include "b2m/io/array_file.hpp"
 #include "b2m/train/batch.hpp"
 
 namespace b2m::cli {
@@ -89,12 +92,22 @@ std::string help_text(const command_spec& spec);
 /// Loads a numeric .npy as (rows, columns): rank 2 as is, higher ranks flattened after the
 /// first axis, rank 1 as one column when allow_vector. Requires a non-empty, finite array.
 /// `role` (e.g. "--stimuli") prefixes every error together with the path.
-matrix<double> load_matrix(const std::string& path, const std::string& role, bool allow_vector);
+/// Any format read_array takes; dtype (if given) receives the file's dtype (e.g. "|u1").
+matrix<double> load_matrix(const std::string& path, const std::string& role, bool allow_vector,
+                           std::string* dtype = nullptr);
+
+/// One array from `spec`: "x.npy" (any byte order, float16, strings), "a.npz:member",
+/// "m.mat:variable" (v5 / v7.3, when built with matio), "t.csv" / "t.tsv" (numbers, one
+/// optional header line). Errors are input_error "<role> <file>[:<name>]: <problem>".
+io::array_data read_array(const std::string& spec, const std::string& role);
 
 /// Loads class labels: shape (n,) or (n, 1), whole numbers >= 0. classes = 0: infer
 /// max + 1 (must be >= 2 and <= 100000); else every label must be < classes.
 /// Returns the labels and sets classes to the number of classes.
-index_vector load_labels(const std::string& path, const std::string& role, std::size_t& classes);
+/// String labels (numpy '<U', MATLAB cellstr) are mapped to 0..K-1 in sorted order; names
+/// (if given) receives the strings by class index (empty for numeric labels).
+index_vector load_labels(const std::string& path, const std::string& role, std::size_t& classes,
+                         std::vector<std::string>* names = nullptr);
 
 /// Throws input_error unless both files hold the same number of trials (rows).
 void require_same_trials(const std::string& role_a, const std::string& path_a, std::size_t rows_a,
@@ -130,6 +143,8 @@ struct labelled_data {
     train::batch<float> all;   ///< x, labels, brain (empty without --brain)
     std::size_t features = 0, classes = 0;
     std::string stimuli_path, labels_path, brain_path;
+    std::string stimuli_dtype;              ///< the stimuli file's dtype (e.g. "|u1")
+    std::vector<std::string> label_names;   ///< class index -> string label (string labels only)
 };
 labelled_data load_labelled(const parsed_args& a, bool brain_required);
 
@@ -138,7 +153,8 @@ matrix<float> to_float(const matrix<double>& m, const std::string& role, const s
 
 // ---- output ----------------------------------------------------------------------------
 
-/// A JSON object built key by key (keys in insertion order). NaN/Inf become null.
+/// A JSON object built key by key (keys in insertion order). NaN/Inf become null. Rendered
+/// by nlohmann-json: every double is written so that it reads back bit for bit.
 class json_object {
 public:
     json_object& add(const std::string& key, double v);
@@ -151,7 +167,8 @@ public:
     json_object& add(const std::string& key, const std::vector<double>& v);
     json_object& add(const std::string& key, const std::vector<std::string>& v);
     json_object& add(const std::string& key, const json_object& v);
-    std::string str(int indent = 0) const;
+    std::string str(int indent = 0) const;  ///< indent: ignored (always 2 spaces per level)
+    nlohmann::ordered_json value() const;   ///< the object as an nlohmann value
 
     static std::string quote(const std::string& s);
     static std::string number(double v);

@@ -5,6 +5,8 @@
 #include <filesystem>
 
 #include "cli.hpp"
+#include "compare_table.hpp"
+#include "data_options.hpp"
 #include "students.hpp"
 
 #include "b2m/config.hpp"
@@ -22,29 +24,35 @@ const command_spec& compare_spec() {
         "accuracy and the final held-out accuracy, with 95% confidence intervals over seeds.",
         "--stimuli X.npy --labels y.npy --brain B.npy [options] --out DIR",
         {},
-        {{"stimuli", "X.npy", "stimuli, (trials, features) (required)"},
-         {"labels", "y.npy", "class index per trial, (trials,) (required)"},
+        {{"stimuli", "X.npy", "stimuli, (trials, features); uint8 is divided by 255 (required)"},
+         {"labels", "y.npy", "class per trial, (trials,): whole numbers >= 0 or strings (required)"},
          {"brain", "B.npy", "brain response per trial, (trials, targets) (required)"},
          {"classes", "C", "number of classes (default: largest label + 1)"},
          {"seeds", "N", "seeds per condition (default 5; seeds 1..N)"},
          {"target", "A", "target held-out accuracy for 'epochs to target' (default 0.8)"},
          {"preset", "NAME", "student: mlp | mlp-small (default mlp-small)"},
          {"objective", "NAME", "brain objective of the taught student: contrastive | mse (default contrastive)"},
-         {"weight", "W", "weight of the brain term (default 5)"},
+         {"weight", "W", "weight of the brain term (default 1, as in train)"},
          {"tau", "T", "contrastive temperature (default 1)"},
-         {"epochs", "N", "epochs per run (default 60)"},
+         {"epochs", "N", "epochs per run (default 30, as in train)"},
          {"batch", "N", "mini-batch size (default 32)"},
          {"lr", "X", "Adam learning rate (default 0.005)"},
          {"val-fraction", "F", "fraction of trials held out to measure accuracy (default 0.2)"},
          {"held-out", "N", "hold out exactly N trials instead (overrides --val-fraction)"},
          {"split-seed", "S", "seed of the held-out split (default 0; the same split for every run)"},
-         {"out", "DIR", "output folder (required): curves.svg, compare.md"},
+         split_options()[0], split_options()[1], split_options()[2], split_options()[3],
+         {"no-scale", "", "keep uint8 stimuli as 0..255 (default: divided by 255)"},
+         {"out", "DIR", "output folder (required; -o DIR): curves.svg, curves.csv, compare.md, compare.json, split.npy"},
          threads_option},
         "Both conditions use the same student, optimiser, seeds (initialisation and data order)\n"
         "and held-out split; only the brain term differs. Prints the table and writes\n"
-        "DIR/curves.svg (mean held-out accuracy per epoch with 95% CI bands) and DIR/compare.md\n"
-        "(the table, the settings and every seed's numbers). A seed that never reaches the target\n"
-        "counts as epochs + 1 in the paired difference. See 'b2m train --help' for the students.",
+        "DIR/curves.svg (mean held-out accuracy per epoch with 95% CI bands), DIR/curves.csv (every\n"
+        "run's held-out accuracy and training loss per epoch: condition,seed,epoch,...), DIR/compare.md\n"
+        "(the table, the settings and every seed's numbers), DIR/compare.json (the same numbers) and\n"
+        "DIR/split.npy (the split used: 1 = held out, 0 = training; see 'b2m train --help').\n"
+        "Epochs to target are given for the seeds that reached it (mean and observed range); in the\n"
+        "paired difference a seed that never reaches it counts as epochs + 1, and the table says so.\n"
+        "See 'b2m train --help' for the students, inputs and split options.",
         "  b2m simulate --out sim\n"
         "  b2m compare --stimuli sim/stimuli.npy --labels sim/labels.npy --brain sim/brain.npy \\\n"
         "              --held-out 1000 --epochs 120 --target 0.6 --out sim_compare"};
@@ -75,25 +83,29 @@ int run_compare(const std::vector<std::string>& args) {
     const std::string out = a.required("out");
     a.required("brain");
     student_spec s;
-    s.preset = parse_preset(a.text("preset", "mlp-small"));
+    s.preset = parse_preset(a.text("preset", defaults::preset));
     s.objective = parse_objective(a.text("objective", "contrastive"));
     if (s.objective == objective_kind::none)
         throw usage_error("option --objective: the taught student needs a brain objective (contrastive or mse)");
-    s.weight = a.real_number("weight", 5.0, 0.0, 1e6);
-    s.tau = a.real_number("tau", 1.0, 1e-4, 1e4);
-    s.lr = a.real_number("lr", 5e-3, 1e-9, 10.0);
+    s.weight = a.real_number("weight", defaults::weight, 0.0, 1e6);
+    s.tau = a.real_number("tau", defaults::tau, 1e-4, 1e4);
+    s.lr = a.real_number("lr", defaults::lr, 1e-9, 10.0);
     run_spec r;
-    r.epochs = a.count("epochs", 60, 1, 1000000);
-    r.batch_size = a.count("batch", 32, 1, 1000000);
+    r.epochs = a.count("epochs", defaults::epochs, 1, 1000000);
+    r.batch_size = a.count("batch", defaults::batch, 1, 1000000);
     const std::size_t n_seeds = a.count("seeds", 5, 1, 1000);
     const double target = a.real_number("target", 0.8, 0.0, 1.0);
-    const double val_fraction = a.real_number("val-fraction", 0.2, 0.01, 0.99);
-    const std::uint64_t split_seed = a.seed("split-seed", 0);
+    prepare_output_dir(out);  // an unusable --out folder stops here, before any work
 
-    const labelled_data d = load_labelled(a, true);
+    labelled_data d = load_labelled(a, true);
+    const std::string scale_note = check_scale(d.all.x, d.stimuli_dtype, d.stimuli_path, a.flag("no-scale"));
+    if (!scale_note.empty()) std::fprintf(stderr, "b2m compare: %s\n", scale_note.c_str());
     s.features = d.features;
     s.classes = d.classes;
-    const split sp = split_trials(d.all.size(), val_fraction, split_seed, "--val-fraction", a.count("held-out", 0, 1, 1000000000));
+    const split_choice chosen = choose_split(a, d.all.size(), false);
+    const split& sp = chosen.rows;
+    const std::uint64_t split_seed = chosen.split_seed;
+    if (chosen.stimulus.size()) d.all.stimulus = chosen.stimulus;  // repeats are contrastive positives
     const train::batch<float> train_set = take_rows(d.all, sp.train);
     const train::batch<float> held_out = take_rows(d.all, sp.held_out);
     if (s.objective == objective_kind::contrastive) {
@@ -103,7 +115,8 @@ int run_compare(const std::vector<std::string>& args) {
                          b, r.batch_size);
         r.batch_size = b;
     }
-    make_output_dir(out);
+    const std::string split_file = write_split(out, chosen, d.all.size());
+    write_label_names(out, d.label_names);
 
     std::vector<std::uint64_t> seeds;
     for (std::size_t i = 1; i <= n_seeds; ++i) seeds.push_back(i);
@@ -132,7 +145,7 @@ int run_compare(const std::vector<std::string>& args) {
     const report::condition taught = run_one(taught_name, s.objective);
     const report::condition base = run_one(base_name, objective_kind::none);
     const report::comparison cmp = report::compare(taught, base, target);
-    const std::string table = report::format(cmp);
+    const std::string table = compare_table(cmp, r.epochs);
     std::printf("\n%s\n", table.c_str());
 
     double best_mean = 0;  // best mean accuracy of either condition at any epoch
@@ -142,25 +155,18 @@ int run_compare(const std::vector<std::string>& args) {
             for (const auto& curve : c->accuracy) m += e < curve.size() ? curve[e] : 0.0;
             best_mean = std::max(best_mean, m / double(c->accuracy.size()));
         }
-    std::string verdict;
+    std::string verdict = compare_verdict(cmp, r.epochs, n_seeds);
     if (cmp.treatment_epochs_summary.n == 0 && cmp.baseline_epochs_summary.n == 0) {
-        char b[200];
-        std::snprintf(b, sizeof b, "neither condition reached the target %.2f (best mean held-out accuracy %.3f); try a lower --target or more --epochs",
-                      target, best_mean);
-        verdict = b;
-    } else {
-        const double diff = cmp.epochs_difference.difference.mean;
-        char b[240];
-        std::snprintf(b, sizeof b,
-                      "paired by seed, the brain-taught student reaches the target %.1f epochs %s on average "
-                      "(a seed that never reaches it counts as %zu)",
-                      std::abs(diff), diff < 0 ? "sooner" : "later", r.epochs + 1);
-        verdict = diff == 0 ? "paired by seed, both students reach the target after the same number of epochs on average" : b;
+        char b[120];
+        std::snprintf(b, sizeof b, " (best mean held-out accuracy at any epoch: %.3f)", best_mean);
+        verdict += b;
     }
     std::printf("%s\n", verdict.c_str());
 
     const std::string svg = (std::filesystem::path(out) / "curves.svg").string();
     const std::string md = (std::filesystem::path(out) / "compare.md").string();
+    const std::string csv = (std::filesystem::path(out) / "curves.csv").string();
+    write_text_atomically(csv, curves_csv(taught, base));
     report::learning_curves(taught, base, "Held-out accuracy: brain-taught vs baseline (" + std::to_string(n_seeds) + " seeds)")
         .write(svg);
     std::string command = "b2m compare";
@@ -174,6 +180,7 @@ int run_compare(const std::vector<std::string>& args) {
                   d.stimuli_path.c_str(), d.labels_path.c_str(), d.brain_path.c_str(), d.all.size(), sp.train.size(),
                   sp.held_out.size(), static_cast<unsigned long long>(split_seed), d.features, d.classes, d.all.brain.shape(1));
     m += buf;
+    m += "Split: " + chosen.method + "; written to `split.npy` (1 = held out, 0 = training).\n\n";
     std::snprintf(buf, sizeof buf, "Student `%s`: %s. Adam, lr %g, batch %zu, %zu epochs, seeds 1..%zu.\n\n",
                   preset_name(s.preset).c_str(), describe_student(s.preset, d.features, d.classes).c_str(), s.lr,
                   r.batch_size, r.epochs, n_seeds);
@@ -183,7 +190,37 @@ int run_compare(const std::vector<std::string>& args) {
     m += per_seed(taught, cmp.treatment_epochs, cmp.treatment_final);
     m += per_seed(base, cmp.baseline_epochs, cmp.baseline_final);
     write_text_atomically(md, m);
-    std::printf("wrote %s, %s (%.1f s of training)\n", svg.c_str(), md.c_str(), seconds);
+    // The numbers as JSON (nlohmann: every double reads back exactly).
+    auto per = [&](const std::vector<double>& v) {
+        std::vector<double> o(v);
+        for (auto& x : o)
+            if (std::isinf(x)) x = NAN;  // never reached -> null
+        return o;
+    };
+    json_object cj;
+    cj.add("b2m_version", version_string).add("command", command).add("target", target).add("epochs", r.epochs);
+    cj.add("seeds", std::vector<double>(seeds.begin(), seeds.end()));
+    cj.add("split", split_json(chosen, split_file));
+    cj.add("brain_taught", json_object()
+                               .add("name", taught_name)
+                               .add("epochs_to_target", per(cmp.treatment_epochs))
+                               .add("final_held_out_accuracy", cmp.treatment_final));
+    cj.add("baseline", json_object()
+                           .add("name", base_name)
+                           .add("epochs_to_target", per(cmp.baseline_epochs))
+                           .add("final_held_out_accuracy", cmp.baseline_final));
+    cj.add("epochs_to_target_note", "null: the seed never reached the target; the paired difference counts it as epochs + 1");
+    cj.add("difference", json_object()
+                             .add("epochs_mean", cmp.epochs_difference.difference.mean)
+                             .add("epochs_ci95_low", cmp.epochs_difference.difference.low())
+                             .add("epochs_ci95_high", cmp.epochs_difference.difference.high())
+                             .add("final_accuracy_mean", cmp.final_difference.difference.mean)
+                             .add("final_accuracy_ci95_low", cmp.final_difference.difference.low())
+                             .add("final_accuracy_ci95_high", cmp.final_difference.difference.high()));
+    const std::string cjson = (std::filesystem::path(out) / "compare.json").string();
+    write_text_atomically(cjson, cj.str() + "\n");
+    std::printf("wrote %s, %s, %s, %s, %s (%.1f s of training)\n", svg.c_str(), csv.c_str(), md.c_str(), cjson.c_str(),
+                split_file.c_str(), seconds);
     return 0;
 }
 

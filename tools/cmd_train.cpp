@@ -6,6 +6,7 @@
 
 #include "cli.hpp"
 #include "arch.hpp"
+#include "data_options.hpp"
 #include "students.hpp"
 
 #include "b2m/config.hpp"
@@ -21,8 +22,8 @@ const command_spec& train_spec() {
         "Train a student on stimuli and labels, optionally taught by brain responses to the same stimuli.",
         "--stimuli X.npy --labels y.npy [--brain B.npy] [options] --out DIR",
         {},
-        {{"stimuli", "X.npy", "stimuli, (trials, features); higher ranks are flattened (required)"},
-         {"labels", "y.npy", "class index per trial, (trials,) whole numbers >= 0 (required)"},
+        {{"stimuli", "X.npy", "stimuli, (trials, features); higher ranks are flattened; uint8 is divided by 255 (required)"},
+         {"labels", "y.npy", "class per trial, (trials,): whole numbers >= 0, or strings (mapped to 0..K-1, sorted) (required)"},
          {"brain", "B.npy", "brain response per trial, (trials, targets) (needed by the brain objectives)"},
          {"classes", "C", "number of classes (default: largest label + 1)"},
          {"preset", "NAME", "student: mlp | mlp-small (default mlp-small)"},
@@ -30,22 +31,33 @@ const command_spec& train_spec() {
          {"init", "W.npz", "start from these weights (PyTorch state_dict .npz / .safetensors, strict), e.g. a student.npz"},
          {"freeze", "LAYERS", "freeze layers: the tap hidden (its block) or layer indices such as 0-1"},
          {"objective", "NAME", "brain objective: none | contrastive | mse (default contrastive with --brain, else none)"},
-         {"weight", "W", "weight of the brain term next to the task's cross-entropy (default 1)"},
+         {"weight", "W", "weight of the brain term next to the task's cross-entropy (default 1, as in compare)"},
          {"tau", "T", "contrastive temperature (default 1)"},
-         {"epochs", "N", "training epochs (default 30)"},
+         {"epochs", "N", "training epochs (default 30, as in compare)"},
          {"batch", "N", "mini-batch size (default 32)"},
          {"lr", "X", "Adam learning rate (default 0.005)"},
          {"seed", "S", "seed of initialisation and data order (default 0)"},
          {"val-fraction", "F", "fraction of trials held out for validation (default 0.2; 0: none)"},
          {"held-out", "N", "hold out exactly N trials instead (overrides --val-fraction)"},
          {"split-seed", "S", "seed of the held-out split (default 0)"},
+         split_options()[0], split_options()[1], split_options()[2], split_options()[3],
          {"patience", "N", "stop after N epochs without improvement of the held-out loss (default 0: off)"},
          {"quiet", "", "no progress output"},
+         {"progress", "", "progress output on stderr even when it is not a terminal"},
+         {"no-scale", "", "keep uint8 stimuli as 0..255 (default: divided by 255)"},
          threads_option,
-         {"out", "DIR", "output folder (required): params, log.csv, report.json"}},
+         {"out", "DIR", "output folder (required; -o DIR): params, log.csv, report.json, split.npy"}},
         "Writes DIR/params (the trainer's checkpoint: parameters, optimiser state), DIR/log.csv\n"
         "(every loss term and the held-out accuracy per epoch) and DIR/report.json (settings and\n"
-        "final metrics), each atomically (temporary file + rename).\n"
+        "final metrics), each atomically (temporary file + rename), and DIR/split.npy: the split\n"
+        "used, int8, one value per trial in input order, 1 = held out, 0 = training (pass it\n"
+        "back with --split, or in Python: test = numpy.load('split.npy') == 1). With string labels,\n"
+        "DIR/label_names.json maps class index -> label. The reported held-out accuracy is the\n"
+        "final epoch's (no selection on the held-out trials).\n"
+        "Split: random trials by default; --stimulus-ids keeps the repeats of a stimulus on one side\n"
+        "(and makes them contrastive positives), --groups keeps groups whole, --split/--test-rows\n"
+        "give it. Inputs: .npy (any byte order, float16, strings), file.npz:member, file.mat:variable\n"
+        "(MATLAB v5 / v7.3), .csv/.tsv.\n"
         "Students (the brain objectives read the hidden layer 'hidden'):\n"
         "  mlp        dense(F, 128) relu dense(128, 64) relu hidden dense(64, C)\n"
         "  mlp-small  dense(F, 32) relu hidden dense(32, C)\n"
@@ -72,26 +84,31 @@ int run_train(const std::vector<std::string>& args) {
     // Options first (usage errors before any file is read).
     const std::string out = a.required("out");
     student_spec s;
-    s.preset = parse_preset(a.text("arch", a.text("preset", "mlp-small")));
+    s.preset = parse_preset(a.text("arch", a.text("preset", defaults::preset)));
     s.objective = parse_objective(a.text("objective", a.has("brain") ? "contrastive" : "none"));
-    s.weight = a.real_number("weight", 1.0, 0.0, 1e6);
-    s.tau = a.real_number("tau", 1.0, 1e-4, 1e4);
-    s.lr = a.real_number("lr", 5e-3, 1e-9, 10.0);
+    s.weight = a.real_number("weight", defaults::weight, 0.0, 1e6);
+    s.tau = a.real_number("tau", defaults::tau, 1e-4, 1e4);
+    s.lr = a.real_number("lr", defaults::lr, 1e-9, 10.0);
     s.seed = a.seed("seed", 0);
     run_spec r;
-    r.epochs = a.count("epochs", 30, 1, 1000000);
-    r.batch_size = a.count("batch", 32, 1, 1000000);
+    r.epochs = a.count("epochs", defaults::epochs, 1, 1000000);
+    r.batch_size = a.count("batch", defaults::batch, 1, 1000000);
     r.patience = a.count("patience", 0, 0, 1000000);
-    r.progress = !a.flag("quiet");
-    const double val_fraction = a.real_number("val-fraction", 0.2, 0.0, 0.99);
-    const std::uint64_t split_seed = a.seed("split-seed", 0);
+    r.progress = progress_wanted(a);
+    const bool quiet = a.flag("quiet");
     if (s.objective != objective_kind::none && !a.has("brain"))
         throw usage_error("--objective " + objective_name(s.objective) + " needs --brain B.npy");
 
-    const labelled_data d = load_labelled(a, false);
+    prepare_output_dir(out);  // an unusable --out folder stops here, before any work
+
+    labelled_data d = load_labelled(a, false);
+    const std::string scale_note = check_scale(d.all.x, d.stimuli_dtype, d.stimuli_path, a.flag("no-scale"));
+    if (!scale_note.empty()) std::fprintf(stderr, "b2m train: %s\n", scale_note.c_str());
     s.features = d.features;
     s.classes = d.classes;
-    const split sp = split_trials(d.all.size(), val_fraction, split_seed, "--val-fraction", a.count("held-out", 0, 1, 1000000000));
+    const split_choice chosen = choose_split(a, d.all.size(), true);
+    const split& sp = chosen.rows;
+    if (chosen.stimulus.size()) d.all.stimulus = chosen.stimulus;  // repeats are contrastive positives
     const train::batch<float> train_set = take_rows(d.all, sp.train);
     const train::batch<float> held_out = take_rows(d.all, sp.held_out);
     const train::batch<float>* val = sp.held_out.empty() ? nullptr : &held_out;
@@ -103,7 +120,8 @@ int run_train(const std::vector<std::string>& args) {
         r.batch_size = b;
     }
 
-    make_output_dir(out);
+    const std::string split_file = write_split(out, chosen, d.all.size());
+    const std::string names_file = write_label_names(out, d.label_names);
     const std::string params = (std::filesystem::path(out) / "params").string();
     const std::string log = (std::filesystem::path(out) / "log.csv").string();
     const std::string report = (std::filesystem::path(out) / "report.json").string();
@@ -116,7 +134,7 @@ int run_train(const std::vector<std::string>& args) {
     r.init_path = a.text("init", "");
     r.freeze = a.text("freeze", "");
 
-    if (r.progress)
+    if (!quiet)
         std::printf("b2m train: %zu trials (%zu training, %zu held out), %zu features, %zu classes%s\n"
                     "student %s: %s; objective: cross-entropy%s\n",
                     d.all.size(), sp.train.size(), sp.held_out.size(), d.features, d.classes,
@@ -131,10 +149,6 @@ int run_train(const std::vector<std::string>& args) {
     if (ec) throw io_error(log + ": cannot move the finished log into place (" + ec.message() + ")");
 
     const auto& last = res.report.epochs.back();
-    double best_acc = std::numeric_limits<double>::quiet_NaN();
-    std::size_t best_epoch = 0;
-    for (const auto& e : res.report.epochs)
-        if (!std::isnan(e.val_accuracy) && !(e.val_accuracy <= best_acc)) best_acc = e.val_accuracy, best_epoch = e.epoch;
     auto terms = [&](const std::vector<double>& v) {
         json_object o;
         for (std::size_t k = 0; k < v.size() && k < res.report.term_names.size(); ++k) o.add(res.report.term_names[k], v[k]);
@@ -154,8 +168,14 @@ int run_train(const std::vector<std::string>& args) {
                       .add("features", d.features)
                       .add("classes", d.classes)
                       .add("brain_targets", d.all.brain.size() ? d.all.brain.shape(1) : std::size_t(0))
-                      .add("val_fraction", val_fraction)
-                      .add("split_seed", std::int64_t(split_seed)));
+                      .add("val_fraction", chosen.val_fraction)
+                      .add("split_seed", std::int64_t(chosen.split_seed)));
+    j.add("split", split_json(chosen, split_file));
+    if (!names_file.empty()) {
+        json_object names;
+        for (std::size_t k = 0; k < d.label_names.size(); ++k) names.add(std::to_string(k), d.label_names[k]);
+        j.add("label_names", names);
+    }
     j.add("student", json_object().add("preset", preset_name(s.preset)).add("layers", describe_student(s.preset, d.features, d.classes)));
     j.add("objective", json_object()
                            .add("brain_term", objective_name(s.objective))
@@ -180,14 +200,13 @@ int run_train(const std::vector<std::string>& args) {
                        .add("held_out_loss", last.val_total)
                        .add("held_out_terms", terms(last.val_terms))
                        .add("held_out_accuracy", last.val_accuracy)
-                       .add("best_held_out_accuracy", best_acc)
-                       .add("best_epoch", best_epoch));
-    j.add("files", json_object().add("params", params).add("log", log).add("report", report).add("student", student_file));
+                       .add("held_out_accuracy_is", "the final epoch's (no epoch selected on the held-out trials)"));
+    j.add("files", json_object().add("params", params).add("log", log).add("report", report).add("student", student_file).add("split", split_file));
     write_text_atomically(report, j.str() + "\n");
 
     std::printf("trained %zu epochs in %.1f s: train accuracy %.3f", res.report.epochs.size(), res.seconds, res.train_accuracy);
-    if (!std::isnan(last.val_accuracy)) std::printf(", held-out accuracy %.3f (best %.3f at epoch %zu)", last.val_accuracy, best_acc, best_epoch);
-    std::printf("\nwrote %s, %s, %s, %s\n", params.c_str(), student_file.c_str(), log.c_str(), report.c_str());
+    if (!std::isnan(last.val_accuracy)) std::printf(", final held-out accuracy %.3f", last.val_accuracy);
+    std::printf("\nwrote %s, %s, %s, %s, %s\n", params.c_str(), student_file.c_str(), log.c_str(), report.c_str(), split_file.c_str());
     return 0;
 }
 

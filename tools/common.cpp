@@ -14,6 +14,8 @@
 #include "b2m/core/parallel.hpp"
 #include "b2m/report/svg_plot.hpp"
 
+#include <nlohmann/json.hpp>
+
 namespace b2m::cli {
 
 // ---- options ---------------------------------------------------------------------------
@@ -29,8 +31,19 @@ std::string try_help(const std::string& command) { return " (see 'b2m " + comman
 
 parsed_args parse_args(const command_spec& spec, const std::vector<std::string>& args) {
     parsed_args p;
+    bool options_ended = false;
     for (std::size_t i = 0; i < args.size(); ++i) {
-        const std::string& a = args[i];
+        std::string a = args[i];
+        if (options_ended) {  // after "--" everything is a positional argument
+            p.positional.push_back(a);
+            continue;
+        }
+        if (a == "--") {
+            options_ended = true;
+            continue;
+        }
+        if (a == "-o" && find_option(spec, "out")) a = "--out";  // -o DIR = --out DIR
+        if (a.rfind("-o=", 0) == 0 && find_option(spec, "out")) a = "--out=" + a.substr(3);
         if (a == "-h" || a == "--help") {
             p.help = true;
             continue;
@@ -155,7 +168,9 @@ void apply_threads(const parsed_args& a) {
 std::string help_text(const command_spec& spec) {
     std::string out = "usage: b2m " + spec.name + " " + spec.usage + "\n\n" + spec.summary + "\n\noptions:\n";
     std::size_t width = 0;
-    auto left = [](const option_spec& o) { return "--" + o.name + (o.value_name.empty() ? "" : " " + o.value_name); };
+    auto left = [](const option_spec& o) {
+        return (o.name == "out" ? "-o, --" : "--") + o.name + (o.value_name.empty() ? "" : " " + o.value_name);
+    };
     for (const auto& o : spec.options) width = std::max(width, left(o).size());
     width = std::max<std::size_t>(width, 10);
     for (const auto& o : spec.options) {
@@ -163,6 +178,7 @@ std::string help_text(const command_spec& spec) {
         out += "  " + l + std::string(width - l.size() + 2, ' ') + o.help + "\n";
     }
     out += "  -h, --help" + std::string(width - 10 + 2, ' ') + "show this help\n";
+    out += "  --" + std::string(width - 2 + 2, ' ') + "end of options: what follows is a file argument\n";
     if (!spec.details.empty()) out += "\n" + spec.details + "\n";
     if (!spec.example.empty()) out += "\nexample:\n" + spec.example + "\n";
     return out;
@@ -188,46 +204,34 @@ std::string one_line(std::string s) {
 }
 
 // ---- JSON ------------------------------------------------------------------------------
+// Rendering and escaping by nlohmann-json: numbers are written with the shortest text that
+// reads back to the same double (round trip exact), strings escaped per RFC 8259.
 
-std::string json_object::quote(const std::string& s) {
-    std::string q = "\"";
-    for (unsigned char c : s) {
-        switch (c) {
-        case '"': q += "\\\""; break;
-        case '\\': q += "\\\\"; break;
-        case '\n': q += "\\n"; break;
-        case '\t': q += "\\t"; break;
-        case '\r': q += "\\r"; break;
-        default:
-            if (c < 0x20) {
-                char b[8];
-                std::snprintf(b, sizeof b, "\\u%04x", c);
-                q += b;
-            } else {
-                q += char(c);
-            }
-        }
-    }
-    return q + "\"";
+namespace {
+std::string dump(const nlohmann::ordered_json& j) {
+    return j.dump(-1, ' ', false, nlohmann::ordered_json::error_handler_t::replace);
 }
+nlohmann::ordered_json finite_or_null(double v) { return std::isfinite(v) ? nlohmann::ordered_json(v) : nlohmann::ordered_json(nullptr); }
+} // namespace
+
+std::string json_object::quote(const std::string& s) { return dump(nlohmann::ordered_json(s)); }
 
 std::string json_object::number(double v) {
-    if (!std::isfinite(v)) return "null";
-    char b[40];
-    std::snprintf(b, sizeof b, "%.10g", v);
-    return b;
+    std::string s = dump(finite_or_null(v));  // shortest text that reads back to v
+    if (s.size() > 2 && s.compare(s.size() - 2, 2, ".0") == 0) s.resize(s.size() - 2);  // "5", not "5.0", in messages
+    return s;
 }
 
 json_object& json_object::add(const std::string& key, double v) {
-    items_.push_back({key, number(v), {}});
+    items_.push_back({key, dump(finite_or_null(v)), {}});
     return *this;
 }
 json_object& json_object::add(const std::string& key, std::int64_t v) {
-    items_.push_back({key, std::to_string(v), {}});
+    items_.push_back({key, dump(nlohmann::ordered_json(v)), {}});
     return *this;
 }
 json_object& json_object::add(const std::string& key, bool v) {
-    items_.push_back({key, v ? "true" : "false", {}});
+    items_.push_back({key, dump(nlohmann::ordered_json(v)), {}});
     return *this;
 }
 json_object& json_object::add(const std::string& key, const std::string& v) {
@@ -235,15 +239,13 @@ json_object& json_object::add(const std::string& key, const std::string& v) {
     return *this;
 }
 json_object& json_object::add(const std::string& key, const std::vector<double>& v) {
-    std::string s = "[";
-    for (std::size_t i = 0; i < v.size(); ++i) s += (i ? ", " : "") + number(v[i]);
-    items_.push_back({key, s + "]", {}});
+    nlohmann::ordered_json a = nlohmann::ordered_json::array();
+    for (double x : v) a.push_back(finite_or_null(x));
+    items_.push_back({key, dump(a), {}});
     return *this;
 }
 json_object& json_object::add(const std::string& key, const std::vector<std::string>& v) {
-    std::string s = "[";
-    for (std::size_t i = 0; i < v.size(); ++i) s += (i ? ", " : "") + quote(v[i]);
-    items_.push_back({key, s + "]", {}});
+    items_.push_back({key, dump(nlohmann::ordered_json(v)), {}});
     return *this;
 }
 json_object& json_object::add(const std::string& key, const json_object& v) {
@@ -251,15 +253,16 @@ json_object& json_object::add(const std::string& key, const json_object& v) {
     return *this;
 }
 
+nlohmann::ordered_json json_object::value() const {
+    nlohmann::ordered_json o = nlohmann::ordered_json::object();
+    for (const auto& it : items_)
+        o[it.key] = it.nested.empty() ? nlohmann::ordered_json::parse(it.scalar) : it.nested.front().value();
+    return o;
+}
+
 std::string json_object::str(int indent) const {
-    const std::string pad(std::size_t(indent) + 2, ' ');
-    std::string s = "{\n";
-    for (std::size_t i = 0; i < items_.size(); ++i) {
-        const auto& it = items_[i];
-        s += pad + quote(it.key) + ": " + (it.nested.empty() ? it.scalar : it.nested.front().str(indent + 2));
-        s += i + 1 < items_.size() ? ",\n" : "\n";
-    }
-    return s + std::string(std::size_t(indent), ' ') + "}";
+    (void)indent;
+    return value().dump(2, ' ', false, nlohmann::ordered_json::error_handler_t::replace);
 }
 
 } // namespace b2m::cli

@@ -3,6 +3,7 @@
 #include "cli.hpp"
 
 #include <algorithm>
+#include <cctype>
 #include <cmath>
 #include <cstring>
 #include <filesystem>
@@ -106,8 +107,48 @@ matrix<double> load_flattened(const std::string& path, const std::string& role, 
 }
 } // namespace
 
-matrix<double> load_matrix(const std::string& path, const std::string& role, bool allow_vector) {
+namespace {
+/// A .npy file that brain/npy.hpp reads directly (little-endian numeric dtypes): the fast
+/// path (no intermediate copy). Anything else goes through read_array.
+bool native_npy(const std::string& path) {
+    std::string e = path.size() >= 4 ? path.substr(path.size() - 4) : path;
+    for (char& c : e) c = char(std::tolower(static_cast<unsigned char>(c)));
+    if (e == ".npz" || e == ".mat" || e == ".csv" || e == ".tsv" || e == ".tab" || path.find(".npz:") != std::string::npos ||
+        path.find(".mat:") != std::string::npos || path.find(".MAT:") != std::string::npos)
+        return false;
+    try {
+        brain::read_npy_header(path);
+        return true;
+    } catch (const b2m::error&) {
+        return false;  // read_array names the problem (or reads what npy.hpp does not)
+    }
+}
+
+matrix<double> from_array(const io::array_data& d, const std::string& path, const std::string& role, bool allow_vector) {
+    const std::string shape = shape_string(d.shape);
+    if (d.is_text())
+        throw input_error(where(role, path) + ": holds text (dtype " + d.dtype + "), not numbers; only --labels and ids may be strings");
+    if (d.shape.empty() || (d.shape.size() == 1 && !allow_vector))
+        throw input_error(where(role, path) + ": array has shape " + shape + " but must be (trials, features)" +
+                          (allow_vector ? " or (trials,)" : ""));
+    if (d.count() == 0) throw input_error(where(role, path) + ": array is empty (shape " + shape + ")");
+    const std::size_t rows = d.shape[0], cols = d.count() / rows;
+    matrix<double> m = matrix<double>::from_shape({rows, cols});
+    std::copy(d.values.begin(), d.values.end(), m.begin());
+    return m;
+}
+} // namespace
+
+matrix<double> load_matrix(const std::string& path, const std::string& role, bool allow_vector, std::string* dtype) {
+    if (!native_npy(path)) {
+        const io::array_data d = read_array(path, role);
+        matrix<double> m = from_array(d, path, role, allow_vector);
+        require_finite_in(path, role, m.data(), m.size(), m.shape(1), shape_string(d.shape));
+        if (dtype) *dtype = d.dtype;
+        return m;
+    }
     const auto h = header_of(path, role);
+    if (dtype) *dtype = h.descr;
     const std::string shape = shape_string(h.shape);
     if (h.shape.empty() || (h.shape.size() == 1 && !allow_vector))
         throw input_error(where(role, path) + ": array has shape " + shape + " but must be (trials, features)" +
@@ -127,20 +168,47 @@ matrix<double> load_matrix(const std::string& path, const std::string& role, boo
     return m;
 }
 
-index_vector load_labels(const std::string& path, const std::string& role, std::size_t& classes) {
-    const auto h = header_of(path, role);
-    const std::string shape = shape_string(h.shape);
-    if (!(h.shape.size() == 1 || (h.shape.size() == 2 && h.shape[1] == 1)))
-        throw input_error(where(role, path) + ": labels have shape " + shape + " but must be (trials,) or (trials, 1)");
-    if (h.count() == 0) throw input_error(where(role, path) + ": array is empty (shape " + shape + ")");
+index_vector load_labels(const std::string& path, const std::string& role, std::size_t& classes,
+                         std::vector<std::string>* names) {
     std::vector<double> v;
-    if (h.shape.size() == 1) {
-        const auto t = load_rank<1>(path, role);
-        v.assign(t.begin(), t.end());
+    if (!native_npy(path)) {
+        const io::array_data d = read_array(path, role);
+        const std::string shape = shape_string(d.shape);
+        if (!(d.shape.size() == 1 || (d.shape.size() == 2 && d.shape[1] == 1)))
+            throw input_error(where(role, path) + ": labels have shape " + shape + " but must be (trials,) or (trials, 1)");
+        if (d.count() == 0) throw input_error(where(role, path) + ": array is empty (shape " + shape + ")");
+        if (d.is_text()) {  // class names: sorted, index = position
+            std::vector<std::string> sorted(d.text);
+            std::sort(sorted.begin(), sorted.end());
+            sorted.erase(std::unique(sorted.begin(), sorted.end()), sorted.end());
+            if (sorted.size() < 2)
+                throw input_error(where(role, path) + ": every label is '" + sorted.front() + "'; classification needs at least 2 classes");
+            if (classes > 0 && sorted.size() > classes)
+                throw input_error(where(role, path) + ": " + std::to_string(sorted.size()) + " distinct string labels but --classes " +
+                                  std::to_string(classes));
+            if (classes == 0) classes = sorted.size();
+            index_vector out = index_vector::from_shape({d.text.size()});
+            for (std::size_t i = 0; i < d.text.size(); ++i)
+                out(i) = std::int64_t(std::lower_bound(sorted.begin(), sorted.end(), d.text[i]) - sorted.begin());
+            if (names) *names = sorted;
+            return out;
+        }
+        v = d.values;
     } else {
-        const auto t = load_rank<2>(path, role);
-        v.assign(t.begin(), t.end());
+        const auto h = header_of(path, role);
+        const std::string shape = shape_string(h.shape);
+        if (!(h.shape.size() == 1 || (h.shape.size() == 2 && h.shape[1] == 1)))
+            throw input_error(where(role, path) + ": labels have shape " + shape + " but must be (trials,) or (trials, 1)");
+        if (h.count() == 0) throw input_error(where(role, path) + ": array is empty (shape " + shape + ")");
+        if (h.shape.size() == 1) {
+            const auto t = load_rank<1>(path, role);
+            v.assign(t.begin(), t.end());
+        } else {
+            const auto t = load_rank<2>(path, role);
+            v.assign(t.begin(), t.end());
+        }
     }
+    if (names) names->clear();
     constexpr double max_classes = 100000;
     double top = 0;
     for (std::size_t i = 0; i < v.size(); ++i) {
@@ -224,8 +292,8 @@ labelled_data load_labelled(const parsed_args& a, bool brain_required) {
     d.labels_path = a.required("labels");
     d.brain_path = brain_required ? a.required("brain") : a.text("brain", "");
     d.classes = a.count("classes", 0, 2, 100000);
-    const matrix<double> x = load_matrix(d.stimuli_path, "--stimuli", false);
-    d.all.labels = load_labels(d.labels_path, "--labels", d.classes);
+    const matrix<double> x = load_matrix(d.stimuli_path, "--stimuli", false, &d.stimuli_dtype);
+    d.all.labels = load_labels(d.labels_path, "--labels", d.classes, &d.label_names);
     require_same_trials("--stimuli", d.stimuli_path, x.shape(0), "--labels", d.labels_path, d.all.labels.size());
     d.all.x = to_float(x, "--stimuli", d.stimuli_path);
     d.features = x.shape(1);

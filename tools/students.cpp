@@ -92,6 +92,7 @@ run_result train_with(Student student, const Objective& objective, const student
     auto trainer = train::make_trainer(std::move(student), objective, optim::adam({.lr = s.lr}), {.seed = s.seed});
     tool_callbacks cb;
     cb.show_progress = r.progress;
+    cb.bar.out = stderr;  // progress never mixes with the results on stdout
     if (!r.init_path.empty()) {
         try {
             io::load_state_dict(trainer.student(), r.init_path);
