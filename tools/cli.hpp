@@ -159,7 +159,10 @@ class json_object {
 public:
     json_object& add(const std::string& key, double v);
     json_object& add(const std::string& key, std::int64_t v);
-    json_object& add(const std::string& key, std::size_t v) { return add(key, std::int64_t(v)); }
+    json_object& add(const std::string& key, std::size_t v) {  // unsigned: 2^64-1 stays 18446744073709551615
+        items_.push_back({key, std::to_string(v), {}});
+        return *this;
+    }
     json_object& add(const std::string& key, int v) { return add(key, std::int64_t(v)); }
     json_object& add(const std::string& key, bool v);
     json_object& add(const std::string& key, const std::string& v);

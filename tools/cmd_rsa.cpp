@@ -4,6 +4,8 @@
 #include <cmath>
 #include <cstdio>
 #include <filesystem>
+#include <string>
+#include <utility>
 
 #include "cli.hpp"
 
@@ -225,6 +227,17 @@ int run_rsa(const std::vector<std::string>& args) {
     prepare(mb, fb);
     if (rsa_convention) return rsa_pair_rsatoolbox(ma, mb, fa, fb, compare_name, draws, seed, out);
     const std::string label = compare_name == "kendall" ? "kendall tau-a" : compare_name;
+    // A constant RDM (e.g. every pattern equally far apart) has no rank order: an error
+    // naming the file, never a correlation of 0 that reads as a result.
+    try {
+        (void)brain::compare_rdms(ma, mb, how);
+    } catch (const b2m::data_error& e) {
+        std::string w = e.what();
+        for (const auto& [from, to] : {std::pair<std::string, std::string>{"rdm a", "RDM A (" + fa + ")"},
+                                       std::pair<std::string, std::string>{"rdm b", "RDM B (" + fb + ")"}})
+            if (const auto k = w.find(from); k != std::string::npos) w.replace(k, from.size(), to);
+        throw input_error(w);
+    }
     if (draws == 0) {
         const double v = brain::compare_rdms(ma, mb, how);
         std::printf("%s(RDM A, RDM B) = %.4f over %zu stimulus pairs\n", label.c_str(), v, ma.shape(0) * (ma.shape(0) - 1) / 2);

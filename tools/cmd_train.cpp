@@ -3,6 +3,7 @@
 #include <cstdio>
 #include <filesystem>
 #include <limits>
+#include <optional>
 
 #include "cli.hpp"
 #include "arch.hpp"
@@ -11,6 +12,7 @@
 
 #include "b2m/config.hpp"
 #include "b2m/core/parallel.hpp"
+#include "b2m/train/checkpoint.hpp"
 
 namespace b2m::cli {
 
@@ -42,6 +44,8 @@ const command_spec& train_spec() {
          {"split-seed", "S", "seed of the held-out split (default 0)"},
          split_options()[0], split_options()[1], split_options()[2], split_options()[3],
          {"patience", "N", "stop after N epochs without improvement of the held-out loss (default 0: off)"},
+         {"checkpoint-every", "N", "write DIR/params (atomically) every N epochs, and after the last (default 1)"},
+         {"resume", "", "continue from DIR/params when it exists (same data and options; the log is cut back to its epoch)"},
          {"quiet", "", "no progress output"},
          {"progress", "", "progress output on stderr even when it is not a terminal"},
          {"no-scale", "", "keep uint8 stimuli as 0..255 (default: divided by 255)"},
@@ -94,6 +98,8 @@ int run_train(const std::vector<std::string>& args) {
     r.epochs = a.count("epochs", defaults::epochs, 1, 1000000);
     r.batch_size = a.count("batch", defaults::batch, 1, 1000000);
     r.patience = a.count("patience", 0, 0, 1000000);
+    r.checkpoint_every = a.count("checkpoint-every", 1, 1, 1000000);
+    r.resume = a.flag("resume");
     r.progress = progress_wanted(a);
     const bool quiet = a.flag("quiet");
     if (s.objective != objective_kind::none && !a.has("brain"))
@@ -126,9 +132,28 @@ int run_train(const std::vector<std::string>& args) {
     const std::string log = (std::filesystem::path(out) / "log.csv").string();
     const std::string report = (std::filesystem::path(out) / "report.json").string();
     const std::string partial_log = log + ".partial";
-    std::filesystem::remove(partial_log);
     r.csv_path = partial_log;
     r.checkpoint_path = params;
+    if (r.resume && std::filesystem::exists(params)) {
+        // The saved epoch must lie inside this run: a checkpoint at or past --epochs has
+        // nothing left to train (and a corrupt count such as 2^64-1 must not wrap to 0).
+        std::optional<std::uint64_t> saved;
+        try {
+            saved = train::checkpoint_u64(params, "fit.epoch");
+        } catch (const b2m::error& e) {
+            throw input_error(std::string("--resume: ") + e.what() + " (delete it to start afresh)");
+        }
+        if (!saved)
+            throw input_error("--resume: checkpoint " + params + " records no epoch (not written by b2m train); delete it to start afresh");
+        if (*saved >= r.epochs)
+            throw input_error("--resume: checkpoint " + params + " is at epoch " + std::to_string(*saved) + " but --epochs is " +
+                              std::to_string(r.epochs) + ": nothing left to train (raise --epochs to continue)");
+        // Continue the log of the interrupted run (csv_log cuts it back to the saved epoch).
+        std::error_code ec;
+        if (!std::filesystem::exists(partial_log) && std::filesystem::exists(log)) std::filesystem::rename(log, partial_log, ec);
+    } else {
+        std::filesystem::remove(partial_log);
+    }
     const std::string student_file = (std::filesystem::path(out) / "student.npz").string();
     r.student_path = student_file;
     r.init_path = a.text("init", "");
@@ -148,6 +173,9 @@ int run_train(const std::vector<std::string>& args) {
     std::filesystem::rename(partial_log, log, ec);
     if (ec) throw io_error(log + ": cannot move the finished log into place (" + ec.message() + ")");
 
+    if (res.report.epochs.empty())
+        throw input_error("checkpoint " + params + ": no epoch was trained (resumed after epoch " +
+                          std::to_string(res.report.resumed_after) + " of " + std::to_string(r.epochs) + ")");
     const auto& last = res.report.epochs.back();
     auto terms = [&](const std::vector<double>& v) {
         json_object o;
@@ -189,7 +217,8 @@ int run_train(const std::vector<std::string>& args) {
                           .add("epochs_run", res.report.epochs.size())
                           .add("stopped_early", res.report.stopped_early)
                           .add("batch_size", r.batch_size)
-                          .add("seed", std::int64_t(s.seed))
+                          .add("seed", s.seed)
+                          .add("resumed_after_epoch", res.report.resumed_after)
                           .add("threads", num_threads())
                           .add("seconds", res.seconds));
     j.add("final", json_object()

@@ -123,7 +123,8 @@ std::size_t parsed_args::count(const std::string& name, std::size_t fallback, st
     char* end = nullptr;
     errno = 0;
     const unsigned long long v = std::strtoull(s.c_str(), &end, 10);
-    if (s.empty() || *end != '\0' || errno == ERANGE || s[0] == '-' || s[0] == '+')
+    // strtoull skips blanks and accepts a sign (" -1" would become 2^64 - 1): digits only.
+    if (s.empty() || !std::isdigit(static_cast<unsigned char>(s[0])) || *end != '\0' || errno == ERANGE)
         throw usage_error("option --" + name + ": '" + s + "' is not a whole number");
     if (v < lo || v > hi)
         throw usage_error("option --" + name + ": " + s + " is outside [" + std::to_string(lo) + ", " +

@@ -210,7 +210,7 @@ index_vector load_labels(const std::string& path, const std::string& role, std::
     }
     if (names) names->clear();
     constexpr double max_classes = 100000;
-    double top = 0;
+    double top = 0, lowest = 0;
     for (std::size_t i = 0; i < v.size(); ++i) {
         const double x = v[i];
         const std::string at = where(role, path) + ": label at index " + std::to_string(i);
@@ -218,15 +218,20 @@ index_vector load_labels(const std::string& path, const std::string& role, std::
         if (!std::isfinite(x)) throw input_error(at + " is infinite");
         if (x != std::floor(x)) throw input_error(at + " is " + json_object::number(x) + ", not a whole number (labels are class indices)");
         if (x < 0)
-            throw input_error(at + " is " + std::to_string(std::int64_t(x)) + ", negative (labels must be class indices 0..C-1)");
+            throw input_error(at + " is " + json_object::number(x) + ", negative (labels must be class indices 0..C-1)");
         if (classes > 0 && x >= double(classes))
-            throw input_error(at + " is " + std::to_string(std::int64_t(std::min(x, 9e18))) + ", out of range for --classes " +
+            throw input_error(at + " is " + json_object::number(x) + ", out of range for --classes " +
                               std::to_string(classes) + " (0.." + std::to_string(classes - 1) + ")");
         if (x >= max_classes)
-            throw input_error(at + " is " + std::to_string(std::int64_t(std::min(x, 9e18))) +
+            throw input_error(at + " is " + json_object::number(x) +
                               ", out of range (at most 100000 classes)");
         top = std::max(top, x);
+        lowest = i == 0 ? x : std::min(lowest, x);
     }
+    // One class only (all 0, all 1, ...) when the classes are inferred: nothing to classify.
+    if (classes == 0 && lowest == top)
+        throw input_error(where(role, path) + ": every label is " + json_object::number(top) +
+                          "; classification needs at least 2 classes");
     if (classes == 0) {
         classes = std::size_t(top) + 1;
         if (classes < 2)
@@ -295,6 +300,9 @@ labelled_data load_labelled(const parsed_args& a, bool brain_required) {
     const matrix<double> x = load_matrix(d.stimuli_path, "--stimuli", false, &d.stimuli_dtype);
     d.all.labels = load_labels(d.labels_path, "--labels", d.classes, &d.label_names);
     require_same_trials("--stimuli", d.stimuli_path, x.shape(0), "--labels", d.labels_path, d.all.labels.size());
+    if (std::all_of(d.all.labels.begin(), d.all.labels.end(), [&](std::int64_t c) { return c == d.all.labels(0); }))
+        throw input_error(where("--labels", d.labels_path) + ": every label is " + std::to_string(d.all.labels(0)) +
+                          "; training a classifier needs at least 2 classes");
     d.all.x = to_float(x, "--stimuli", d.stimuli_path);
     d.features = x.shape(1);
     if (!d.brain_path.empty()) {
@@ -309,7 +317,7 @@ matrix<float> to_float(const matrix<double>& m, const std::string& role, const s
     matrix<float> f = xt::cast<float>(m);
     for (std::size_t i = 0; i < f.size(); ++i)
         if (!std::isfinite(f.data()[i]))
-            throw input_error(where(role, path) + ": value " + std::to_string(m.data()[i]) + " at row " +
+            throw input_error(where(role, path) + ": value " + json_object::number(m.data()[i]) + " at row " +
                               std::to_string(i / m.shape(1)) + " does not fit in 32-bit float (rescale the data)");
     return f;
 }

@@ -114,7 +114,8 @@ run_result train_with(Student student, const Objective& objective, const student
                           .batch_size = r.batch_size,
                           .shuffle_seed = s.seed + 100,
                           .checkpoint_path = r.checkpoint_path,
-                          .checkpoint_every = r.checkpoint_every ? r.checkpoint_every : std::max<std::size_t>(r.epochs, 1)};
+                          .checkpoint_every = r.checkpoint_every ? r.checkpoint_every : std::max<std::size_t>(r.epochs, 1),
+                          .resume = r.resume};
     run_result out;
     out.report = train::fit(trainer, train_set, held_out, fo, cb);
     out.train_accuracy = train::accuracy(trainer.predict(train_set.x), train_set.labels);

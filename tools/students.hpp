@@ -55,6 +55,7 @@ struct run_spec {
     bool progress = false;        ///< print the progress bar / per-epoch lines on stdout
     std::string csv_path;         ///< empty: no CSV log
     std::size_t patience = 0;     ///< early stopping patience in epochs (0: off)
+    bool resume = false;          ///< continue from checkpoint_path when it exists (train::fit's resume)
     std::string student_path;     ///< empty: none; else the trained student as a PyTorch state_dict (.npz)
     std::string init_path;        ///< empty: random init; else start from these weights (strict)
     std::string freeze;           ///< layers to freeze (nn::freeze syntax: tap names, 0-3)
