@@ -74,7 +74,7 @@ struct counting_archive {
 
 } // namespace
 
-TEST_CASE("freezing by tap name selects the tap's block; by index range; bad selections are named") {
+TEST_CASE("freezing by tap name selects the tap block or by index range and bad selections are named") {
     auto net = toy_student();
     const auto v1 = nn::tap_block(net, "V1");
     CHECK(v1.first == 0);
@@ -102,7 +102,7 @@ TEST_CASE("freezing by tap name selects the tap's block; by index range; bad sel
     CHECK(nn::param_prefixes(net, "V1") == std::vector<std::string>{"0.", "1.", "2.", "3."});
 }
 
-TEST_CASE("a frozen backbone is bit-identical after training, gets no optimiser state, and backward stops above it") {
+TEST_CASE("a frozen backbone is bit-identical after training with no optimiser state and backward stops above it") {
     const auto b = toy_batch();
     auto t = train::make_trainer(toy_student(), loss::cross_entropy(nn::output, data::labels),
                                  optim::adamw({.lr = 1e-2, .weight_decay = 0.1}), {.seed = 5});
@@ -189,7 +189,7 @@ TEST_CASE("a frozen middle layer passes gradients through without computing its 
     });
 }
 
-TEST_CASE("frozen conv and batch-norm layers compute no weight gradients; conv's input gradient is unchanged") {
+TEST_CASE("frozen conv and batch-norm layers compute no weight gradients and the gradient below is unchanged") {
     const nn::image_shape in{.channels = 2, .height = 6, .width = 6};
     auto make = [&] {
         return nn::sequential(nn::dense(5, 72), nn::conv2d({.out_channels = 3, .kernel = 3, .padding = 1}, in),
@@ -272,7 +272,7 @@ TEST_CASE("a group with lr scale 0 leaves its parameters unchanged while the res
     CHECK_FALSE(after[2] == before[2]);
 }
 
-TEST_CASE("batch norm kept in eval mode: running statistics unchanged, training output equals evaluation output") {
+TEST_CASE("batch norm kept in eval mode: running statistics unchanged and training output equals evaluation output") {
     auto net = nn::sequential(nn::dense(6, 4), nn::batch_norm(4), nn::relu{}, nn::dense(4, 3));
     net.init(rng(4));
     auto& bn = net.template layer<1>();
@@ -323,7 +323,7 @@ TEST_CASE("batch norm in eval mode during training: input gradient matches finit
         }
 }
 
-TEST_CASE("CORnet-Z: freezing the areas V1 and V2 by tap name keeps them bit-identical while V4, IT and the decoder learn") {
+TEST_CASE("CORnet-Z: freezing the areas V1 and V2 by tap name keeps them bit-identical while V4 and IT and the decoder learn") {
     auto net = models::cornet_z<float>({.image = 16, .channels = {4, 4, 4, 4}, .classes = 3});
     train::batch<float> b;
     b.x = matrix<float>::from_shape({12, 3 * 16 * 16});
