@@ -17,11 +17,8 @@
 
 #include <nlohmann/json_fwd.hpp>
 
-#include <nlohmann/json_fwd.hpp>
-
 #include "b2m/core/error.hpp"
 #include "b2m/core/tensor.hpp"
-#include "b2m/io/array_file.hpp"
 #include "b2m/io/array_file.hpp"
 #include "b2m/train/batch.hpp"
 

@@ -93,7 +93,6 @@ run_result train_with(Student student, const Objective& objective, const student
     tool_callbacks cb;
     cb.show_progress = r.progress;
     cb.bar.out = stderr;  // progress never mixes with the results on stdout
-    cb.bar.out = stderr;  // progress never mixes with the results on stdout
     if (!r.init_path.empty()) {
         try {
             io::load_state_dict(trainer.student(), r.init_path);
