@@ -158,7 +158,7 @@ TEST_SUITE("cli") {
         CHECK(v.out == version.out);
     }
 
-    TEST_CASE("-o is --out; -- ends the options (a file named like an option)") {
+    TEST_CASE("-o is --out - -- ends the options (a file named like an option)") {
         scratch s("dashes");
         write_repeats(s, 60, 60);
         fs::copy_file(s / "X.npy", s / "-x.npy");
@@ -210,7 +210,7 @@ TEST_SUITE("cli") {
         CHECK(asked.out.find("epoch 3/3") == std::string::npos);
     }
 
-    TEST_CASE("uint8 stimuli are divided by 255 with a note; values in the hundreds get a warning") {
+    TEST_CASE("uint8 stimuli are divided by 255 with a note - values in the hundreds get a warning") {
         scratch s("scale");
         write_repeats(s, 60, 60);
         const auto x = brain::load_npy<double, 2>(s / "X.npy");
@@ -229,7 +229,7 @@ TEST_SUITE("cli") {
         CHECK(ok.err.empty());
     }
 
-    TEST_CASE("report.json through nlohmann-json: doubles read back bit for bit; train and compare share defaults") {
+    TEST_CASE("report.json through nlohmann-json: doubles read back bit for bit - train and compare share defaults") {
         scratch s("json");
         write_repeats(s, 60, 60);
         const std::string lr = "0.0012345678901234567", tau = "0.7000000000000001";
@@ -251,7 +251,7 @@ TEST_SUITE("cli") {
         CHECK(std::strtod(name.c_str() + name.find("CE + ") + 5, nullptr) == j["objective"]["weight"].get<double>());
     }
 
-    TEST_CASE("compare: one seed and an unreachable target say what cannot be computed; curves.csv is RFC 4180") {
+    TEST_CASE("compare: one seed and an unreachable target say what cannot be computed - curves.csv is RFC 4180") {
         scratch s("table");
         write_repeats(s, 60, 60);
         const auto r = run_b2m(s, "compare --stimuli X.npy --labels y.npy --brain B.npy --seeds 1 --epochs 3 --target 1 --out c");
@@ -337,7 +337,7 @@ TEST_SUITE("cli") {
         CHECK(run_b2m(s, "train --stimuli X.npy --labels y.npy --split rows/split.npy --test-rows test_rows.npy --out c2").code == 2);
     }
 
-    TEST_CASE("string labels map to classes (label_names.json); MATLAB v5/v7.3 and big-endian inputs") {
+    TEST_CASE("string labels map to classes (label_names.json) - MATLAB v5/v7.3 and big-endian inputs") {
         scratch s("formats");
         const std::string fx = std::string(B2M_TEST_DIR) + "/fixtures/formats/";
         const auto r = run_b2m(s, "train --stimuli '" + fx + "resp_be_f8.npy' --labels '" + fx + "names_U.npy' --epochs 2 --quiet --out u");

@@ -94,7 +94,7 @@ TEST_SUITE("formats") {
         CHECK(s.text == std::vector<std::string>{"b", "a", "b", "c", "a", "a"});
     }
 
-    TEST_CASE(".npy uint8 images keep their shape; an .npy inside memory parses the same") {
+    TEST_CASE(".npy uint8 images keep their shape - an .npy inside memory parses the same") {
         const auto a = io::read_npy_any(fx("img_u1.npy"));
         CHECK(a.shape == std::vector<std::size_t>{3, 2, 2, 3});
         CHECK(a.values == expect("expect_img.npy"));
