@@ -382,27 +382,38 @@ std::string diff_cell(const report::paired_comparison& p, const char* f) {
     else r += ", d_z n/a";
     return r;
 }
-/// epochs to target with "never" floored at epochs + 1 for paired differences (as report::compare).
-std::vector<double> floored(std::vector<double> v, std::size_t epochs) {
-    for (auto& x : v)
-        if (std::isinf(x)) x = double(epochs + 1);
-    return v;
+/// Epochs to target are right-censored (a run that never reached it is known only to need
+/// more than the run length): Kaplan-Meier median with counts, log-rank between conditions.
+std::string km_cell(const std::vector<double>& epochs_to_target) {
+    const auto k = report::kaplan_meier(epochs_to_target);
+    return (std::isnan(k.median) ? std::string("not reached") : fmt("%.0f", k.median)) + " (reached " +
+           std::to_string(k.events) + "/" + std::to_string(k.n) + ")";
+}
+std::string logrank_cell(const report::logrank_result& r) {
+    if (std::isnan(r.p)) return "log-rank undefined (no run reached the target)";
+    return "log-rank chi2 " + fmt("%.2f", r.chi2) + ", p " + fmt("%.3g", r.p);
+}
+/// An accuracy difference lies in [-1, 1]: its interval is clipped there.
+report::paired_comparison accuracy_difference(report::paired_comparison p) {
+    p.difference.lower_limit = -1.0, p.difference.upper_limit = 1.0;
+    return p;
 }
 
 /// Markdown rows for a set of conditions (baseline first) given as per-pair vectors.
 std::string condition_table(const std::vector<std::string>& names, const std::vector<cond_result>& rs, std::size_t epochs,
                             const std::string& target_label) {
     std::string out = "| condition | epochs to " + target_label +
-                      ", mean [95% CI] | reached | final held-out accuracy | mean held-out accuracy over epochs | "
+                      ", Kaplan-Meier median | reached | final held-out accuracy | mean held-out accuracy over epochs | "
                       "final held-out cross-entropy | mean held-out cross-entropy over epochs |\n";
     out += "| --- | --- | --- | --- | --- | --- | --- |\n";
     for (std::size_t c = 0; c < rs.size(); ++c) {
         const auto& r = rs[c];
         std::size_t reached = 0;
         for (double e : r.epochs_to_target) reached += std::isfinite(e);
-        out += "| " + names[c] + " | " + ci(report::summarize(r.epochs_to_target), "%.1f") + " | " +
+        out += "| " + names[c] + " | " + km_cell(r.epochs_to_target) + " | " +
                std::to_string(reached) + "/" + std::to_string(r.epochs_to_target.size()) + " | " +
-               ci(report::summarize(r.final_acc), "%.3f") + " | " + ci(report::summarize(r.mean_acc), "%.3f") + " | " +
+               ci(report::summarize_within(r.final_acc, 0.0, 1.0), "%.3f") + " | " +
+               ci(report::summarize_within(r.mean_acc, 0.0, 1.0), "%.3f") + " | " +
                ci(report::summarize(r.final_ce), "%.3f") + " | " + ci(report::summarize(r.mean_ce), "%.3f") + " |\n";
     }
     std::vector<std::pair<std::size_t, std::size_t>> pairs;  // (treatment, reference)
@@ -411,12 +422,12 @@ std::string condition_table(const std::vector<std::string>& names, const std::ve
     for (auto [c, ref] : pairs) {
         const auto& t = rs[c];
         const auto& b = rs[ref];
-        const auto de = report::compare_paired(floored(t.epochs_to_target, epochs), floored(b.epochs_to_target, epochs));
-        const auto df = report::compare_paired(t.final_acc, b.final_acc);
-        const auto dm = report::compare_paired(t.mean_acc, b.mean_acc);
+        const auto de = report::logrank(t.epochs_to_target, b.epochs_to_target);
+        const auto df = accuracy_difference(report::compare_paired(t.final_acc, b.final_acc));
+        const auto dm = accuracy_difference(report::compare_paired(t.mean_acc, b.mean_acc));
         const auto dcf = report::compare_paired(t.final_ce, b.final_ce);
         const auto dcm = report::compare_paired(t.mean_ce, b.mean_ce);
-        out += "| " + names[c] + " - " + names[ref] + " (paired) | " + diff_cell(de, "%+.1f") + " | | " + diff_cell(df, "%+.3f") +
+        out += "| " + names[c] + " - " + names[ref] + " (paired) | " + logrank_cell(de) + " | | " + diff_cell(df, "%+.3f") +
                " | " + diff_cell(dm, "%+.3f") + " | " + diff_cell(dcf, "%+.3f") + " | " + diff_cell(dcm, "%+.3f") + " |\n";
     }
     return out;
@@ -539,8 +550,12 @@ int study(int argc, char** argv) {
         results.push_back(std::move(rs));
     }
 
-    // Pooled over session x seed pairs.
+    // Pooled over session x seed pairs (for the tables); the verdict compares within
+    // sessions: the seeds of one session share its data and split, so they are not
+    // independent replicates (session_of: the session of each pooled pair).
     std::vector<cond_result> pooled(names.size());
+    std::vector<std::size_t> session_of;
+    for (std::size_t k = 0; k < results.size(); ++k) session_of.insert(session_of.end(), results[k][0].final_acc.size(), k);
     for (std::size_t c = 0; c < names.size(); ++c)
         for (const auto& rs : results) {
             const auto& r = rs[c];
@@ -616,12 +631,20 @@ int study(int argc, char** argv) {
 
     // Verdict (computed, not written by hand).
     md += "## Verdict\n\n";
-    for (auto [c, ref] : std::vector<std::pair<std::size_t, std::size_t>>{{1, 0}, {2, 0}, {3, 0}, {1, 3}}) {
-        const auto df = report::compare_paired(pooled[c].final_acc, pooled[ref].final_acc);
-        const auto dm = report::compare_paired(pooled[c].mean_acc, pooled[ref].mean_acc);
-        const auto de = report::compare_paired(floored(pooled[c].epochs_to_target, epochs),
-                                               floored(pooled[ref].epochs_to_target, epochs));
-        const auto dc = report::compare_paired(pooled[c].final_ce, pooled[ref].final_ce);
+    const std::vector<std::pair<std::size_t, std::size_t>> contrasts{{1, 0}, {2, 0}, {3, 0}, {1, 3}};
+    md += std::to_string(contrasts.size() * 4) + " comparisons (" + std::to_string(contrasts.size()) +
+          " contrasts x 4 measures), none corrected for multiplicity. Accuracy and cross-entropy: paired differences "
+          "averaged within each session, t interval over the " + std::to_string(results.size()) +
+          " sessions (df = sessions - 1; the seeds of a session share its data, so session x seed pairs are not "
+          "independent). Epochs to target: log-rank stratified by session (runs that never reach the target are "
+          "censored, not given a value).\n\n";
+    for (auto [c, ref] : contrasts) {
+        const auto df = accuracy_difference(report::compare_paired_clustered(pooled[c].final_acc, pooled[ref].final_acc, session_of));
+        const auto dm = accuracy_difference(report::compare_paired_clustered(pooled[c].mean_acc, pooled[ref].mean_acc, session_of));
+        std::vector<std::vector<double>> ea, eb;
+        for (const auto& rs : results) ea.push_back(rs[c].epochs_to_target), eb.push_back(rs[ref].epochs_to_target);
+        const auto de = report::logrank_stratified(ea, eb);
+        const auto dc = report::compare_paired_clustered(pooled[c].final_ce, pooled[ref].final_ce, session_of);
         const std::string& rn = names[ref];
         auto word = [&rn](const report::paired_comparison& p, bool lower_is_better) {
             if (!std::isfinite(p.difference.ci95) || p.difference.ci95 == 0)
@@ -634,7 +657,12 @@ int study(int argc, char** argv) {
         };
         md += "- **" + names[c] + (ref ? " vs " + rn : std::string()) + "**: final held-out accuracy " + diff_cell(df, "%+.3f") + " -> " + word(df, false) +
               "; mean accuracy over epochs " + diff_cell(dm, "%+.3f") + " -> " + word(dm, false) + "; epochs to target " +
-              diff_cell(de, "%+.1f") + " -> " + word(de, true) + "; final held-out cross-entropy " + diff_cell(dc, "%+.3f") +
+              logrank_cell(de) + " (observed " + fmt("%.0f", de.observed_a) + " vs expected " + fmt("%.1f", de.expected_a) +
+              " reaching it) -> " +
+              (std::isnan(de.p) ? std::string("undetermined")
+               : de.p < 0.05 ? (de.observed_a > de.expected_a ? "faster than " : "slower than ") + rn + " (p < 0.05)"
+                             : "no detectable difference from " + rn + " (p >= 0.05)") +
+              "; final held-out cross-entropy " + diff_cell(dc, "%+.3f") +
               " -> " + word(dc, true) + ".\n";
     }
     md += "\nHow to read this: the intervals are not corrected for the many comparisons above, and they cover training "
