@@ -25,6 +25,7 @@
 #include <b2m/loss/mse.hpp>
 #include <b2m/nn/sequential.hpp>
 #include <b2m/report/censored.hpp>
+#include <b2m/train/checkpoint.hpp>
 #include <b2m/report/seed_comparison.hpp>
 #include <b2m/report/stats.hpp>
 
@@ -327,6 +328,33 @@ TEST_CASE("logistic regression equals scikit-learn's LogisticRegression; its ste
         CHECK(brain::logistic_regression<double>::lipschitz_bound(x) >= exact * (1 - 1e-12));
         CHECK(brain::logistic_regression<double>::lipschitz_bound(x) <= exact * double(p + 1));
     }
+}
+
+// Found by UBSan in test_fit (scripts/sanitize.sh): an empty matrix entry (e.g. a batch
+// without brain responses) was copied with memcpy from/to a null data() pointer.
+TEST_CASE("checkpoint: empty matrix entries round-trip without touching a null pointer") {
+    const std::string path = (std::filesystem::temp_directory_path() / "b2m_rel_empty.ckpt").string();
+    matrix<float> empty = matrix<float>::from_shape({0, 5}), w = {{1.f, 2.f}};
+    std::uint64_t epoch = 3;
+    train::checkpoint_writer out;
+    out.tensor("empty", empty);
+    out.tensor("w", w);
+    out.u64("fit.epoch", epoch);
+    out.write_atomically(path);
+    matrix<float> e2 = matrix<float>::from_shape({0, 5}), w2 = xt::zeros<float>({1, 2});
+    std::uint64_t ep2 = 0;
+    train::checkpoint_reader in(path);
+    for (bool apply : {false, true}) {
+        in.begin(apply);
+        in.tensor("empty", e2);
+        in.tensor("w", w2);
+        in.u64("fit.epoch", ep2);
+        in.finish();
+    }
+    CHECK(w2(0, 1) == 2.f);
+    CHECK(ep2 == 3);
+    CHECK(train::checkpoint_u64(path, "fit.epoch").value_or(0) == 3);
+    std::filesystem::remove(path);
 }
 
 }  // TEST_SUITE

@@ -49,7 +49,7 @@ public:
         put<std::uint64_t>(sizeof(T));
         put<std::uint64_t>(m.shape(0));
         put<std::uint64_t>(m.shape(1));
-        bytes_.append(reinterpret_cast<const char*>(m.data()), m.size() * sizeof(T));
+        if (m.size()) bytes_.append(reinterpret_cast<const char*>(m.data()), m.size() * sizeof(T));  // empty: data() may be null
     }
     void u64(const std::string& name, std::uint64_t& v) {
         head(name, detail::entry_kind::u64);
@@ -130,7 +130,7 @@ public:
                               std::to_string(cols) + ") but this trainer's has shape " + shape_string(m.shape()) +
                               " (saved from a different student?)");
         need(rows * cols * sizeof(T), name);
-        if (apply_) std::memcpy(m.data(), data_.data() + pos_, rows * cols * sizeof(T));
+        if (apply_ && rows * cols != 0) std::memcpy(m.data(), data_.data() + pos_, rows * cols * sizeof(T));  // (200, 0): data() null
         pos_ += rows * cols * sizeof(T);
     }
     void u64(const std::string& name, std::uint64_t& v) {
