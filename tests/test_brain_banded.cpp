@@ -84,10 +84,10 @@ void banded_oracle(const std::string& tag, std::size_t spaces) {
 } // namespace
 
 TEST_SUITE("oracle") {
-    TEST_CASE("banded ridge with a fixed candidate list matches himalaya BandedRidgeCV (2 spaces, intercept)") {
+    TEST_CASE("banded ridge with a fixed candidate list matches himalaya BandedRidgeCV - 2 spaces with intercept") {
         banded_oracle("banded2", 2);
     }
-    TEST_CASE("banded ridge with a fixed candidate list matches himalaya BandedRidgeCV (3 spaces, no intercept)") {
+    TEST_CASE("banded ridge with a fixed candidate list matches himalaya BandedRidgeCV - 3 spaces without intercept") {
         banded_oracle("banded3", 3);
     }
     TEST_CASE("r2_score_split matches himalaya") {

@@ -43,7 +43,7 @@ matrix<double> cols(const matrix<double>& x, std::size_t a, std::size_t b) {
 } // namespace
 
 TEST_SUITE("oracle") {
-    TEST_CASE("kernel ridge (linear, poly, rbf; with and without intercept) matches himalaya KernelRidge, n < p") {
+    TEST_CASE("kernel ridge linear poly rbf with and without intercept matches himalaya KernelRidge for n < p") {
         const auto x = m2("kr_x"), y = m2("kr_y");
         const std::size_t n = 50, m = x.shape(0);
         REQUIRE(x.shape(1) > n);  // the dual regime

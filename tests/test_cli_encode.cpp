@@ -179,7 +179,7 @@ TEST_SUITE("cli") {
         CHECK(b2.err.find("bad_split.npy") != std::string::npos);
     }
 
-    TEST_CASE("encode --kernel linear equals ridge with the same folds (n < p)") {
+    TEST_CASE("encode --kernel linear equals ridge with the same folds when n < p") {
         scratch s("kernel");
         rng r(8);
         const std::size_t n = 60, p = 90;
