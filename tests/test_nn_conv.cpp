@@ -7,6 +7,7 @@
 #include <b2m/loss/kl_normal.hpp>
 #include <b2m/loss/mse.hpp>
 #include <b2m/nn.hpp>
+#include <b2m/train/batch.hpp>
 
 #include <algorithm>
 #include <cmath>
