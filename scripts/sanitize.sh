@@ -56,8 +56,10 @@ if [ -n "${B2M_SANITIZE_TESTS:-}" ]; then
         -E 'NOT_BUILT' "$@" || status=1
 elif [ -n "${B2M_SANITIZE_TARGETS:-}" ]; then
   # Every test of the built targets (and the smoke runs among them); unbuilt ones skipped.
-  ctest --test-dir "$build" --output-on-failure -j"$jobs" -LE 'headers|compile|install|realdata|mpi' -E 'NOT_BUILT' "$@" || status=1
-  ctest --test-dir "$build" --output-on-failure -j"$jobs" -R '_smoke$' -E 'NOT_BUILT' "$@" || status=1
+  ctest --test-dir "$build" --output-on-failure -j"$jobs" -LE 'headers|compile|install|realdata|mpi' -E 'NOT_BUILT|_smoke$' "$@" || status=1
+  smoke=""
+  for t in $B2M_SANITIZE_TARGETS; do smoke="$smoke${smoke:+|}^${t}_smoke\$"; done
+  ctest --test-dir "$build" --output-on-failure -j"$jobs" -R "$smoke" "$@" || status=1
 else
   ctest --test-dir "$build" --output-on-failure -j"$jobs" -LE 'headers|compile|install|realdata|mpi' "$@" || status=1
   ctest --test-dir "$build" --output-on-failure -j"$jobs" -R '_smoke$' "$@" || status=1
