@@ -137,7 +137,7 @@ TEST_CASE("b2m: huge and negative numbers in files are printed sanely, never cas
 }
 
 // Before: strtoull skipped the blank and wrapped " -1" to 2^64-1 while report.json said -1.
-TEST_CASE("b2m: --seed ' -1' and other signed or blank-led counts are refused; 2^64-1 is recorded as such") {
+TEST_CASE("b2m: --seed ' -1' and other signed or blank-led counts are refused - 2^64-1 is recorded as such") {
     scratch s("seed");
     write_task(s);
     for (const char* bad : {"' -1'", "' 1'", "+1", "-1", "0x10"}) {

@@ -129,7 +129,7 @@ TEST_CASE("rsa --data/--models: table equals the library, files written, SVGs we
     CHECK(bad_n.err.find("nonexistent.npy") != std::string::npos);
 }
 
-TEST_CASE("rsa --out writes the result and every bootstrap sample; --convention rsatoolbox skips NaN pairs") {
+TEST_CASE("rsa --out writes the result and every bootstrap sample - --convention rsatoolbox skips NaN pairs") {
     scratch s("pair");
     rng r(9);
     matrix<double> a = matrix<double>::from_shape({30, 6}), b = matrix<double>::from_shape({30, 6});

@@ -67,6 +67,25 @@ TEST_CASE("inconsistent data is named before training starts") {
 }
 
 TEST_SUITE("reliability") {
+    TEST_CASE("resume refuses a checkpoint past the planned epochs and leaves the trainer unchanged") {
+        const auto d = make_data(64, 5);
+        const std::string path = temp_path("b2m_test_resume_past.ckpt");
+        std::filesystem::remove(path);
+        auto first = make_trainer(4);
+        train::fit(first, d, nullptr, {.epochs = 3, .batch_size = 32, .checkpoint_path = path});
+        REQUIRE(std::filesystem::exists(path));
+        auto fresh = make_trainer(4);
+        const matrix<float> before = fresh.predict(d.x);
+        CHECK_THROWS_WITH_AS(train::fit(fresh, d, nullptr, {.epochs = 2, .batch_size = 32, .checkpoint_path = path, .resume = true}),
+                             doctest::Contains("is at epoch 3, past the 2 planned epochs"), data_error);
+        CHECK(fresh.predict(d.x) == before);
+        // At exactly the planned epochs there is nothing left to do: an empty report, no error.
+        const auto rep = train::fit(fresh, d, nullptr, {.epochs = 3, .batch_size = 32, .checkpoint_path = path, .resume = true});
+        CHECK(rep.resumed_after == 3);
+        CHECK(rep.epochs.empty());
+        std::filesystem::remove(path);
+    }
+
     TEST_CASE("resume from a checkpoint continues the same trajectory bit for bit") {
         const auto d = make_data(200, 5);
         const std::string path = temp_path("b2m_test_resume.ckpt");
@@ -176,7 +195,7 @@ TEST_SUITE("reliability") {
     }
 }
 
-TEST_CASE("csv_log writes a header and a row per epoch; early stopping stops") {
+TEST_CASE("csv_log writes a header and a row per epoch - early stopping stops") {
     const auto d = make_data(64, 5);
     const std::string path = temp_path("b2m_test_log.csv");
     std::filesystem::remove(path);

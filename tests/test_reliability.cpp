@@ -292,7 +292,7 @@ TEST_CASE("pca: the sign convention of the library is the fixture script's (larg
 }
 
 // Before: no oracle, and the step 1/L used a power-iteration value of L (from below).
-TEST_CASE("logistic regression equals scikit-learn's LogisticRegression; its step uses a true Lipschitz bound") {
+TEST_CASE("logistic regression equals scikit-learn's LogisticRegression - its step uses a true Lipschitz bound") {
     for (int k : {3, 2}) {
         CAPTURE(k);
         auto load = [&](const std::string& what) {

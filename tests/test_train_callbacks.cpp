@@ -161,7 +161,7 @@ TEST_CASE("csv_log writes RFC 4180 with plain, distinct column names and one fie
     std::filesystem::remove(path);
 }
 
-TEST_CASE("csv_log column names: short names, told apart by sources, then numbered; fixed names kept free") {
+TEST_CASE("csv_log column names: short names, told apart by sources, then numbered - fixed names kept free") {
     using train::csv_log;
     CHECK(csv_log::column_names({"cross_entropy(nn::output)", "contrastive(nn::tap<\"h\">, data::brain)"}) ==
           std::vector<std::string>{"cross_entropy", "contrastive"});

@@ -34,7 +34,7 @@ TEST_CASE("training on XOR drives the loss down and classifies all four points")
     for (std::size_t i = 0; i < 4; ++i) CHECK((y(i, 1) > y(i, 0)) == (b.labels(i) == 1));
 }
 
-TEST_CASE("the same seed gives bit-identical runs; another seed does not") {
+TEST_CASE("the same seed gives bit-identical runs - another seed does not") {
     auto a = make(3), b = make(3), c = make(4);
     const auto batch = xor_batch();
     for (int i = 0; i < 20; ++i) {

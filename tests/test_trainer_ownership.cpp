@@ -52,7 +52,7 @@ TEST_CASE("README example: the named student is the trained one after fit") {
     std::filesystem::remove(log);
 }
 
-TEST_CASE("a moved or temporary student is owned by the trainer; a const one is copied") {
+TEST_CASE("a moved or temporary student is owned by the trainer - a const one is copied") {
     const auto d = make_data(128, 6, 3);
     auto student = nn::sequential(nn::dense(6, 8), nn::relu{}, nn::dense(8, 3));
     auto owned = train::make_trainer(std::move(student), loss::cross_entropy(nn::output, data::labels),

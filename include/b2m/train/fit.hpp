@@ -39,6 +39,7 @@
 #include "b2m/train/callbacks/lr_schedule.hpp"
 #include "b2m/train/callbacks/progress.hpp"
 #include "b2m/train/callbacks/weight_schedule.hpp"
+#include "b2m/train/checkpoint.hpp"
 
 namespace b2m::train {
 
@@ -154,6 +155,12 @@ fit_report fit_loop(Trainer& trainer, const batch<T>& data, const batch<T>* vali
         // create lazily sized parts (projection heads) with a first batch, then restore
         std::iota(order.begin(), order.end(), 0);
         gather(data, std::span<const std::size_t>(order.data(), bs), b);
+        // The saved epoch is checked before anything is restored: past the planned epochs
+        // (or a wrapped 2^64-1) there is nothing to resume, and the trainer stays as it is.
+        if (const auto saved = checkpoint_u64(options.checkpoint_path, "fit.epoch"); saved && *saved > options.epochs)
+            throw data_error("train::fit: checkpoint " + options.checkpoint_path + " is at epoch " + std::to_string(*saved) +
+                             ", past the " + std::to_string(options.epochs) +
+                             " planned epochs; raise fit_options::epochs or start without resume");
         trainer.evaluate(b);
         trainer.load(options.checkpoint_path, extra);
         report.resumed_after = last_epoch;
