@@ -11,12 +11,31 @@ def save(d, name, a):
     np.save(os.path.join(d, name + ".npy"), np.ascontiguousarray(a))
 
 
+def write_conv(d):
+    """B2M-Conv: 2048 images 3 x 64 x 64 (NCHW rows), 100 classes, 100 brain targets that
+    depend on the 8 x 8 block means of the image (own generator: the other inputs stay as
+    they were)."""
+    rng = np.random.default_rng(2025)
+    n = 2048
+    x = rng.standard_normal((n, 3 * 64 * 64), dtype=np.float32)
+    save(d, "conv_x", x)
+    save(d, "conv_labels", rng.integers(0, 100, n).astype(np.int64))
+    pooled = x.reshape(n, 3, 8, 8, 8, 8).mean(axis=(3, 5)).reshape(n, 192)
+    mix = rng.standard_normal((192, 100), dtype=np.float32) / np.float32(2.0)
+    brain = np.tanh(pooled @ mix) + 0.5 * rng.standard_normal((n, 100), dtype=np.float32)
+    save(d, "conv_brain", brain.astype(np.float32))
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("out")
     ap.add_argument("--ridge-targets", type=int, default=20000)
+    ap.add_argument("--conv-only", action="store_true", help="write only the B2M-Conv inputs")
     a = ap.parse_args()
     os.makedirs(a.out, exist_ok=True)
+    write_conv(a.out)
+    if a.conv_only:
+        return
     rng = np.random.default_rng(2024)
 
     # B2M-MLP: 4096 stimuli x 784 features, 10 classes, 2000 voxels.

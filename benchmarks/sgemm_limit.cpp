@@ -4,7 +4,7 @@
 // fraction_of_gemm_limit = limit seconds / measured seconds per step (1.0 = nothing but
 // GEMM at OpenBLAS speed).
 // Prints key=value: gemm_seconds (per step), gemm_gflop (per step), gemm_gflops (rate).
-//   sgemm_limit --workload=mlp|gru|ridge [--threads=2] [--ridge-targets=20000]
+//   sgemm_limit --workload=mlp|gru|conv|ridge [--threads=2] [--ridge-targets=20000] [--batch=64 (conv)]
 #include "bench_common.hpp"
 
 #include <b2m/core/gemm.hpp>
@@ -53,6 +53,33 @@ std::vector<shape> gru_shapes() {
     };
 }
 
+/// B2M-Conv (batch B): the im2col products of the four convolutions over the whole batch
+/// (forward W col, dW = dY col^T, dcol = W^T dY; no input gradient for V1), the three
+/// encoders, the head C and the decoder.
+std::vector<shape> conv_shapes(std::size_t B = 64) {
+    struct conv { std::size_t co, r, p; bool input_grad; };
+    const conv convs[] = {{64, 3 * 49, 32 * 32, false}, {128, 64 * 9, 16 * 16, true},
+                          {256, 128 * 9, 8 * 8, true}, {512, 256 * 9, 4 * 4, true}};
+    std::vector<shape> v;
+    for (const conv& c : convs) {
+        v.push_back({false, false, c.co, B * c.p, c.r, 1});             // Y = W col
+        v.push_back({false, true, c.co, c.r, B * c.p, 1});              // dW = dY col^T
+        if (c.input_grad) v.push_back({true, false, c.r, B * c.p, c.co, 1});  // dcol = W^T dY
+    }
+    for (std::size_t f : {std::size_t(128 * 64), std::size_t(256 * 16), std::size_t(512 * 4)}) {
+        v.push_back({false, false, B, 128, f, 1});  // encoder
+        v.push_back({true, false, f, 128, B, 1});   // its weight gradient
+        v.push_back({false, true, B, f, 128, 1});   // its input gradient
+    }
+    v.push_back({false, false, B, 100, 384, 1});  // head C, forward and backward
+    v.push_back({true, false, 384, 100, B, 1});
+    v.push_back({false, true, B, 384, 100, 1});
+    v.push_back({false, false, B, 100, 512, 1});  // decoder
+    v.push_back({true, false, 512, 100, B, 1});
+    v.push_back({false, true, B, 512, 100, 1});
+    return v;
+}
+
 std::vector<shape> ridge_shapes(std::size_t targets) {
     const std::size_t n = 4000, p = 1024, nte = 1000, na = 10;
     const std::size_t block = std::min<std::size_t>(targets, (std::size_t(32) << 20) / (n * sizeof(float)));
@@ -96,9 +123,10 @@ int main(int argc, char** argv) {
     std::vector<shape> shapes;
     if (w == "mlp") shapes = mlp_shapes();
     else if (w == "gru") shapes = gru_shapes();
+    else if (w == "conv") shapes = conv_shapes(std::size_t(bench::arg_int(argc, argv, "batch", 64)));
     else if (w == "ridge") shapes = ridge_shapes(std::size_t(bench::arg_int(argc, argv, "ridge-targets", 20000)));
     else {
-        std::fprintf(stderr, "sgemm_limit: unknown workload '%s' (mlp, gru, ridge)\n", w.c_str());
+        std::fprintf(stderr, "sgemm_limit: unknown workload '%s' (mlp, gru, conv, ridge)\n", w.c_str());
         return 2;
     }
     double seconds = 0, flop = 0;
