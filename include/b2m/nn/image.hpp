@@ -9,6 +9,7 @@
 //     const auto p1 = nn::max_pool2d({.kernel = 2}, c1.output_shape());
 #pragma once
 
+#include <algorithm>
 #include <cstddef>
 #include <string>
 #include <type_traits>
@@ -73,12 +74,24 @@ struct window_geometry {
     std::size_t image_size() const { return channels * height * width; }
 };
 
+/// Output columns [lo, hi) of a row whose input column ow*stride + off lies inside [0, width).
+inline void valid_columns(std::ptrdiff_t off, std::size_t stride, std::size_t width, std::size_t out_w,
+                          std::size_t& lo, std::size_t& hi) {
+    const std::ptrdiff_t s = std::ptrdiff_t(stride), w = std::ptrdiff_t(width);
+    std::ptrdiff_t l = off >= 0 ? 0 : (-off + s - 1) / s;  // first ow with ow*s + off >= 0
+    std::ptrdiff_t h = w - off <= 0 ? 0 : (w - off - 1) / s + 1;  // first ow with ow*s + off >= width
+    l = std::min<std::ptrdiff_t>(l, std::ptrdiff_t(out_w));
+    h = std::max<std::ptrdiff_t>(l, std::min<std::ptrdiff_t>(h, std::ptrdiff_t(out_w)));
+    lo = std::size_t(l), hi = std::size_t(h);
+}
+
 /// im2col for ns images at img (row stride g.image_size()): col[r, s*P + p] with
 /// r = (c*k + ki)*k + kj, p = oh*out_w + ow, P = g.positions(); col has row stride ld.
-/// Padding reads as zero.
+/// Padding reads as zero. The valid column range of each kernel offset is computed once,
+/// so the inner loops are branch-free copies (contiguous with stride 1).
 template <real T>
 void im2col(const T* img, std::size_t ns, const window_geometry& g, T* col, std::size_t ld) {
-    const std::size_t k = g.kernel, P = g.positions(), R = g.rows();
+    const std::size_t k = g.kernel, P = g.positions(), R = g.rows(), st = g.stride, ow_n = g.out_w;
     parallel_for(R * ns, items_per_thread(P), [&](std::size_t b, std::size_t e) {
         for (std::size_t t = b; t < e; ++t) {
             const std::size_t r = t / ns, s = t % ns;
@@ -87,18 +100,26 @@ void im2col(const T* img, std::size_t ns, const window_geometry& g, T* col, std:
             T* dst = col + r * ld + s * P;
             const std::ptrdiff_t oi = std::ptrdiff_t(ki * g.dilation) - std::ptrdiff_t(g.padding);
             const std::ptrdiff_t oj = std::ptrdiff_t(kj * g.dilation) - std::ptrdiff_t(g.padding);
+            std::size_t lo, hi;
+            valid_columns(oj, st, g.width, ow_n, lo, hi);
             for (std::size_t oh = 0; oh < g.out_h; ++oh) {
-                const std::ptrdiff_t ih = std::ptrdiff_t(oh * g.stride) + oi;
-                T* d = dst + oh * g.out_w;
+                const std::ptrdiff_t ih = std::ptrdiff_t(oh * st) + oi;
+                T* d = dst + oh * ow_n;
                 if (ih < 0 || ih >= std::ptrdiff_t(g.height)) {
-                    for (std::size_t ow = 0; ow < g.out_w; ++ow) d[ow] = T(0);
+                    for (std::size_t ow = 0; ow < ow_n; ++ow) d[ow] = T(0);
                     continue;
                 }
-                const T* srow = src + std::size_t(ih) * g.width;
-                for (std::size_t ow = 0; ow < g.out_w; ++ow) {
-                    const std::ptrdiff_t iw = std::ptrdiff_t(ow * g.stride) + oj;
-                    d[ow] = (iw >= 0 && iw < std::ptrdiff_t(g.width)) ? srow[iw] : T(0);
+                for (std::size_t ow = 0; ow < lo; ++ow) d[ow] = T(0);
+                if (hi > lo) {  // input column of ow in [lo, hi): lo*st + oj + (ow - lo)*st, inside the row
+                    const T* srow = src + std::size_t(ih) * g.width + std::size_t(std::ptrdiff_t(lo * st) + oj);
+                    T* dv = d + lo;
+                    const std::size_t nv = hi - lo;
+                    if (st == 1)
+                        for (std::size_t q = 0; q < nv; ++q) dv[q] = srow[q];
+                    else
+                        for (std::size_t q = 0; q < nv; ++q) dv[q] = srow[q * st];
                 }
+                for (std::size_t ow = hi; ow < ow_n; ++ow) d[ow] = T(0);
             }
         }
     });
@@ -108,7 +129,7 @@ void im2col(const T* img, std::size_t ns, const window_geometry& g, T* col, std:
 /// (img is overwritten; padding entries are dropped).
 template <real T>
 void col2im(const T* col, std::size_t ld, std::size_t ns, const window_geometry& g, T* img) {
-    const std::size_t k = g.kernel, P = g.positions();
+    const std::size_t k = g.kernel, P = g.positions(), st = g.stride, ow_n = g.out_w;
     parallel_for(g.channels * ns, items_per_thread(k * k * P), [&](std::size_t b, std::size_t e) {
         for (std::size_t t = b; t < e; ++t) {
             const std::size_t c = t / ns, s = t % ns;
@@ -119,15 +140,19 @@ void col2im(const T* col, std::size_t ld, std::size_t ns, const window_geometry&
                     const T* src = col + ((c * k + ki) * k + kj) * ld + s * P;
                     const std::ptrdiff_t oi = std::ptrdiff_t(ki * g.dilation) - std::ptrdiff_t(g.padding);
                     const std::ptrdiff_t oj = std::ptrdiff_t(kj * g.dilation) - std::ptrdiff_t(g.padding);
+                    std::size_t lo, hi;
+                    valid_columns(oj, st, g.width, ow_n, lo, hi);
                     for (std::size_t oh = 0; oh < g.out_h; ++oh) {
-                        const std::ptrdiff_t ih = std::ptrdiff_t(oh * g.stride) + oi;
+                        const std::ptrdiff_t ih = std::ptrdiff_t(oh * st) + oi;
                         if (ih < 0 || ih >= std::ptrdiff_t(g.height)) continue;
-                        T* drow = dst + std::size_t(ih) * g.width;
-                        const T* s_row = src + oh * g.out_w;
-                        for (std::size_t ow = 0; ow < g.out_w; ++ow) {
-                            const std::ptrdiff_t iw = std::ptrdiff_t(ow * g.stride) + oj;
-                            if (iw >= 0 && iw < std::ptrdiff_t(g.width)) drow[iw] += s_row[ow];
-                        }
+                        if (lo == hi) continue;
+                        T* drow = dst + std::size_t(ih) * g.width + std::size_t(std::ptrdiff_t(lo * st) + oj);
+                        const T* s_row = src + oh * ow_n + lo;
+                        const std::size_t nv = hi - lo;
+                        if (st == 1)
+                            for (std::size_t q = 0; q < nv; ++q) drow[q] += s_row[q];
+                        else
+                            for (std::size_t q = 0; q < nv; ++q) drow[q * st] += s_row[q];
                     }
                 }
         }
