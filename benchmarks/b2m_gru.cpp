@@ -3,7 +3,7 @@
 // last step (cross-entropy); latent head Dense(128, 32) at every step regressed (MSE) onto
 // a 32-d brain latent trajectory (64 x 50 x 32). Loss CE + 1.0 * MSE; Adam lr 1e-3.
 // Prints key=value: steps_per_s, peak_rss_mb, allocs_per_step, loss_first, loss_last.
-//   b2m_gru --data=DIR [--threads=2] [--warmup=20] [--seconds=2] [--steps=1000]
+//   b2m_gru --data=DIR [--threads=2] [--warmup=20] [--seconds=2] [--steps=1000] [--batch=64]
 #include "bench_common.hpp"
 
 #include <b2m/brain/npy.hpp>
@@ -28,12 +28,20 @@ int main(int argc, char** argv) {
     set_num_threads(threads);
 
     constexpr std::size_t T = 50, F = 8, H = 128, K = 32;
-    train::batch<float> b;
-    b.x = brain::load_npy<float, 2>(dir + "/gru_x.npy");           // (64, T*F)
-    b.targets = brain::load_npy<float, 2>(dir + "/gru_latent.npy");  // (64, T*K)
+    const auto x = brain::load_npy<float, 2>(dir + "/gru_x.npy");         // (64, T*F)
+    const auto z = brain::load_npy<float, 2>(dir + "/gru_latent.npy");    // (64, T*K)
     const auto labels = brain::load_npy<double, 1>(dir + "/gru_labels.npy");
-    b.labels = index_vector::from_shape({labels.size()});
-    for (std::size_t i = 0; i < labels.size(); ++i) b.labels(i) = std::int64_t(labels(i));
+    // --batch (scaling curves): batch row i is sequence i mod 64.
+    const std::size_t B = std::size_t(bench::arg_int(argc, argv, "batch", long(x.shape(0)))), n0 = x.shape(0);
+    train::batch<float> b;
+    b.x = matrix<float>::from_shape({B, x.shape(1)});
+    b.targets = matrix<float>::from_shape({B, z.shape(1)});
+    b.labels = index_vector::from_shape({B});
+    for (std::size_t i = 0; i < B; ++i) {
+        std::copy_n(x.data() + (i % n0) * x.shape(1), x.shape(1), b.x.data() + i * x.shape(1));
+        std::copy_n(z.data() + (i % n0) * z.shape(1), z.shape(1), b.targets.data() + i * z.shape(1));
+        b.labels(i) = std::int64_t(labels(i % n0));
+    }
 
     auto student = nn::sequential(nn::gru(F, H), nn::tap<"states">{}, nn::last_step(H),
                                   nn::dense(H, 2, true, nn::init::fan_in_uniform));

@@ -3,7 +3,7 @@
 // 0.5 * symmetric InfoNCE between L2-normalised projections (student head 256 -> 128,
 // brain head 2000 -> 128), tau = 0.1; Adam lr 1e-3; batches of 256 in order.
 // Prints key=value: steps_per_s, peak_rss_mb, allocs_per_step, loss_first, loss_last.
-//   b2m_mlp --data=DIR [--threads=2] [--warmup=20] [--seconds=2] [--steps=1000]
+//   b2m_mlp --data=DIR [--threads=2] [--warmup=20] [--seconds=2] [--steps=1000] [--batch=256]
 #include "bench_common.hpp"
 
 #include <b2m/brain/npy.hpp>
@@ -29,7 +29,11 @@ int main(int argc, char** argv) {
     const auto x = brain::load_npy<float, 2>(dir + "/mlp_x.npy");
     const auto brain_resp = brain::load_npy<float, 2>(dir + "/mlp_brain.npy");
     const auto labels = brain::load_npy<double, 1>(dir + "/mlp_labels.npy");
-    const std::size_t n = x.shape(0), batch = 256, nb = n / batch;
+    const std::size_t n = x.shape(0), batch = std::size_t(bench::arg_int(argc, argv, "batch", 256)), nb = n / batch;
+    if (nb == 0) {
+        std::fprintf(stderr, "b2m_mlp: --batch=%zu exceeds the %zu stimuli\n", batch, n);
+        return 2;
+    }
 
     // The batches, cut once (batches in order; the step reads them in place).
     std::vector<train::batch<float>> batches(nb);

@@ -4,7 +4,7 @@
 64 sequences x 50 steps x 8 inputs; GRU hidden 128 (torch.nn.GRU, batch_first); decision
 head Linear(128, 2) on the last step (cross-entropy); latent head Linear(128, 32) at every
 step regressed (MSE) onto the 64 x 50 x 32 brain latent. Loss CE + 1.0 * MSE; Adam lr 1e-3.
-Usage: peer_torch_gru.py --data DIR [--threads 1,2] [--warmup 20] [--seconds 2] [--steps 1000]
+Usage: peer_torch_gru.py --data DIR [--threads 1,2] [--warmup 20] [--seconds 2] [--steps 1000] [--batch 64]
 Set OPENBLAS_NUM_THREADS in the environment. Prints key=value blocks per thread count."""
 import argparse
 import resource
@@ -22,11 +22,13 @@ def main():
     ap.add_argument("--warmup", type=int, default=20)
     ap.add_argument("--steps", type=int, default=1000)
     ap.add_argument("--seconds", type=float, default=2.0)
+    ap.add_argument("--batch", type=int, default=64, help="batch size (scaling curves; the 64 sequences repeat)")
     a = ap.parse_args()
-    B, T, Fin, H, K = 64, 50, 8, 128, 32
-    x = torch.from_numpy(np.load(a.data + "/gru_x.npy")).reshape(B, T, Fin)
-    z = torch.from_numpy(np.load(a.data + "/gru_latent.npy")).reshape(B, T, K)
-    y = torch.from_numpy(np.load(a.data + "/gru_labels.npy"))
+    B, T, Fin, H, K = a.batch, 50, 8, 128, 32
+    rows = np.arange(B) % 64  # batch row i is sequence i mod 64, as b2m_gru --batch
+    x = torch.from_numpy(np.load(a.data + "/gru_x.npy")[rows]).reshape(B, T, Fin)
+    z = torch.from_numpy(np.load(a.data + "/gru_latent.npy")[rows]).reshape(B, T, K)
+    y = torch.from_numpy(np.load(a.data + "/gru_labels.npy")[rows])
 
     for threads in [int(t) for t in a.threads.split(",")]:
         torch.set_num_threads(threads)

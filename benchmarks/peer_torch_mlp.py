@@ -4,7 +4,7 @@
 Student 784 -> 512 -> 256 (ReLU) -> h, task head 256 -> 10; loss cross-entropy + 0.5 *
 symmetric InfoNCE between L2-normalised projections (student head 256 -> 128, brain head
 2000 -> 128), tau = 0.1; Adam lr 1e-3; batches of 256 in order.
-Usage: peer_torch_mlp.py --data DIR [--threads 1,2] [--warmup 20] [--seconds 2] [--steps 1000]
+Usage: peer_torch_mlp.py --data DIR [--threads 1,2] [--warmup 20] [--seconds 2] [--steps 1000] [--batch 256]
 Set OPENBLAS_NUM_THREADS in the environment (it must be set before torch loads).
 Prints one block of key=value lines per torch thread count ("threads=N" first)."""
 import argparse
@@ -23,11 +23,12 @@ def main():
     ap.add_argument("--warmup", type=int, default=20)
     ap.add_argument("--steps", type=int, default=1000)
     ap.add_argument("--seconds", type=float, default=2.0)
+    ap.add_argument("--batch", type=int, default=256, help="batch size (scaling curves)")
     a = ap.parse_args()
     x = torch.from_numpy(np.load(a.data + "/mlp_x.npy"))
     brain = torch.from_numpy(np.load(a.data + "/mlp_brain.npy"))
     labels = torch.from_numpy(np.load(a.data + "/mlp_labels.npy"))
-    batch = 256
+    batch = a.batch
     nb = x.shape[0] // batch
     batches = [(x[k * batch:(k + 1) * batch].contiguous(), brain[k * batch:(k + 1) * batch].contiguous(),
                 labels[k * batch:(k + 1) * batch].contiguous()) for k in range(nb)]
