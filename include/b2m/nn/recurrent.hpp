@@ -29,9 +29,14 @@
 // copy semantics require.
 //
 // Cost per forward: one GEMM (B*T, F) x (F, G*H) for all input projections, then per step
-// one GEMM (B, H) x (H, G*H) reading h(t-1) in place from the output, and one fused
-// element-wise pass. Backward: per step one GEMM (B, G*H) x (G*H, H); the weight and input
-// gradients are three GEMMs over all steps at once. Steady state allocates nothing.
+// one product (B, H) x (H, G*H) reading h(t-1) in place from the output, and one fused
+// element-wise pass. Backward: per step one product (B, G*H) x (G*H, H); the weight and
+// input gradients are GEMMs over all steps at once (bias gradients ride along as one more
+// output row). The per-step products use W_hh packed
+// once per forward / backward and the register-blocked kernel of core/small_gemm.hpp
+// (OpenBLAS would re-pack W_hh on each of the T calls); rows are independent in the
+// recurrence, so each thread runs its rows through all steps in one parallel region, and
+// the cell loops are compiled for the CPU's vector width. Steady state allocates nothing.
 #pragma once
 
 #include <algorithm>
@@ -47,6 +52,7 @@
 #include "b2m/core/error.hpp"
 #include "b2m/core/gemm.hpp"
 #include "b2m/core/parallel.hpp"
+#include "b2m/core/small_gemm.hpp"
 #include "b2m/nn/layer.hpp"
 #include "b2m/nn/sequence.hpp"
 
@@ -287,33 +293,13 @@ public:
         for (std::size_t r = 0; r < bt; ++r) std::copy_n(b_ih_.data(), gh, xp_.data() + r * gh);
         gemm_raw<T>(false, false, bt, gh, F_, T(1), x.data(), F_, w_ih_.data(), gh, T(1), xp_.data(), gh);
 
-        const T* bhh = b_hh_.data();
-        for (std::size_t t = 0; t < steps; ++t) {
-            const T* hprev = t == 0 ? h0b_.data() : y_.data() + (t - 1) * H;
-            const std::size_t ldh = t == 0 ? H : steps * H;
-            gemm_raw<T>(false, false, B, gh, H, T(1), hprev, ldh, w_hh_.data(), gh, T(0), hp_.data(), gh);
-            parallel_for(B, rows_per_thread(), [&](std::size_t b0, std::size_t b1) {
-                for (std::size_t b = b0; b < b1; ++b) {
-                    const std::size_t row = b * steps + t;
-                    const T* hp_b = hprev + b * ldh;
-                    T* h = y_.data() + row * H;
-                    const T* cp_b = nullptr;
-                    T* c = nullptr;
-                    if constexpr (Cell::has_c) {
-                        cp_b = t == 0 ? c0b_.data() + b * H : c_.data() + (row - 1) * H;
-                        c = c_.data() + row * H;
-                    }
-                    if (has_lengths_ && t >= std::size_t(lengths_[b])) {
-                        std::copy_n(hp_b, H, h);
-                        if constexpr (Cell::has_c) std::copy_n(cp_b, H, c);
-                        continue;
-                    }
-                    T* cache = nullptr;
-                    if constexpr (Cell::cache > 0) cache = cache_.data() + row * Cell::cache * H;
-                    Cell::forward(H, xp_.data() + row * gh, hp_.data() + b * gh, bhh, hp_b, cp_b, h, c, cache);
-                }
-            });
-        }
+        // The recurrence of one row never reads another row: each thread runs its rows
+        // through every step (no synchronisation per step), with W_hh packed once here.
+        pack_b(whh_packed_, false, H, gh, w_hh_.data(), gh);
+        parallel_for(B, rows_per_thread(steps), [&](std::size_t b0, std::size_t b1) {
+            simd_dispatch([&](auto vb) B2M_SIMD_INLINE { forward_rows<decltype(vb)::value>(b0, b1, steps); },
+                          whh_packed_.vector_bytes);
+        });
         return y_;
     }
 
@@ -330,53 +316,38 @@ public:
             ensure_shape(dc_, B, H);
             dc_.fill(T(0));
         }
-        for (std::size_t tt = steps; tt-- > 0;) {
-            const std::size_t t = tt;
-            parallel_for(B, rows_per_thread(), [&](std::size_t b0, std::size_t b1) {
-                for (std::size_t b = b0; b < b1; ++b) {
-                    const std::size_t row = b * steps + t;
-                    T* dh = dh_.data() + b * H;
-                    const T* g = gy.data() + row * H;
-                    for (std::size_t j = 0; j < H; ++j) dh[j] += g[j];
-                    if (has_lengths_ && t >= std::size_t(lengths_[b])) {  // carried copy: pass through
-                        std::fill_n(dg_.data() + row * gh, gh, T(0));
-                        if constexpr (Cell::separate_hp) std::fill_n(dhp_.data() + row * gh, gh, T(0));
-                        continue;
-                    }
-                    const T* hprev = t == 0 ? h0b_.data() + b * H : y_.data() + (row - 1) * H;
-                    T* dc = nullptr;
-                    const T *cprev = nullptr, *c = nullptr, *cache = nullptr;
-                    if constexpr (Cell::has_c) {
-                        dc = dc_.data() + b * H;
-                        cprev = t == 0 ? c0b_.data() + b * H : c_.data() + (row - 1) * H;
-                        c = c_.data() + row * H;
-                    }
-                    if constexpr (Cell::cache > 0) cache = cache_.data() + row * Cell::cache * H;
-                    T* dhp_row = Cell::separate_hp ? dhp_.data() + row * gh : nullptr;
-                    Cell::backward(H, dh, dc, cache, y_.data() + row * H, hprev, cprev, c, dg_.data() + row * gh,
-                                   dhp_row);
-                }
-            });
-            // dL/dh(t-1) += dL/d(hp(t)) W_hh^T, the rows of step t read in place.
-            gemm_raw<T>(false, true, B, H, gh, T(1), dhp.data() + t * gh, steps * gh, w_hh_.data(), gh, T(1),
-                        dh_.data(), H);
-        }
+        pack_b(whh_t_packed_, true, gh, H, w_hh_.data(), gh);  // W_hh^T (G*H, H)
+        parallel_for(B, rows_per_thread(steps), [&](std::size_t b0, std::size_t b1) {
+            simd_dispatch([&](auto vb) B2M_SIMD_INLINE { backward_rows<decltype(vb)::value>(gy, b0, b1, steps); },
+                          whh_t_packed_.vector_bytes);
+        });
         if (opt_.learn_initial_state && given_h0_ == nullptr) add_column_sums(dh_, gh0_);
         if constexpr (Cell::has_c)
             if (opt_.learn_initial_state && given_c0_ == nullptr) add_column_sums(dc_, gc0_);
 
-        // h(t-1) for every (b, t) as (B*T, H): the output shifted by one step, h0 first.
-        ensure_shape(hprev_, bt, H);
-        for (std::size_t b = 0; b < B; ++b) {
-            std::copy_n(h0b_.data() + b * H, H, hprev_.data() + b * steps * H);
-            std::copy_n(y_.data() + b * steps * H, (steps - 1) * H, hprev_.data() + (b * steps + 1) * H);
-        }
-        ensure_shape(ones_, 1, bt);
-        ones_.fill(T(1));
-        gemm_raw<T>(true, false, F_, gh, bt, T(1), x_->data(), F_, dg_.data(), gh, T(1), gw_ih_.data(), gh);
-        gemm_raw<T>(true, false, H, gh, bt, T(1), hprev_.data(), H, dhp.data(), gh, T(1), gw_hh_.data(), gh);
-        gemm_raw<T>(false, false, 1, gh, bt, T(1), ones_.data(), bt, dg_.data(), gh, T(1), gb_ih_.data(), gh);
-        gemm_raw<T>(false, false, 1, gh, bt, T(1), ones_.data(), bt, dhp.data(), gh, T(1), gb_hh_.data(), gh);
+        // Weight and bias gradients over all steps at once. Inputs carry a column of ones
+        // so that each bias gradient (a column sum) comes out of its weight GEMM as one
+        // more output row: hprev_ = [h(t-1) 1] (B*T, H+1), the output shifted by one step
+        // with h0 first; xaug_ = [x 1] (B*T, F+1).
+        const std::size_t F = F_;
+        ensure_shape(hprev_, bt, H + 1);
+        ensure_shape(xaug_, bt, F + 1);
+        for (std::size_t b = 0; b < B; ++b)
+            for (std::size_t t = 0; t < steps; ++t) {
+                const std::size_t row = b * steps + t;
+                const T* src = t == 0 ? h0b_.data() + b * H : y_.data() + (row - 1) * H;
+                T* dst = hprev_.data() + row * (H + 1);
+                std::copy_n(src, H, dst);
+                dst[H] = T(1);
+                T* xd = xaug_.data() + row * (F + 1);
+                std::copy_n(x_->data() + row * F, F, xd);
+                xd[F] = T(1);
+            }
+        ensure_shape(wgrad_, std::max(H, F) + 1, gh);
+        gemm_raw<T>(true, false, H + 1, gh, bt, T(1), hprev_.data(), H + 1, dhp.data(), gh, T(0), wgrad_.data(), gh);
+        add_rows(wgrad_.data(), H, gh, gw_hh_.data(), gb_hh_.data());
+        gemm_raw<T>(true, false, F + 1, gh, bt, T(1), xaug_.data(), F + 1, dg_.data(), gh, T(0), wgrad_.data(), gh);
+        add_rows(wgrad_.data(), F, gh, gw_ih_.data(), gb_ih_.data());
         if (!need_input_grad) {
             ensure_shape(gx_, 0, 0);
             return gx_;
@@ -408,9 +379,79 @@ public:
     matrix<T>& c0() { return c0_; }
 
 private:
-    // Per-step gate loops are short (B x G*H): threads pay only for large batches, and a
-    // fork per step costs far more than the loop when the cores are busy elsewhere.
-    std::size_t rows_per_thread() const { return std::max<std::size_t>(1, (std::size_t(1) << 16) / (G * H_)); }
+    // A row costs T * (2 H G*H + cell) operations: one parallel region per sequence pays
+    // for itself from a few rows per thread.
+    std::size_t rows_per_thread(std::size_t steps) const {
+        return items_per_thread(steps * (2 * H_ + 16) * G * H_);
+    }
+
+    /// Forward recurrence of rows [b0, b1) over all steps: hp = h(t-1) W_hh (packed,
+    /// register-blocked), then the cell, per step; compiled for vector width VB.
+    template <int VB>
+    B2M_SIMD_INLINE void forward_rows(std::size_t b0, std::size_t b1, std::size_t steps) {
+        const std::size_t H = H_, gh = G * H_, m = b1 - b0;
+        const T* bhh = b_hh_.data();
+        for (std::size_t t = 0; t < steps; ++t) {
+            const std::size_t ldh = t == 0 ? H : steps * H;
+            const T* hprev0 = t == 0 ? h0b_.data() + b0 * H : y_.data() + (b0 * steps + t - 1) * H;
+            small_gemm_packed<VB>(m, hprev0, ldh, whh_packed_, hp_.data() + b0 * gh, gh, false);
+            for (std::size_t b = b0; b < b1; ++b) {
+                const std::size_t row = b * steps + t;
+                const T* hp_b = hprev0 + (b - b0) * ldh;
+                T* h = y_.data() + row * H;
+                const T* cp_b = nullptr;
+                T* c = nullptr;
+                if constexpr (Cell::has_c) {
+                    cp_b = t == 0 ? c0b_.data() + b * H : c_.data() + (row - 1) * H;
+                    c = c_.data() + row * H;
+                }
+                if (has_lengths_ && t >= std::size_t(lengths_[b])) {
+                    std::copy_n(hp_b, H, h);
+                    if constexpr (Cell::has_c) std::copy_n(cp_b, H, c);
+                    continue;
+                }
+                T* cache = nullptr;
+                if constexpr (Cell::cache > 0) cache = cache_.data() + row * Cell::cache * H;
+                Cell::forward(H, xp_.data() + row * gh, hp_.data() + b * gh, bhh, hp_b, cp_b, h, c, cache);
+            }
+        }
+    }
+
+    /// Backpropagation through time of rows [b0, b1): per step (last first) the cell's
+    /// backward, then dL/dh(t-1) += dL/d(hp(t)) W_hh^T (packed) for these rows.
+    template <int VB>
+    B2M_SIMD_INLINE void backward_rows(const matrix<T>& gy, std::size_t b0, std::size_t b1, std::size_t steps) {
+        const std::size_t H = H_, gh = G * H_, m = b1 - b0;
+        matrix<T>& dhp = Cell::separate_hp ? dhp_ : dg_;
+        for (std::size_t t = steps; t-- > 0;) {
+            for (std::size_t b = b0; b < b1; ++b) {
+                const std::size_t row = b * steps + t;
+                T* dh = dh_.data() + b * H;
+                const T* g = gy.data() + row * H;
+                for (std::size_t j = 0; j < H; ++j) dh[j] += g[j];
+                if (has_lengths_ && t >= std::size_t(lengths_[b])) {  // carried copy: pass through
+                    std::fill_n(dg_.data() + row * gh, gh, T(0));
+                    if constexpr (Cell::separate_hp) std::fill_n(dhp_.data() + row * gh, gh, T(0));
+                    continue;
+                }
+                const T* hprev = t == 0 ? h0b_.data() + b * H : y_.data() + (row - 1) * H;
+                T* dc = nullptr;
+                const T *cprev = nullptr, *c = nullptr, *cache = nullptr;
+                if constexpr (Cell::has_c) {
+                    dc = dc_.data() + b * H;
+                    cprev = t == 0 ? c0b_.data() + b * H : c_.data() + (row - 1) * H;
+                    c = c_.data() + row * H;
+                }
+                if constexpr (Cell::cache > 0) cache = cache_.data() + row * Cell::cache * H;
+                T* dhp_row = Cell::separate_hp ? dhp_.data() + row * gh : nullptr;
+                Cell::backward(H, dh, dc, cache, y_.data() + row * H, hprev, cprev, c, dg_.data() + row * gh,
+                               dhp_row);
+            }
+            // dL/dh(t-1) += dL/d(hp(t)) W_hh^T, the rows of step t read in place.
+            small_gemm_packed<VB>(m, dhp.data() + (b0 * steps + t) * gh, steps * gh, whh_t_packed_,
+                                  dh_.data() + b0 * H, H, true);
+        }
+    }
     std::string label() const {
         return std::string(Cell::name) + "(" + std::to_string(F_) + ", " + std::to_string(H_) + ")";
     }
@@ -438,6 +479,11 @@ private:
             dst.fill(T(0));
         }
     }
+    /// w += src rows 0..rows-1, bias += src row `rows` (each row n wide).
+    static void add_rows(const T* src, std::size_t rows, std::size_t n, T* w, T* bias) {
+        for (std::size_t i = 0; i < rows * n; ++i) w[i] += src[i];
+        for (std::size_t j = 0; j < n; ++j) bias[j] += src[rows * n + j];
+    }
     static void add_column_sums(const matrix<T>& src, matrix<T>& dst) {
         const std::size_t n = src.shape(1);
         for (std::size_t b = 0; b < src.shape(0); ++b)
@@ -448,7 +494,8 @@ private:
     recurrent_options opt_;
     matrix<T> w_ih_, gw_ih_, w_hh_, gw_hh_, b_ih_, gb_ih_, b_hh_, gb_hh_, h0_, gh0_, c0_, gc0_;
     matrix<T> xp_, hp_, y_, h0b_, c0b_, cache_, c_;                  // forward buffers
-    matrix<T> dg_, dhp_, dh_, dc_, hprev_, ones_, gx_;               // backward buffers
+    matrix<T> dg_, dhp_, dh_, dc_, hprev_, xaug_, wgrad_, gx_;       // backward buffers
+    packed_b<T> whh_packed_, whh_t_packed_;                         // W_hh, W_hh^T packed
     const matrix<T>* x_ = nullptr;
     const matrix<T>* given_h0_ = nullptr;
     const matrix<T>* given_c0_ = nullptr;
