@@ -11,6 +11,7 @@
 
 #include <b2m/brain/npy.hpp>
 #include <b2m/core/parallel.hpp>
+#include <b2m/core/thread_env.hpp>
 #include <b2m/loss/cross_entropy.hpp>
 #include <b2m/loss/encoding_alignment.hpp>
 #include <b2m/nn/activation.hpp>
@@ -26,6 +27,7 @@
 using namespace b2m;
 
 int main(int argc, char** argv) {
+    apply_thread_env_defaults(argv);  // b2m's defaults (passive OpenMP waiting), as a user's program gets them
     const std::string dir = bench::arg(argc, argv, "data", ".");
     const int threads = int(bench::arg_int(argc, argv, "threads", 2));
     const long warmup = bench::arg_int(argc, argv, "warmup", 5), max_steps = bench::arg_int(argc, argv, "steps", 1000);

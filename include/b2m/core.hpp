@@ -7,4 +7,5 @@
 #include "b2m/core/parallel.hpp"
 #include "b2m/core/rng.hpp"
 #include "b2m/core/tensor.hpp"
+#include "b2m/core/thread_env.hpp"
 #include "b2m/core/workspace.hpp"
