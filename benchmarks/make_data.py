@@ -31,8 +31,13 @@ def main():
     ap.add_argument("out")
     ap.add_argument("--ridge-targets", type=int, default=20000)
     ap.add_argument("--conv-only", action="store_true", help="write only the B2M-Conv inputs")
+    ap.add_argument("--ridge-only", action="store_true", help="write only the ridge inputs (scaling curves)")
+    ap.add_argument("--ridge-samples", type=int, default=4000, help="training rows of the ridge inputs")
     a = ap.parse_args()
     os.makedirs(a.out, exist_ok=True)
+    if a.ridge_only:
+        write_ridge(a.out, np.random.default_rng(2024), a.ridge_samples, a.ridge_targets)
+        return
     write_conv(a.out)
     if a.conv_only:
         return
@@ -53,20 +58,25 @@ def main():
     save(a.out, "gru_labels", rng.integers(0, 2, b).astype(np.int64))
     save(a.out, "gru_latent", rng.standard_normal((b, t * k), dtype=np.float32))
 
-    # Ridge encoding: X 4000 x 1024, Y 4000 x T, test 1000 rows. Y = X W + noise with a
-    # per-target signal scale spread over four decades, so the chosen alphas differ.
-    p, T, ntr, nte = 1024, a.ridge_targets, 4000, 1000
+    write_ridge(a.out, rng, a.ridge_samples, a.ridge_targets)
+
+
+def write_ridge(d, rng, ntr, T):
+    """Ridge encoding: X ntr x 1024, Y ntr x T targets, test 1000 rows. Y = X W + noise with
+    a per-target signal scale spread over three decades, so the chosen alphas differ."""
+    p, nte = 1024, 1000
     xall = rng.standard_normal((ntr + nte, p), dtype=np.float32)
     latent = rng.standard_normal((p, 64), dtype=np.float32) / np.float32(8.0)
     mixing = rng.standard_normal((64, T), dtype=np.float32)
     scale = (10.0 ** rng.uniform(-3.0, 0.0, T)).astype(np.float32)
-    y = (xall @ latent) @ (mixing * scale) + rng.standard_normal((ntr + nte, T), dtype=np.float32)
-    y = y.astype(np.float32)
-    save(a.out, "ridge_x", xall[:ntr])
-    save(a.out, "ridge_xtest", xall[ntr:])
-    save(a.out, "ridge_y", y[:ntr])
-    save(a.out, "ridge_ytest", y[ntr:])
-
+    y = (xall @ latent) @ (mixing * scale)
+    for i0 in range(0, ntr + nte, 1000):  # noise in row blocks (no second full-size temporary)
+        y[i0:i0 + 1000] += rng.standard_normal((min(1000, ntr + nte - i0), T), dtype=np.float32)
+    y = y.astype(np.float32, copy=False)
+    save(d, "ridge_x", xall[:ntr])
+    save(d, "ridge_xtest", xall[ntr:])
+    save(d, "ridge_y", y[:ntr])
+    save(d, "ridge_ytest", y[ntr:])
 
 if __name__ == "__main__":
     main()
