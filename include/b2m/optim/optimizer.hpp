@@ -9,6 +9,7 @@
 // give parameter groups their own learning-rate scale and weight decay.
 #pragma once
 
+#include <algorithm>
 #include <cmath>
 #include <cstddef>
 #include <cstdint>
@@ -16,12 +17,13 @@
 #include <type_traits>
 #include <vector>
 
-#if defined(__SSE2__)
-#include <emmintrin.h>
+#if defined(__GNUC__) && (defined(__x86_64__) || defined(__i386__))
+#include <immintrin.h>
 #endif
 
 #include "b2m/core/error.hpp"
 #include "b2m/core/parallel.hpp"
+#include "b2m/core/small_gemm.hpp"
 #include "b2m/core/tensor.hpp"
 #include "b2m/optim/param_groups.hpp"
 
@@ -62,6 +64,96 @@ struct slot_state {
         ready = true;
     }
 };
+} // namespace detail
+
+namespace detail {
+/// One parameter's slice of an Adam step: value, gradient, moments, its place in the
+/// concatenation of all parameters, and its step size / weight decay / decoupled decay.
+template <real T>
+struct adam_segment {
+    T *p = nullptr, *g = nullptr, *m = nullptr, *s = nullptr;
+    std::size_t n = 0, offset = 0;
+    T step_size = 0, wd = 0, decay = 1;
+};
+template <real T>
+struct adam_consts {
+    T b1, b2, rbc2, eps;
+};
+
+/// Adam on elements [i, e) of one segment, scalar (tails, double, other ISAs).
+template <real T, bool Decoupled>
+inline void adam_scalar(const adam_segment<T>& sg, std::size_t i, std::size_t e, const adam_consts<T>& c) {
+    T *p = sg.p, *pg = sg.g, *m = sg.m, *s = sg.s;
+    for (; i < e; ++i) {
+        const T gi = Decoupled ? pg[i] : pg[i] + sg.wd * p[i];
+        m[i] = c.b1 * m[i] + (T(1) - c.b1) * gi;
+        s[i] = c.b2 * s[i] + (T(1) - c.b2) * gi * gi;
+        p[i] = sg.decay * p[i] - sg.step_size * m[i] / (std::sqrt(s[i]) * c.rbc2 + c.eps);
+        pg[i] = T(0);
+    }
+}
+
+// The same operations on vectors of floats (the scalar loop does not vectorise: std::sqrt
+// may set errno under the default -fmath-errno), one function per ISA so that b2m built
+// for baseline x86-64 still uses the CPU's widest vectors (chosen at run time).
+#if B2M_SIMD_MULTIVERSION
+#define B2M_ADAM_BODY(W, V, LOAD, STORE, SET1, ADD, SUB, MUL, DIV, SQRT, ZERO)                                  \
+    const V vb1 = SET1(c.b1), vb2 = SET1(c.b2), vwd = SET1(sg.wd), vdecay = SET1(sg.decay),                    \
+            vstep = SET1(sg.step_size), vrbc2 = SET1(c.rbc2), veps = SET1(c.eps), c1 = SET1(1.0f - c.b1),      \
+            c2 = SET1(1.0f - c.b2);                                                                             \
+    float *p = sg.p, *pg = sg.g, *m = sg.m, *s = sg.s;                                                         \
+    for (; i + W <= e; i += W) {                                                                                \
+        V gi = LOAD(pg + i);                                                                                    \
+        const V pi = LOAD(p + i);                                                                               \
+        if (!Decoupled) gi = ADD(gi, MUL(vwd, pi));                                                             \
+        const V mi = ADD(MUL(vb1, LOAD(m + i)), MUL(c1, gi));                                                   \
+        const V si = ADD(MUL(vb2, LOAD(s + i)), MUL(MUL(c2, gi), gi));                                          \
+        const V den = ADD(MUL(SQRT(si), vrbc2), veps);                                                          \
+        STORE(m + i, mi);                                                                                       \
+        STORE(s + i, si);                                                                                       \
+        STORE(p + i, SUB(MUL(vdecay, pi), DIV(MUL(vstep, mi), den)));                                           \
+        STORE(pg + i, ZERO());                                                                                  \
+    }                                                                                                           \
+    adam_scalar<float, Decoupled>(sg, i, e, c);
+
+// (_mm512_sqrt_ps starts from an undefined vector, on which GCC 12 warns.)
+#define B2M_ADAM_SQRT512(x) _mm512_maskz_sqrt_ps(__mmask16(0xFFFF), x)
+template <bool Decoupled>
+__attribute__((target("avx512f"))) void adam_avx512(const adam_segment<float>& sg, std::size_t i, std::size_t e,
+                                                    const adam_consts<float>& c) {
+    B2M_ADAM_BODY(16, __m512, _mm512_loadu_ps, _mm512_storeu_ps, _mm512_set1_ps, _mm512_add_ps, _mm512_sub_ps,
+                  _mm512_mul_ps, _mm512_div_ps, B2M_ADAM_SQRT512, _mm512_setzero_ps)
+}
+template <bool Decoupled>
+__attribute__((target("avx2"))) void adam_avx2(const adam_segment<float>& sg, std::size_t i, std::size_t e,
+                                               const adam_consts<float>& c) {
+    B2M_ADAM_BODY(8, __m256, _mm256_loadu_ps, _mm256_storeu_ps, _mm256_set1_ps, _mm256_add_ps, _mm256_sub_ps,
+                  _mm256_mul_ps, _mm256_div_ps, _mm256_sqrt_ps, _mm256_setzero_ps)
+}
+template <bool Decoupled>
+void adam_sse2(const adam_segment<float>& sg, std::size_t i, std::size_t e, const adam_consts<float>& c) {
+    B2M_ADAM_BODY(4, __m128, _mm_loadu_ps, _mm_storeu_ps, _mm_set1_ps, _mm_add_ps, _mm_sub_ps, _mm_mul_ps,
+                  _mm_div_ps, _mm_sqrt_ps, _mm_setzero_ps)
+}
+#undef B2M_ADAM_BODY
+#undef B2M_ADAM_SQRT512
+#endif
+
+/// Adam on elements [i, e) of one segment at the widest vectors the CPU has (the same
+/// operations in the same order as the scalar loop; no FMA).
+template <real T, bool Decoupled>
+inline void adam_update(const adam_segment<T>& sg, std::size_t i, std::size_t e, const adam_consts<T>& c) {
+#if B2M_SIMD_MULTIVERSION
+    if constexpr (std::is_same_v<T, float>) {
+        switch (active_simd_isa()) {
+        case simd_isa::avx512: adam_avx512<Decoupled>(sg, i, e, c); return;
+        case simd_isa::avx2: adam_avx2<Decoupled>(sg, i, e, c); return;
+        default: adam_sse2<Decoupled>(sg, i, e, c); return;
+        }
+    }
+#endif
+    adam_scalar<T, Decoupled>(sg, i, e, c);
+}
 } // namespace detail
 
 template <real T>
@@ -134,48 +226,24 @@ public:
         ++t_;
         const double bc1 = 1.0 - std::pow(opt.beta1, double(t_));
         const double bc2 = 1.0 - std::pow(opt.beta2, double(t_));
-        const T rbc2 = T(1.0 / std::sqrt(bc2));
-        const T b1 = T(opt.beta1), b2 = T(opt.beta2), eps = T(opt.eps);
-        std::size_t k = 0;
+        detail::adam_consts<T> c{T(opt.beta1), T(opt.beta2), T(1.0 / std::sqrt(bc2)), T(opt.eps)};
+        // One pass over all parameters: the segments (one per parameter) are laid end to
+        // end and one parallel region splits the total, instead of a region per parameter.
+        const std::size_t np = state_.first.size();
+        if (segs_.size() != np) segs_.resize(np);  // first step only
+        std::size_t k = 0, total = 0;
         visit([&](const std::string&, matrix<T>& v, matrix<T>& g) {
             const double lr_k = lr * state_.settings[k].lr_scale, wd_k = state_.settings[k].weight_decay;
-            const T step_size = T(lr_k / bc1), wd = T(wd_k);
-            const T decay = Decoupled ? T(1.0 - lr_k * wd_k) : T(1);
-            T *p = v.data(), *pg = g.data(), *m = state_.first[k].data(), *s = state_.second[k].data();
+            segs_[k] = {v.data(), g.data(), state_.first[k].data(), state_.second[k].data(), v.size(), total,
+                        T(lr_k / bc1), T(wd_k), Decoupled ? T(1.0 - lr_k * wd_k) : T(1)};
+            total += v.size();
             ++k;
-            parallel_for(v.size(), 1 << 14, [&](std::size_t b, std::size_t e) {
-                std::size_t i = b;
-#if defined(__SSE2__)
-                // The same operations four floats at a time. GCC does not vectorise the
-                // scalar loop below: std::sqrt may set errno (default -fmath-errno).
-                if constexpr (std::is_same_v<T, float>) {
-                    const __m128 vb1 = _mm_set1_ps(b1), vb2 = _mm_set1_ps(b2), vwd = _mm_set1_ps(wd),
-                                 vdecay = _mm_set1_ps(decay), vstep = _mm_set1_ps(step_size),
-                                 vrbc2 = _mm_set1_ps(rbc2), veps = _mm_set1_ps(eps),
-                                 c1 = _mm_set1_ps(T(1) - b1), c2 = _mm_set1_ps(T(1) - b2);
-                    for (; i + 4 <= e; i += 4) {
-                        __m128 gi = _mm_loadu_ps(pg + i);
-                        const __m128 pi = _mm_loadu_ps(p + i);
-                        if (!Decoupled) gi = _mm_add_ps(gi, _mm_mul_ps(vwd, pi));
-                        const __m128 mi = _mm_add_ps(_mm_mul_ps(vb1, _mm_loadu_ps(m + i)), _mm_mul_ps(c1, gi));
-                        const __m128 si =
-                            _mm_add_ps(_mm_mul_ps(vb2, _mm_loadu_ps(s + i)), _mm_mul_ps(_mm_mul_ps(c2, gi), gi));
-                        const __m128 den = _mm_add_ps(_mm_mul_ps(_mm_sqrt_ps(si), vrbc2), veps);
-                        _mm_storeu_ps(m + i, mi);
-                        _mm_storeu_ps(s + i, si);
-                        _mm_storeu_ps(p + i, _mm_sub_ps(_mm_mul_ps(vdecay, pi), _mm_div_ps(_mm_mul_ps(vstep, mi), den)));
-                        _mm_storeu_ps(pg + i, _mm_setzero_ps());
-                    }
-                }
-#endif
-                for (; i < e; ++i) {
-                    const T gi = Decoupled ? pg[i] : pg[i] + wd * p[i];
-                    m[i] = b1 * m[i] + (T(1) - b1) * gi;
-                    s[i] = b2 * s[i] + (T(1) - b2) * gi * gi;
-                    p[i] = decay * p[i] - step_size * m[i] / (std::sqrt(s[i]) * rbc2 + eps);
-                    pg[i] = T(0);
-                }
-            });
+        });
+        parallel_for(total, 1 << 15, [&](std::size_t b, std::size_t e) {
+            for (const auto& sg : segs_) {
+                const std::size_t lo = std::max(b, sg.offset), hi = std::min(e, sg.offset + sg.n);
+                if (lo < hi) detail::adam_update<T, Decoupled>(sg, lo - sg.offset, hi - sg.offset, c);
+            }
         });
     }
     std::size_t steps() const { return t_; }
@@ -195,6 +263,7 @@ public:
 
 private:
     detail::slot_state<T> state_;
+    std::vector<detail::adam_segment<T>> segs_;
     std::size_t t_ = 0;
 };
 
