@@ -78,8 +78,9 @@ int main(int argc, char** argv) {
         std::fprintf(stderr, "b2m %s: error: %s\n", cmd->name, b2m::cli::one_line(what).c_str());
     };
     try {
-        // encode shares its work (targets) over the ranks of an MPI job; the others run on rank 0
-        const bool shared = name == "encode";
+        // encode (targets) and train (batch rows) share their work over the ranks of an MPI
+        // job; the others run on rank 0
+        const bool shared = name == "encode" || name == "train";
         return b2m::cli::job_run(cmd->name, shared, cmd->run, args);
     } catch (const b2m::cli::usage_error& e) {
         fail(e.what());

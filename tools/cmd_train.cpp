@@ -8,6 +8,7 @@
 #include "cli.hpp"
 #include "arch.hpp"
 #include "data_options.hpp"
+#include "job.hpp"
 #include "students.hpp"
 
 #include "b2m/config.hpp"
@@ -78,7 +79,9 @@ const command_spec& train_spec() {
 
 int run_train(const std::vector<std::string>& args) {
     const auto& spec = train_spec();
-    if (const std::string arch = arch_argument(args); !arch.empty() && !arch_is_preset(arch)) return run_train_arch(args);
+    // --arch conv|gru|cornet-z trains on rank 0 alone in an MPI job (the others wait).
+    if (const std::string arch = arch_argument(args); !arch.empty() && !arch_is_preset(arch))
+        return job_run_on_root([&] { return run_train_arch(args); });
     const parsed_args a = parse_args(spec, args);
     if (a.help) {
         std::fputs(help_text(spec).c_str(), stdout);
@@ -105,14 +108,23 @@ int run_train(const std::vector<std::string>& args) {
     if (s.objective != objective_kind::none && !a.has("brain"))
         throw usage_error("--objective " + objective_name(s.objective) + " needs --brain B.npy");
 
-    prepare_output_dir(out);  // an unusable --out folder stops here, before any work
+    // In an MPI job (tools/job.hpp) every rank reads the inputs and trains its share of each
+    // batch; rank 0 alone writes files and prints. Steps that can fail on some ranks only run
+    // inside job_agree / job_on_root, so such a failure stops every rank with one error.
+    const bool root = job_rank() == 0;
+    job_on_root([&] { prepare_output_dir(out); });  // an unusable --out folder stops here, before any work
 
-    labelled_data d = load_labelled(a, false);
-    const std::string scale_note = check_scale(d.all.x, d.stimuli_dtype, d.stimuli_path, a.flag("no-scale"));
-    if (!scale_note.empty()) std::fprintf(stderr, "b2m train: %s\n", scale_note.c_str());
+    labelled_data d;
+    std::string scale_note;
+    split_choice chosen;
+    job_agree([&] {
+        d = load_labelled(a, false);
+        scale_note = check_scale(d.all.x, d.stimuli_dtype, d.stimuli_path, a.flag("no-scale"));
+        chosen = choose_split(a, d.all.size(), true);
+    });
+    if (!scale_note.empty() && root) std::fprintf(stderr, "b2m train: %s\n", scale_note.c_str());
     s.features = d.features;
     s.classes = d.classes;
-    const split_choice chosen = choose_split(a, d.all.size(), true);
     const split& sp = chosen.rows;
     if (chosen.stimulus.size()) d.all.stimulus = chosen.stimulus;  // repeats are contrastive positives
     const train::batch<float> train_set = take_rows(d.all, sp.train);
@@ -120,20 +132,24 @@ int run_train(const std::vector<std::string>& args) {
     const train::batch<float>* val = sp.held_out.empty() ? nullptr : &held_out;
     if (s.objective == objective_kind::contrastive) {
         const std::size_t b = contrastive_batch_size(r.batch_size, sp.train.size(), sp.held_out.size());
-        if (b != r.batch_size)
+        if (b != r.batch_size && root)
             std::fprintf(stderr, "b2m train: note: using --batch %zu instead of %zu so that no mini-batch holds a single trial (contrastive needs 2)\n",
                          b, r.batch_size);
         r.batch_size = b;
     }
 
-    const std::string split_file = write_split(out, chosen, d.all.size());
-    const std::string names_file = write_label_names(out, d.label_names);
+    std::string split_file, names_file;
+    job_on_root([&] {
+        split_file = write_split(out, chosen, d.all.size());
+        names_file = write_label_names(out, d.label_names);
+    });
     const std::string params = (std::filesystem::path(out) / "params").string();
     const std::string log = (std::filesystem::path(out) / "log.csv").string();
     const std::string report = (std::filesystem::path(out) / "report.json").string();
     const std::string partial_log = log + ".partial";
     r.csv_path = partial_log;
     r.checkpoint_path = params;
+    job_agree([&] {  // every rank reads the checkpoint (a shared file system); rank 0 moves the log
     if (r.resume && std::filesystem::exists(params)) {
         // The saved epoch must lie inside this run: a checkpoint at or past --epochs has
         // nothing left to train (and a corrupt count such as 2^64-1 must not wrap to 0).
@@ -150,10 +166,12 @@ int run_train(const std::vector<std::string>& args) {
                               std::to_string(r.epochs) + ": nothing left to train (raise --epochs to continue)");
         // Continue the log of the interrupted run (csv_log cuts it back to the saved epoch).
         std::error_code ec;
-        if (!std::filesystem::exists(partial_log) && std::filesystem::exists(log)) std::filesystem::rename(log, partial_log, ec);
-    } else {
+        if (root && !std::filesystem::exists(partial_log) && std::filesystem::exists(log))
+            std::filesystem::rename(log, partial_log, ec);
+    } else if (root) {
         std::filesystem::remove(partial_log);
     }
+    });
     const std::string student_file = (std::filesystem::path(out) / "student.npz").string();
     r.student_path = student_file;
     r.init_path = a.text("init", "");
@@ -168,10 +186,13 @@ int run_train(const std::vector<std::string>& args) {
                     s.objective == objective_kind::none ? "" : (" + " + json_object::number(s.weight) + " x " + objective_name(s.objective)).c_str());
     std::fflush(stdout);
 
+    r.data_parallel = true;  // mpi::fit over the ranks of a job (one process: train::fit)
     const run_result res = run_student(s, train_set, val, r);
-    std::error_code ec;
-    std::filesystem::rename(partial_log, log, ec);
-    if (ec) throw io_error(log + ": cannot move the finished log into place (" + ec.message() + ")");
+    job_on_root([&] {
+        std::error_code ec;
+        std::filesystem::rename(partial_log, log, ec);
+        if (ec) throw io_error(log + ": cannot move the finished log into place (" + ec.message() + ")");
+    });
 
     if (res.report.epochs.empty())
         throw input_error("checkpoint " + params + ": no epoch was trained (resumed after epoch " +
@@ -220,6 +241,7 @@ int run_train(const std::vector<std::string>& args) {
                           .add("seed", s.seed)
                           .add("resumed_after_epoch", res.report.resumed_after)
                           .add("threads", num_threads())
+                          .add("mpi_ranks", job_size())
                           .add("seconds", res.seconds));
     j.add("final", json_object()
                        .add("epoch", last.epoch)
@@ -231,7 +253,7 @@ int run_train(const std::vector<std::string>& args) {
                        .add("held_out_accuracy", last.val_accuracy)
                        .add("held_out_accuracy_is", "the final epoch's (no epoch selected on the held-out trials)"));
     j.add("files", json_object().add("params", params).add("log", log).add("report", report).add("student", student_file).add("split", split_file));
-    write_text_atomically(report, j.str() + "\n");
+    job_on_root([&] { write_text_atomically(report, j.str() + "\n"); });
 
     std::printf("trained %zu epochs in %.1f s: train accuracy %.3f", res.report.epochs.size(), res.seconds, res.train_accuracy);
     if (!std::isnan(last.val_accuracy)) std::printf(", final held-out accuracy %.3f", last.val_accuracy);

@@ -99,6 +99,38 @@ void job_agree(const std::function<void()>& f) {
     mpi::agree(world(), f, exit_code_of);
 }
 
+void job_on_root(const std::function<void()>& f) {
+    job_agree([&] {
+        if (job_rank() == 0) f();
+    });
+}
+
+int job_run_on_root(const std::function<int()>& f) {
+    if (!active || job_size() == 1) return f();
+    int status[2] = {0, 0};  // exit code, failed
+    std::string message;
+    if (job_rank() == 0) {
+        try {
+            status[0] = f();
+        } catch (const std::exception& e) {
+            message = e.what();
+            status[0] = exit_code_of(std::current_exception());
+            status[1] = 1;
+        } catch (...) {
+            message = "unexpected error";
+            status[0] = 1, status[1] = 1;
+        }
+    }
+    MPI_Request r;
+    MPI_Ibcast(status, 2, MPI_INT, 0, errors_comm, &r);
+    wait_for(r, -1);
+    if (status[1]) {
+        mpi::broadcast(mpi::communicator(errors_comm), message, 0);
+        throw mpi::agreed_error(message, status[0], 0);
+    }
+    return status[0];
+}
+
 std::vector<double> job_gather(const std::vector<double>& mine) {
     if (!active) return mine;
     return mpi::gather_to_root(world(), mine);
@@ -175,6 +207,8 @@ int job_rank() { return 0; }
 int job_size() { return 1; }
 job_range job_share(std::size_t n) { return {0, n}; }
 void job_agree(const std::function<void()>& f) { f(); }
+void job_on_root(const std::function<void()>& f) { f(); }
+int job_run_on_root(const std::function<int()>& f) { return f(); }
 std::vector<double> job_gather(const std::vector<double>& mine) { return mine; }
 void job_sum(std::vector<double>&) {}
 int job_run(const char*, bool, int (*run)(const std::vector<std::string>&), const std::vector<std::string>& args) {

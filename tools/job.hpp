@@ -4,8 +4,9 @@
 // srun), b2m initialises MPI; otherwise (or built without MPI) every function here is the
 // single-process case and nothing changes. In a job of N > 1 ranks:
 //   - only rank 0 prints: the other ranks' stdout goes to /dev/null;
-//   - `encode` and `train` share the work (targets / batch rows); the other commands run on
-//     rank 0 alone while the other ranks wait (without spinning) for its exit code;
+//   - `encode` and `train` share the work (targets / batch rows: train runs mpi::fit, rank 0
+//     writes every output file); `train --arch` and the other commands run on rank 0 alone
+//     while the other ranks wait (without spinning) for its exit code;
 //   - errors: inputs are read by every rank, so a bad file fails on every rank the same
 //     way and rank 0 prints the one line; code where ranks can disagree (their own block of
 //     targets, rank 0's output files) runs inside job_agree, which turns a failure on any
@@ -43,6 +44,15 @@ job_range job_share(std::size_t n);
 /// Runs f on every rank and agrees: a failure on any rank becomes the same error on every
 /// rank (the message of the lowest failing rank). Collective in a job; just f() outside.
 void job_agree(const std::function<void()>& f);
+
+/// Runs f on rank 0 only, inside an agreement: a failure there is thrown on every rank
+/// (the same error, exit code kept). Collective in a job; just f() outside.
+void job_on_root(const std::function<void()>& f);
+
+/// Inside a shared command: rank 0 alone runs f while the other ranks wait (sleeping, not
+/// spinning); returns f's exit code on every rank, and a failure on rank 0 is thrown on
+/// every rank as the same error. Just f() outside a job.
+int job_run_on_root(const std::function<int()>& f);
 
 /// Concatenates every rank's values on rank 0 in rank order (others get an empty vector).
 std::vector<double> job_gather(const std::vector<double>& mine);

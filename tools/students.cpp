@@ -3,10 +3,12 @@
 #include "students.hpp"
 
 #include <chrono>
+#include <functional>
 #include <limits>
 #include <optional>
 
 #include "cli.hpp"
+#include "job.hpp"
 
 #include "b2m/io/state_dict.hpp"
 #include "b2m/loss/contrastive.hpp"
@@ -19,6 +21,10 @@
 #include "b2m/nn/tap.hpp"
 #include "b2m/optim/optimizer.hpp"
 #include "b2m/train/trainer.hpp"
+
+#if defined(B2M_WITH_MPI)
+#include "b2m/mpi/fit.hpp"
+#endif
 
 namespace b2m::cli {
 
@@ -93,20 +99,28 @@ run_result train_with(Student student, const Objective& objective, const student
     tool_callbacks cb;
     cb.show_progress = r.progress;
     cb.bar.out = stderr;  // progress never mixes with the results on stdout
-    if (!r.init_path.empty()) {
-        try {
-            io::load_state_dict(trainer.student(), r.init_path);
-        } catch (const b2m::error& e) {
-            throw input_error("--init " + r.init_path + ": " + e.what());
+    // In a data-parallel job a failure on one rank (e.g. --init unreadable there) is
+    // thrown on every rank (job_agree), so no rank waits for the others forever.
+    const auto agreed = [&](const std::function<void()>& f) {
+        if (r.data_parallel && job_size() > 1) job_agree(f);
+        else f();
+    };
+    agreed([&] {
+        if (!r.init_path.empty()) {
+            try {
+                io::load_state_dict(trainer.student(), r.init_path);
+            } catch (const b2m::error& e) {
+                throw input_error("--init " + r.init_path + ": " + e.what());
+            }
         }
-    }
-    if (!r.freeze.empty()) {
-        try {
-            nn::freeze(trainer.student(), r.freeze);
-        } catch (const b2m::error& e) {
-            throw usage_error(std::string("option --freeze: ") + e.what());
+        if (!r.freeze.empty()) {
+            try {
+                nn::freeze(trainer.student(), r.freeze);
+            } catch (const b2m::error& e) {
+                throw usage_error(std::string("option --freeze: ") + e.what());
+            }
         }
-    }
+    });
     if (!r.csv_path.empty()) cb.csv = train::csv_log{r.csv_path};
     cb.patience = r.patience;
     cb.stop.patience = r.patience;
@@ -117,9 +131,25 @@ run_result train_with(Student student, const Objective& objective, const student
                           .checkpoint_every = r.checkpoint_every ? r.checkpoint_every : std::max<std::size_t>(r.epochs, 1),
                           .resume = r.resume};
     run_result out;
-    out.report = train::fit(trainer, train_set, held_out, fo, cb);
-    out.train_accuracy = train::accuracy(trainer.predict(train_set.x), train_set.labels);
-    if (!r.student_path.empty()) io::save_state_dict(trainer.student(), r.student_path);
+    if (r.data_parallel && job_size() > 1) {
+#if defined(B2M_WITH_MPI)
+        // Data-parallel over the job's ranks (mpi/fit.hpp): the same global batches as one
+        // process; rank 0 alone shows progress and writes the CSV, checkpoints and student.
+        const mpi::communicator world;
+        cb.show_progress = cb.show_progress && world.root();
+        if (!world.root()) cb.csv.reset();
+        out.report = mpi::fit(world, trainer, train_set, held_out, fo, {}, cb);
+        mpi::distributed_trainer dp(world, trainer);
+        out.train_accuracy = train::accuracy(dp.predict(train_set.x), train_set.labels);
+        job_on_root([&] {
+            if (!r.student_path.empty()) io::save_state_dict(trainer.student(), r.student_path);
+        });
+#endif
+    } else {
+        out.report = train::fit(trainer, train_set, held_out, fo, cb);
+        out.train_accuracy = train::accuracy(trainer.predict(train_set.x), train_set.labels);
+        if (!r.student_path.empty()) io::save_state_dict(trainer.student(), r.student_path);
+    }
     out.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
     return out;
 }

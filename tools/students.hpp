@@ -59,6 +59,11 @@ struct run_spec {
     std::string student_path;     ///< empty: none; else the trained student as a PyTorch state_dict (.npz)
     std::string init_path;        ///< empty: random init; else start from these weights (strict)
     std::string freeze;           ///< layers to freeze (nn::freeze syntax: tap names, 0-3)
+    /// In an MPI job of several ranks (tools/job.hpp), train data-parallel with mpi::fit:
+    /// every rank must call run_student with the same arguments; rank 0 alone writes the
+    /// CSV log, the checkpoint and the student file and shows progress. Ignored outside a
+    /// job (and for commands that run on rank 0 alone, which leave it false).
+    bool data_parallel = false;
 };
 
 struct run_result {
