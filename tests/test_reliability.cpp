@@ -14,6 +14,10 @@
 #include <xtensor-blas/xlinalg.hpp>
 #include <xtensor/xnpy.hpp>
 
+#include <b2m/brain/banded_ridge.hpp>
+#include <b2m/brain/crossnobis.hpp>
+#include <b2m/brain/kernel_ridge.hpp>
+#include <b2m/brain/linalg.hpp>
 #include <b2m/brain/logistic.hpp>
 #include <b2m/brain/metrics.hpp>
 #include <b2m/brain/npy.hpp>
@@ -21,6 +25,7 @@
 #include <b2m/brain/rsa.hpp>
 #include <b2m/brain/zscore.hpp>
 #include <b2m/core/rng.hpp>
+#include <b2m/loss/brain_reduction.hpp>
 #include <b2m/loss/contrastive.hpp>
 #include <b2m/loss/mse.hpp>
 #include <b2m/nn/sequential.hpp>
@@ -358,3 +363,47 @@ TEST_CASE("checkpoint: empty matrix entries round-trip without touching a null p
 }
 
 }  // TEST_SUITE
+
+// Before: LAPACK failures surfaced as a bare std::runtime_error ("Eigenvalue computation did
+// not converge", "Singular matrix not invertible") naming neither the matrix nor the remedy,
+// and banded ridge on overflowing features failed that way.
+TEST_CASE("linalg: LAPACK failures name the matrix, its shape and the remedy") {
+    xt::xtensor<double, 2> nan_matrix = xt::eye<double>(3);
+    nan_matrix(1, 2) = std::numeric_limits<double>::quiet_NaN();
+    CHECK_THROWS_WITH_AS(brain::checked_eigh(nan_matrix, "test: the Gram matrix"),
+                         doctest::Contains("test: the Gram matrix (3 x 3) holds a NaN"), nonfinite_error);
+    const xt::xtensor<double, 2> singular = {{1, 2}, {2, 4}};
+    CHECK_THROWS_WITH_AS(brain::checked_inverse(singular, "test: the covariance"),
+                         doctest::Contains("test: the covariance (2 x 2): LAPACK's inversion"), data_error);
+    CHECK_THROWS_WITH_AS(brain::checked_solve(singular, xt::xtensor<double, 2>(xt::ones<double>({2, 1})), "test: the system"),
+                         doctest::Contains("rescale them"), data_error);
+    CHECK_THROWS_AS(brain::checked_eigh(xt::xtensor<double, 2>(xt::ones<double>({2, 3})), "test: a rectangle"), shape_error);
+    // The checked forms give LAPACK's answers when nothing is wrong.
+    const xt::xtensor<double, 2> spd = {{4, 1}, {1, 3}};
+    const auto [w, v] = brain::checked_eigh(spd, "test");
+    CHECK(w(0) == doctest::Approx((7 - std::sqrt(5.0)) / 2));
+    CHECK(w(1) == doctest::Approx((7 + std::sqrt(5.0)) / 2));
+    const auto inv = brain::checked_inverse(spd, "test");
+    CHECK(inv(0, 0) == doctest::Approx(3.0 / 11));
+    CHECK(inv(0, 1) == doctest::Approx(-1.0 / 11));
+}
+
+TEST_CASE("banded ridge and crossnobis: overflowing or singular input is a named b2m error") {
+    rng r(11);
+    matrix<double> x = matrix<double>::from_shape({30, 4}), y = matrix<double>::from_shape({30, 2});
+    for (auto& v : x) v = r.normal() * 1e300;
+    for (auto& v : y) v = r.normal();
+    brain::banded_ridge_options o;
+    o.alphas = {1.0, 10.0};
+    o.candidates = {{0.5, 0.5}};
+    o.folds = 3;
+    brain::banded_ridge_cv<double> model(o);
+    const std::vector<matrix<double>> spaces = {xt::view(x, xt::all(), xt::range(0, 2)), xt::view(x, xt::all(), xt::range(2, 4))};
+    CHECK_THROWS_WITH_AS(model.fit(spaces, y), doctest::Contains("banded ridge"), b2m::error);
+
+    // Two identical residual channels: a singular noise covariance without shrinkage.
+    matrix<double> res = matrix<double>::from_shape({20, 3});
+    for (std::size_t i = 0; i < 20; ++i) res(i, 0) = res(i, 1) = r.normal(), res(i, 2) = r.normal();
+    CHECK_THROWS_WITH_AS(brain::noise_precision(res, brain::noise_estimator::full),
+                         doctest::Contains("crossnobis: the noise covariance"), b2m::error);
+}

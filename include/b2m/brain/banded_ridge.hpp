@@ -401,7 +401,7 @@ private:
         xt::xtensor<double, 2> m({p, p});
         for (std::size_t i = 0; i < p; ++i)
             for (std::size_t j = 0; j < p; ++j) m(i, j) = g(i, j) * d[i] * d[j];
-        auto [w, vecs] = xt::linalg::eigh(m);
+        auto [w, vecs] = checked_eigh(m, "banded ridge: the band-scaled features' Gram matrix");
         double wmax = 0;
         for (std::size_t k = 0; k < p; ++k) wmax = std::max(wmax, w(k));
         s2.clear();

@@ -131,7 +131,7 @@ inline matrix<double> noise_covariance(const matrix<double>& residuals, noise_es
 /// The noise precision: inverse of noise_covariance (compute once, pass to every RDM).
 inline matrix<double> noise_precision(const matrix<double>& residuals, noise_estimator how = noise_estimator::shrinkage_diag,
                                       double dof = 0) {
-    return xt::linalg::inv(noise_covariance(residuals, how, dof));
+    return checked_inverse(noise_covariance(residuals, how, dof), "crossnobis: the noise covariance of the residuals");
 }
 
 namespace detail {

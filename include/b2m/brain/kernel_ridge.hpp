@@ -127,7 +127,7 @@ matrix<T> weighted_sum(const std::vector<matrix<T>>& ks, const std::vector<doubl
 template <real T>
 matrix<T> dual_solve(const xt::xtensor<double, 2>& kd, const matrix<T>& y, const std::vector<double>& alphas) {
     const std::size_t n = kd.shape(0), t = y.shape(1);
-    auto [w, qc] = xt::linalg::eigh(kd);
+    auto [w, qc] = checked_eigh(kd, "kernel ridge: the training kernel matrix");
     const xt::xtensor<double, 2> q = qc;  // eigh's eigenvectors are column-major; the GEMMs want row-major
     xt::xtensor<double, 2> qy = xt::zeros<double>({n, t});
     xt::xtensor<double, 2> yd = xt::cast<double>(y);
@@ -285,7 +285,7 @@ struct multiple_kernel_ridge_cv {
                     ktr_d = xt::cast<double>(ktr);
                     kte_d = xt::cast<double>(kte);
                 }
-                auto [w, qc] = xt::linalg::eigh(ktr_d);  // ascending; column-major eigenvectors
+                auto [w, qc] = checked_eigh(ktr_d, "kernel ridge: a fold's training kernel matrix");  // ascending; column-major
                 const xt::xtensor<double, 2> q = qc;
                 xt::xtensor<double, 2> aq = xt::zeros<double>({nte, ntr});
                 gemm_raw<double>(false, false, nte, ntr, ntr, 1.0, kte_d.data(), ntr, q.data(), ntr, 0.0, aq.data(), ntr);

@@ -14,12 +14,7 @@
 #include <cstddef>
 #include <string>
 
-#include "b2m/core/gemm.hpp"  // <cblas.h> before xtensor-blas (see b2m/brain/linalg.hpp)
-#ifndef CXXBLAS_DRIVERS_CBLAS_H
-#define CXXBLAS_DRIVERS_CBLAS_H 1
-#endif
-#include <xtensor-blas/xlinalg.hpp>
-
+#include "b2m/brain/linalg.hpp"
 #include "b2m/brain/pca.hpp"
 #include "b2m/core/error.hpp"
 #include "b2m/core/tensor.hpp"
@@ -93,7 +88,7 @@ struct brain_reduction {
         gemm<double>(bc, bc, gram, true, false);
         for (std::size_t j = 0; j < v; ++j) gram(j, j) += alpha;
         gemm<double>(bc, yc, rhs, true, false);
-        r.map = xt::linalg::solve(gram, rhs);
+        r.map = brain::checked_solve(gram, rhs, "brain reduction: the ridge map's regularised Gram matrix");
         return r;
     }
 

@@ -118,7 +118,7 @@ inline matrix<double> classical_mds(const matrix<double>& rdm) {
         for (std::size_t j = 0; j < n; ++j) rm[i] += b(i, j) / double(n), gm += b(i, j) / double(n * n);
     for (std::size_t i = 0; i < n; ++i)
         for (std::size_t j = 0; j < n; ++j) b(i, j) = b(i, j) - rm[i] - rm[j] + gm;
-    auto [w, v] = xt::linalg::eigh(b);  // ascending
+    auto [w, v] = brain::checked_eigh(b, "MDS: the double-centred squared dissimilarities");  // ascending
     matrix<double> x = xt::empty<double>({n, std::size_t(2)});
     for (std::size_t c = 0; c < 2; ++c) {
         const std::size_t k = n - 1 - c;
