@@ -178,5 +178,38 @@ TEST_SUITE("formats") {
         CHECK(message_of([&] { io::read_mat_variable(junk, "x"); }).find(junk + ": not a MATLAB .mat file") == 0);
         std::filesystem::remove(junk);
     }
+
+    // Inputs found by fuzz/fuzz_mat.cpp. Before the fixes: a text tag declaring 1.8 GB made
+    // matio allocate and clear it (finding 1), a cell of 572M declared cells made it allocate
+    // 4.5 GB of pointers (2), a 33M x 0 char matrix became 33M strings (3), a 126-byte file
+    // sent matio's v4 reader into a huge memset (4), and char data shorter than its
+    // dimensions were read past their end (5, heap-buffer-overflow under ASan).
+    TEST_CASE("MATLAB files found by fuzzing are refused with one error naming the file") {
+        const std::vector<std::string> expected = {"declares 1811939338 bytes but only", "declares more elements than its",
+                                                   "char array of 33947649 rows", "126 bytes, under the 128-byte header",
+                                                   "cells{2}: char data holds 2 bytes, fewer than its 2 x 2 characters"};
+        for (std::size_t k = 0; k < expected.size(); ++k) {
+            const std::string f = fx("fuzz_finding_" + std::to_string(k + 1) + ".mat");
+            INFO(f);
+            std::string m;
+            try {
+                for (const auto& name : io::mat_variables(f)) io::read_mat_variable(f, name);
+            } catch (const b2m::error& e) {
+                m = e.what();
+            }
+            CHECK(m.find(f) == 0);
+            CHECK(m.find(expected[k]) != std::string::npos);
+        }
+    }
+
+    TEST_CASE("MATLAB v4 files are refused before matio parses them") {
+        std::string v4(20, '\0');  // a v4 header: type 0 (double, little-endian), 1 x 1, no imaginary part, name length 2
+        v4[4] = 1, v4[8] = 1, v4[16] = 2;
+        v4 += std::string("x\0", 2) + std::string(8, '\0');
+        v4 += std::string(128 - v4.size(), '\0');
+        const auto f = scratch_file("v4.mat", v4);
+        CHECK(message_of([&] { io::mat_variables(f); }).find("MATLAB v4 files are not read") != std::string::npos);
+        std::filesystem::remove(f);
+    }
 #endif
 }

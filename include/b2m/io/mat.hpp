@@ -27,6 +27,7 @@
 
 #include "b2m/core/error.hpp"
 #include "b2m/io/array_file.hpp"
+#include "b2m/io/mat_layout.hpp"
 
 namespace b2m::io {
 
@@ -103,9 +104,17 @@ inline void mat_append_char(std::string& s, const matvar_t* v, std::size_t k) {
 inline std::vector<std::string> mat_char_rows(const matvar_t* v, const std::string& where) {
     if (v->rank != 2) throw data_error(where + ": char array of rank " + std::to_string(v->rank) + " (expected rows x length)");
     const std::size_t rows = v->dims[0], len = v->dims[1];
+    if (rows > (std::size_t(1) << 24))  // each row becomes a string, even an empty one
+        throw data_error(where + ": char array of " + std::to_string(rows) + " rows (b2m reads at most 2^24 strings)");
     std::vector<std::string> out(rows);
     if (rows * len == 0) return out;
     if (!v->data) throw io_error(where + ": char data could not be read");
+    const std::size_t unit = (v->data_type == MAT_T_UINT16 || v->data_type == MAT_T_UTF16)   ? 2
+                             : (v->data_type == MAT_T_UINT32 || v->data_type == MAT_T_UTF32) ? 4
+                                                                                              : 1;
+    if (v->nbytes / unit < rows * len)
+        throw io_error(where + ": char data holds " + std::to_string(v->nbytes) + " bytes, fewer than its " +
+                       std::to_string(rows) + " x " + std::to_string(len) + " characters need");
     if (rows == 1 && v->data_type == MAT_T_UTF8) {  // one row of UTF-8: its bytes (more than its characters)
         out[0].assign(static_cast<const char*>(v->data), v->nbytes);
         while (!out[0].empty() && (out[0].back() == ' ' || out[0].back() == '\0')) out[0].pop_back();
@@ -127,8 +136,9 @@ inline constexpr std::size_t mat_max_elements = std::size_t(1) << 31;
 inline std::vector<std::string> mat_variables(const std::string& path) {
     detail::mat_quiet_log();
     if (!std::filesystem::exists(path)) throw io_error(path + ": cannot open .mat file (no such file)");
+    check_mat_file(path);  // before matio: it trusts the sizes it reads
     detail::mat_ptr mat(Mat_Open(path.c_str(), MAT_ACC_RDONLY));
-    if (!mat) throw io_error(path + ": not a MATLAB .mat file that matio can open (v4, v5/v7 or v7.3 HDF5)");
+    if (!mat) throw io_error(path + ": not a MATLAB .mat file that matio can open (v5/v7 or v7.3 HDF5)");
     std::vector<std::string> names;
     while (matvar_t* v = Mat_VarReadNextInfo(mat.get())) {
         detail::matvar_ptr hold(v);
@@ -180,6 +190,9 @@ inline array_data read_mat_variable(const std::string& path, const std::string& 
         out.dtype = cls == MAT_C_UINT8 && !v->isLogical ? "uint8" : "mat";
         out.shape = detail::mat_shape(v.get());
         if (count > 0 && !v->data) throw io_error(where + ": the data could not be read");
+        if (count > 0 && (v->data_size <= 0 || v->nbytes / std::size_t(v->data_size) < count))
+            throw io_error(where + ": the data hold " + std::to_string(v->nbytes) + " bytes, fewer than its " +
+                           std::to_string(count) + " elements need");
         out.values.resize(count);
         // MATLAB is column-major: element (i0, i1, ...) at i0 + d0 * (i1 + d1 * ...).
         const std::size_t rank = std::size_t(v->rank);
