@@ -3,6 +3,8 @@
 // results are checked against the library run on the split the tool wrote out.
 #include <doctest/doctest.h>
 
+#include "cli_run.hpp"
+
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -27,38 +29,10 @@ namespace fs = std::filesystem;
 
 #ifdef B2M_CLI_PATH
 namespace {
-struct scratch {
-    fs::path dir;
-    explicit scratch(const std::string& name) : dir(fs::temp_directory_path() / ("b2m_cli_encode_" + std::to_string(::getpid()) + "_" + name)) {
-        fs::remove_all(dir);
-        fs::create_directories(dir);
-    }
-    ~scratch() {
-        std::error_code ec;
-        fs::remove_all(dir, ec);
-    }
-    std::string operator/(const std::string& f) const { return (dir / f).string(); }
-};
-std::string read_text(const std::string& path) {
-    std::ifstream in(path, std::ios::binary);
-    std::stringstream s;
-    s << in.rdbuf();
-    return s.str();
-}
-struct process_result {
-    int code = -1;
-    std::string out, err;
-};
-process_result run_b2m(const scratch& s, const std::string& args) {
-    const std::string out = s / "stdout.txt", err = s / "stderr.txt";
-    const std::string cmd = "cd '" + s.dir.string() + "' && '" B2M_CLI_PATH "' " + args + " >'" + out + "' 2>'" + err + "'";
-    const int st = std::system(cmd.c_str());
-    process_result r;
-    r.code = (st != -1 && WIFEXITED(st)) ? WEXITSTATUS(st) : -1;
-    r.out = read_text(out);
-    r.err = read_text(err);
-    return r;
-}
+using b2m_test::process_result;
+using b2m_test::read_text;
+using b2m_test::run_b2m;
+using b2m_test::scratch;
 /// Two spaces of 8 features; targets 0..5 driven by A, 6..11 by B.
 void two_space_data(const scratch& s, std::size_t n, matrix<double>& a, matrix<double>& b, matrix<double>& y) {
     rng r(21);

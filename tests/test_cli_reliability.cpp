@@ -4,6 +4,8 @@
 // silent wrong answer); `b2m train` writes periodic atomic checkpoints and resumes.
 #include <doctest/doctest.h>
 
+#include "cli_run.hpp"
+
 #include <b2m/brain/npy.hpp>
 #include <b2m/core/rng.hpp>
 #include <b2m/train/checkpoint.hpp>
@@ -28,42 +30,11 @@ namespace fs = std::filesystem;
 #ifdef B2M_CLI_PATH
 namespace {
 
-struct scratch {
-    fs::path dir;
-    explicit scratch(const std::string& name)
-        : dir(fs::temp_directory_path() / ("b2m_clirel_" + std::to_string(::getpid()) + "_" + name)) {
-        fs::remove_all(dir);
-        fs::create_directories(dir);
-    }
-    ~scratch() {
-        std::error_code ec;
-        fs::remove_all(dir, ec);
-    }
-    std::string operator/(const std::string& f) const { return (dir / f).string(); }
-};
-
-std::string read_text(const std::string& path) {
-    std::ifstream in(path, std::ios::binary);
-    std::stringstream s;
-    s << in.rdbuf();
-    return s.str();
-}
-
-struct result {
-    int code = -1;  ///< -1: killed by a signal
-    std::string out, err;
-};
-
-result run_b2m(const scratch& s, const std::string& args) {
-    const std::string out = s / "stdout.txt", err = s / "stderr.txt";
-    const std::string cmd = "cd '" + s.dir.string() + "' && '" B2M_CLI_PATH "' " + args + " >'" + out + "' 2>'" + err + "'";
-    const int st = std::system(cmd.c_str());
-    result r;
-    r.code = (st != -1 && WIFEXITED(st)) ? WEXITSTATUS(st) : -1;
-    r.out = read_text(out);
-    r.err = read_text(err);
-    return r;
-}
+using b2m_test::process_result;
+using b2m_test::read_text;
+using b2m_test::run_b2m;
+using b2m_test::scratch;
+using result = b2m_test::process_result;
 
 /// Two separable classes: stimuli (n, 6) float, labels 0/1.
 void write_task(const scratch& s, std::size_t n = 48) {

@@ -195,7 +195,7 @@ void make_output_dir(const std::string& dir) {
                           (ec ? ec.message() : std::string("a file of that name exists")) + ")");
 }
 
-void write_text_atomically(const std::string& path, const std::string& text) { report::write_file_atomically(path, text); }
+void write_text_atomically(const std::string& path, const std::string& text) { atomic_write(path, text, "output file"); }
 
 std::string one_line(std::string s) {
     for (char& c : s)
