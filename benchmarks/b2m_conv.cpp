@@ -7,6 +7,7 @@
 // batches of 64 in order.
 // Prints key=value: steps_per_s, peak_rss_mb, allocs_per_step, loss_first, loss_last.
 //   b2m_conv --data=DIR [--threads=2] [--warmup=5] [--seconds=2] [--steps=1000] [--batch=64]
+//            [--min-steps=5] [--im2col-budget=N (entries per conv layer; default the library's)]
 #include "bench_common.hpp"
 
 #include <b2m/brain/npy.hpp>
@@ -75,6 +76,13 @@ int main(int argc, char** argv) {
                      1.0 * loss::encoding_alignment(loss::taps(nn::tap<"V2">{}, nn::tap<"V4">{}, nn::tap<"IT">{}),
                                                     data::brain, {.units = 128});
     auto trainer = train::make_trainer(student, objective, optim::adam({.lr = 1e-3}), {.seed = 1});
+    if (const long budget = bench::arg_int(argc, argv, "im2col-budget", 0); budget > 0) {  // experiments
+        auto& st = trainer.student();
+        st.layer<0>().set_im2col_budget(std::size_t(budget));
+        st.layer<3>().set_im2col_budget(std::size_t(budget));
+        st.layer<7>().set_im2col_budget(std::size_t(budget));
+        st.layer<11>().set_im2col_budget(std::size_t(budget));
+    }
 
     double loss_first = 0, loss_last = 0;
     for (long s = 0; s < warmup; ++s) loss_first = trainer.step(batches[std::size_t(s) % nb]).total;
