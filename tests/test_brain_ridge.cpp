@@ -90,6 +90,45 @@ TEST_SUITE("oracle") {
     }
 }
 
+TEST_SUITE("oracle") {
+    TEST_CASE("ridge_cv fit_pearson scores the held-out set block by block with or without keeping coef") {
+        // The held-out r per target equals the Pearson r of sklearn's own LOO prediction
+        // (fixture) against Y_test, for block sizes 1 and 3 and keep_coef true / false.
+        for (std::string tag : {"tall", "wide"}) {
+            INFO(tag);
+            const auto xte = m2(tag + "_Xtest"), pred = m2(tag + "_loo_pred");
+            // A test response: the sklearn prediction plus a fixed perturbation, so r < 1.
+            matrix<double> yte = pred;
+            rng(5).fill_normal(yte);
+            yte = pred + 0.5 * yte;
+            std::vector<double> ref(pred.shape(1));
+            const std::size_t n = pred.shape(0);
+            for (std::size_t j = 0; j < ref.size(); ++j) {
+                double sp = 0, sy = 0, spp = 0, syy = 0, spy = 0;
+                for (std::size_t i = 0; i < n; ++i) {
+                    const double a = pred(i, j), v = yte(i, j);
+                    sp += a, sy += v, spp += a * a, syy += v * v, spy += a * v;
+                }
+                ref[j] = (spy - sp * sy / double(n)) / std::sqrt((spp - sp * sp / double(n)) * (syy - sy * sy / double(n)));
+            }
+            for (std::size_t block : {1, 3})
+                for (bool keep : {true, false}) {
+                    CAPTURE(block);
+                    CAPTURE(keep);
+                    ridge_cv<double> m({.alphas = v1(tag + "_alphas"), .block_targets = block, .keep_coef = keep});
+                    const auto r = m.fit_pearson(m2(tag + "_X"), m2(tag + "_Y"), xte, yte);
+                    check_same_alphas(m.alpha, v1(tag + "_loo_alpha"));
+                    REQUIRE(r.size() == ref.size());
+                    for (std::size_t j = 0; j < ref.size(); ++j) CHECK(std::abs(r[j] - ref[j]) < 1e-6);
+                    CHECK(m.coef.size() == (keep ? m2(tag + "_X").shape(1) * ref.size() : 0));
+                    if (!keep) CHECK_THROWS_AS(m.predict(xte), data_error);
+                }
+            ridge_cv<double> m({.alphas = v1(tag + "_alphas")});
+            CHECK_THROWS_AS(m.fit_pearson(m2(tag + "_X"), m2(tag + "_Y"), m2(tag + "_Y"), yte), shape_error);
+        }
+    }
+}
+
 TEST_CASE("ridge_cv: one alpha for all targets / score / and bad input") {
     rng r(3);
     matrix<double> x = matrix<double>::from_shape({40, 5}), y = matrix<double>::from_shape({40, 3});

@@ -35,6 +35,7 @@
 #include "b2m/core/error.hpp"
 #include "b2m/core/gemm.hpp"
 #include "b2m/core/parallel.hpp"
+#include "b2m/core/small_gemm.hpp"
 #include "b2m/core/tensor.hpp"
 
 namespace b2m::brain {
@@ -70,8 +71,8 @@ ridge_spectrum<T> ridge_decompose(const matrix<T>& x, bool center) {
     const bool primal = n >= p;  // eigh of the smaller Gram matrix
     const std::size_t m = primal ? p : n;
     xt::xtensor<double, 2> g = xt::zeros<double>({m, m});
-    if (primal) gemm_raw<double>(true, false, p, p, n, 1.0, xc.data(), p, xc.data(), p, 0.0, g.data(), p);
-    else gemm_raw<double>(false, true, n, n, p, 1.0, xc.data(), p, xc.data(), p, 0.0, g.data(), n);
+    if (primal) syrk_raw<double>(true, p, n, 1.0, xc.data(), p, 0.0, g.data(), p);  // Xc^T Xc
+    else syrk_raw<double>(false, n, p, 1.0, xc.data(), p, 0.0, g.data(), n);       // Xc Xc^T
     // LAPACK on an overflowing Gram matrix fails with a bare "did not converge": name the
     // cause and the remedy instead.
     double xmax = 0;
@@ -147,6 +148,23 @@ void gather_block(const matrix<T>& y, const std::vector<std::size_t>* rows, std:
     });
 }
 
+/// acc[j] += sum_i w[i] (yperp(i, j) + g(i, j))^2 over n rows of `cols` columns (row stride
+/// ld), in double; inlined into simd_dispatch's ISA-specific callers.
+template <real T>
+[[gnu::always_inline]] inline void loo_error_rows(std::size_t n, std::size_t cols, const double* w, const T* yperp,
+                                                  const T* g, std::size_t ld, double* acc) {
+    for (std::size_t i = 0; i < n; ++i) {
+        const double wi = w[i];
+        const T* pr = yperp + i * ld;
+        const T* pg = g + i * ld;
+#pragma omp simd
+        for (std::size_t j = 0; j < cols; ++j) {
+            const double e = double(pr[j]) + double(pg[j]);
+            acc[j] += wi * e * e;
+        }
+    }
+}
+
 inline std::size_t ridge_block(std::size_t requested, std::size_t n, std::size_t t, std::size_t elem) {
     const std::size_t b = requested ? requested : std::max<std::size_t>(64, (std::size_t(32) << 20) / (std::max<std::size_t>(n, 1) * elem));
     return std::max<std::size_t>(1, std::min(b, t));
@@ -167,29 +185,62 @@ inline void ridge_check_alphas(const std::vector<double>& a, const char* who) {
             throw data_error(std::string(who) + ": alpha " + std::to_string(v) + " is not a positive finite number");
 }
 
-/// coef(:, c0:c0+b) = V diag(s / (s^2 + alpha_j)) Z(:, j) and the intercepts, from the block's
-/// Z = U^T Yc (r x b) and its target means.
+/// coef(:, j) = V diag(s / (s^2 + alphas[c0 + j])) Z(:, j) for the block's b columns, written
+/// at `coef` with row stride ldc, and intercept[j], from the block's Z = U^T Yc (r x b) and
+/// its target means.
 template <real T>
 void ridge_solve_block(const ridge_spectrum<T>& sp, const matrix<T>& z, const std::vector<double>& alphas,
-                       std::size_t c0, const std::vector<double>& y_mean, bool center, matrix<T>& zs,
-                       matrix<T>& coef, vector<T>& intercept) {
-    const std::size_t r = sp.rank(), b = z.shape(1), p = sp.p, t = coef.shape(1);
+                       std::size_t c0, const std::vector<double>& y_mean, bool center, matrix<T>& zs, T* coef,
+                       std::size_t ldc, T* intercept) {
+    const std::size_t r = sp.rank(), b = z.shape(1), p = sp.p;
     ensure_shape(zs, r, b);
     parallel_for(r, 16, [&](std::size_t k0, std::size_t k1) {
         for (std::size_t k = k0; k < k1; ++k)
             for (std::size_t j = 0; j < b; ++j)
                 zs(k, j) = T(double(z(k, j)) * std::sqrt(sp.s2[k]) / (sp.s2[k] + alphas[c0 + j]));
     });
-    if (r > 0) gemm_raw<T>(false, false, p, b, r, T(1), sp.v_t.data(), r, zs.data(), b, T(0), coef.data() + c0, t);
+    if (r > 0) gemm_raw<T>(false, false, p, b, r, T(1), sp.v_t.data(), r, zs.data(), b, T(0), coef, ldc);
     else
-        for (std::size_t i = 0; i < p; ++i) std::fill_n(coef.data() + i * t + c0, b, T(0));
+        for (std::size_t i = 0; i < p; ++i) std::fill_n(coef + i * ldc, b, T(0));
     for (std::size_t j = 0; j < b; ++j) {
         double v = center ? y_mean[j] : 0.0;
         if (center)
-            for (std::size_t i = 0; i < p; ++i) v -= sp.x_mean[i] * double(coef(i, c0 + j));
-        intercept(c0 + j) = T(v);
+            for (std::size_t i = 0; i < p; ++i) v -= sp.x_mean[i] * double(coef[i * ldc + j]);
+        intercept[j] = T(v);
     }
 }
+
+/// Pearson r of columns [c0, c0 + b) of y against pred (rows x b, row stride b), in double;
+/// 0 where either side is constant.
+template <real T>
+void pearson_block(const matrix<T>& pred, const matrix<T>& y, std::size_t c0, double* r_out) {
+    const std::size_t n = y.shape(0), t = y.shape(1), b = pred.shape(1);
+    parallel_for(b, 32, [&](std::size_t j0, std::size_t j1) {
+        const std::size_t w = j1 - j0;
+        std::vector<double> sp(w), sy(w), spp(w), syy(w), spy(w);
+        for (std::size_t i = 0; i < n; ++i) {
+            const T* pi = pred.data() + i * b + j0;
+            const T* yi = y.data() + i * t + c0 + j0;
+            for (std::size_t j = 0; j < w; ++j) {
+                const double a = pi[j], v = yi[j];
+                sp[j] += a, sy[j] += v, spp[j] += a * a, syy[j] += v * v, spy[j] += a * v;
+            }
+        }
+        for (std::size_t j = 0; j < w; ++j) {
+            const double c = spy[j] - sp[j] * sy[j] / double(n), vp = spp[j] - sp[j] * sp[j] / double(n),
+                         vy = syy[j] - sy[j] * sy[j] / double(n);
+            r_out[j0 + j] = vp > 0 && vy > 0 ? c / std::sqrt(vp * vy) : 0.0;
+        }
+    });
+}
+
+/// A held-out set scored while fitting (ridge_cv::fit_pearson): Pearson r per target.
+template <real T>
+struct ridge_heldout {
+    const matrix<T>* x = nullptr;
+    const matrix<T>* y = nullptr;
+    std::vector<double>* r = nullptr;
+};
 
 } // namespace detail
 
@@ -207,7 +258,7 @@ struct linear_model {
     /// X coef + intercept, shape (rows, targets). Requires a fitted model and X with
     /// `features` columns (shape_error naming X and coef).
     matrix<T> predict(const matrix<T>& x) const {
-        if (coef.size() == 0) throw data_error("ridge.predict: the model is not fitted");
+        if (coef.size() == 0) throw data_error("ridge.predict: the model is not fitted (or was fitted by fit_pearson with keep_coef = false)");
         if (x.shape(1) != coef.shape(0)) throw_shape_mismatch("ridge.predict: feature counts differ", "X", x.shape(), "coef", coef.shape());
         matrix<T> out;
         gemm<T>(x, coef, out, false, false, T(1), T(0), "X", "coef");
@@ -271,20 +322,35 @@ struct ridge : linear_model<T> {
     }
 
     /// Coefficients for every target of y from a decomposition of X (used by ridge_cv too).
+    /// With a held-out set, each block of coefficients also predicts its rows and scores
+    /// them (Pearson r per target); keep_coef = false then never stores the (features x
+    /// targets) coefficients whole (model.coef stays empty), so memory stays a few blocks.
     static void fit_from_spectrum(const detail::ridge_spectrum<T>& sp, const matrix<T>& y, const std::vector<double>& alphas,
-                                  const ridge_options& o, linear_model<T>& model) {
-        const std::size_t n = sp.n, t = y.shape(1), r = sp.rank();
-        model.coef = matrix<T>::from_shape({sp.p, t});
+                                  const ridge_options& o, linear_model<T>& model,
+                                  const detail::ridge_heldout<T>& test = {}, bool keep_coef = true) {
+        const std::size_t n = sp.n, t = y.shape(1), r = sp.rank(), p = sp.p;
+        model.coef = keep_coef ? matrix<T>::from_shape({p, t}) : matrix<T>::from_shape({0, 0});
         model.intercept = vector<T>::from_shape({t});
         const std::size_t bs = detail::ridge_block(o.block_targets, n, t, sizeof(T));
-        matrix<T> yb, z, zs;
+        matrix<T> yb, z, zs, coefb, pred;
         std::vector<double> mean;
+        if (test.r) test.r->assign(t, 0.0);
         for (std::size_t c0 = 0; c0 < t; c0 += bs) {
             const std::size_t b = std::min(bs, t - c0);
             detail::gather_block(y, nullptr, c0, b, o.fit_intercept, yb, mean);
             ensure_shape(z, r, b);
             if (r > 0) gemm_raw<T>(true, false, r, b, n, T(1), sp.u_t.data(), r, yb.data(), b, T(0), z.data(), b);
-            detail::ridge_solve_block(sp, z, alphas, c0, mean, o.fit_intercept, zs, model.coef, model.intercept);
+            if (!keep_coef) ensure_shape(coefb, p, b);
+            T* cdst = keep_coef ? model.coef.data() + c0 : coefb.data();
+            const std::size_t ldc = keep_coef ? t : b;
+            detail::ridge_solve_block(sp, z, alphas, c0, mean, o.fit_intercept, zs, cdst, ldc, model.intercept.data() + c0);
+            if (test.r) {
+                const std::size_t nte = test.x->shape(0);
+                ensure_shape(pred, nte, b);
+                for (std::size_t i = 0; i < nte; ++i) std::copy_n(model.intercept.data() + c0, b, pred.data() + i * b);
+                gemm_raw<T>(false, false, nte, b, p, T(1), test.x->data(), p, cdst, ldc, T(1), pred.data(), b);
+                detail::pearson_block(pred, *test.y, c0, test.r->data() + c0);
+            }
         }
     }
 };
@@ -299,6 +365,7 @@ struct ridge_cv_options {
     bool alpha_per_target = true;          // false: one alpha minimising the summed error
     bool fit_intercept = true;
     std::size_t block_targets = 0;         // 0 = automatic
+    bool keep_coef = true;                 // fit_pearson: false = never store coef whole
 };
 
 /// Ridge whose alpha is chosen per target from a grid by exact leave-one-out (equal to
@@ -315,7 +382,26 @@ struct ridge_cv : linear_model<T> {
 
     /// Requires X (n, p), Y (n, t) finite with n >= 2 (kfold: 2 <= folds <= n, or
     /// fold_of_row of size n with every fold non-empty and not all rows).
-    ridge_cv& fit(const matrix<T>& x, const matrix<T>& y) {
+    ridge_cv& fit(const matrix<T>& x, const matrix<T>& y) { return fit_impl(x, y, {}); }
+
+    /// fit(x, y), then the Pearson r of every target between X_test coef + intercept and
+    /// Y_test, computed block by block while fitting (the test prediction is never whole;
+    /// with options.keep_coef = false neither are the coefficients: peak memory is the
+    /// inputs plus a few (samples x block) buffers). Requires X_test (m, p), Y_test (m, t).
+    std::vector<double> fit_pearson(const matrix<T>& x, const matrix<T>& y, const matrix<T>& x_test,
+                                    const matrix<T>& y_test) {
+        if (x_test.shape(1) != x.shape(1))
+            throw_shape_mismatch("ridge_cv.fit_pearson: feature counts differ", "X", x.shape(), "X_test", x_test.shape());
+        if (y_test.shape(1) != y.shape(1) || y_test.shape(0) != x_test.shape(0))
+            throw_shape_mismatch("ridge_cv.fit_pearson: Y_test does not match X_test rows and Y targets", "Y_test",
+                                 y_test.shape(), "X_test", x_test.shape());
+        std::vector<double> r;
+        fit_impl(x, y, {&x_test, &y_test, &r});
+        return r;
+    }
+
+private:
+    ridge_cv& fit_impl(const matrix<T>& x, const matrix<T>& y, const detail::ridge_heldout<T>& test) {
         detail::ridge_check_xy(x, y, "ridge_cv.fit");
         detail::ridge_check_alphas(options.alphas, "ridge_cv.fit");
         const std::size_t na = options.alphas.size(), t = y.shape(1);
@@ -341,11 +427,11 @@ struct ridge_cv : linear_model<T> {
             }
             alpha.assign(t, options.alphas[best]);
         }
-        ridge<T>::fit_from_spectrum(sp, y, alpha, {options.fit_intercept, options.block_targets}, *this);
+        ridge<T>::fit_from_spectrum(sp, y, alpha, {options.fit_intercept, options.block_targets}, *this, test,
+                                    options.keep_coef || test.r == nullptr);
         return *this;
     }
 
-private:
     void loo_errors(const detail::ridge_spectrum<T>& sp, const matrix<T>& y) {
         const std::size_t n = sp.n, r = sp.rank(), t = y.shape(1), na = options.alphas.size();
         // Leverage weights w_i(a) = 1 / (1 - h_i(a))^2, shared by all targets.
@@ -374,23 +460,21 @@ private:
             for (std::size_t a = 0; a < na; ++a) {
                 const double al = options.alphas[a];
                 // residual(a) = Yperp + U diag(a / (s^2 + a)) Z
-                for (std::size_t k = 0; k < r; ++k) {
-                    const T f = T(al / (sp.s2[k] + al));
-                    for (std::size_t j = 0; j < b; ++j) ze(k, j) = z(k, j) * f;
-                }
+                parallel_for(r, 16, [&](std::size_t k0, std::size_t k1) {
+                    for (std::size_t k = k0; k < k1; ++k) {
+                        const T f = T(al / (sp.s2[k] + al));
+                        for (std::size_t j = 0; j < b; ++j) ze(k, j) = z(k, j) * f;
+                    }
+                });
                 if (r > 0) gemm_raw<T>(false, false, n, b, r, T(1), sp.u_t.data(), r, ze.data(), b, T(0), g.data(), b);
                 else g.fill(T(0));
+                // cv_error(a, j) = mean_i w_i(a) e_ij^2 in double, vectorised at the CPU's width.
+                const double* wa = &w(a, 0);
                 parallel_for(b, 32, [&](std::size_t j0, std::size_t j1) {
                     std::vector<double> acc(j1 - j0, 0.0);
-                    for (std::size_t i = 0; i < n; ++i) {
-                        const double wi = w(a, i);
-                        const T* pr = yb.data() + i * b;
-                        const T* pg = g.data() + i * b;
-                        for (std::size_t j = j0; j < j1; ++j) {
-                            const double e = double(pr[j]) + double(pg[j]);
-                            acc[j - j0] += wi * e * e;
-                        }
-                    }
+                    simd_dispatch([&](auto) B2M_SIMD_INLINE {
+                        detail::loo_error_rows(n, j1 - j0, wa, yb.data() + j0, g.data() + j0, b, acc.data());
+                    });
                     for (std::size_t j = j0; j < j1; ++j) cv_error(a, c0 + j) = acc[j - j0] / double(n);
                 });
             }

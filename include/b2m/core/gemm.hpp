@@ -44,6 +44,26 @@ void gemm_raw(bool trans_a, bool trans_b, std::size_t m, std::size_t n, std::siz
                     static_cast<detail::blas_int>(ldb), beta, c, static_cast<detail::blas_int>(ldc));
 }
 
+/// Symmetric rank-k product C (n x n) = alpha * op(A) op(A)^T + beta * C, both triangles
+/// filled (BLAS syrk computes one, half the flops of gemm; the other is mirrored).
+/// trans = false: A is n x k, C = A A^T; trans = true: A is k x n, C = A^T A. Requires lda
+/// and ldc the row strides, no overlap of C with A.
+template <real T>
+void syrk_raw(bool trans, std::size_t n, std::size_t k, T alpha, const T* a, std::size_t lda, T beta, T* c,
+              std::size_t ldc) {
+    if (n == 0) return;
+    const auto N = static_cast<detail::blas_int>(n), K = static_cast<detail::blas_int>(k);
+    const auto ta = trans ? CblasTrans : CblasNoTrans;
+    if constexpr (std::is_same_v<T, float>)
+        cblas_ssyrk(CblasRowMajor, CblasUpper, ta, N, K, alpha, a, static_cast<detail::blas_int>(lda), beta, c,
+                    static_cast<detail::blas_int>(ldc));
+    else
+        cblas_dsyrk(CblasRowMajor, CblasUpper, ta, N, K, alpha, a, static_cast<detail::blas_int>(lda), beta, c,
+                    static_cast<detail::blas_int>(ldc));
+    for (std::size_t i = 1; i < n; ++i)
+        for (std::size_t j = 0; j < i; ++j) c[i * ldc + j] = c[j * ldc + i];
+}
+
 /// C = alpha * op(A) * op(B) + beta * C on whole matrices.
 /// Requires: inner dimensions agree (else shape_error naming A and B); when beta != 0, C
 /// already has the result's shape (else shape_error naming C). When beta == 0, C is
