@@ -26,15 +26,20 @@
 // Costs per step: one all-gather per source read (B x d values), one allreduce of all the
 // student's parameters; the objective is computed redundantly on every rank (its cost is
 // usually small next to the student's).
-// Not identical to one process: layers whose output depends on other rows of the batch
-// (batch norm: per-rank statistics over the rank's rows) and random layers (dropout masks
-// are drawn per rank from the same noise stream). The gradient allreduce does not overlap
-// with backward.
+// Batch norm: per-rank statistics over the rank's rows by default (then the running
+// statistics differ between ranks and rank 0's are checkpointed); with
+// distributed_options::sync_batch_norm every batch_norm layer of the student sums its
+// training statistics over the ranks (an allreduce of the per-channel sums and the count,
+// then of the squared deviations, in forward; of the two gradient sums in backward), so
+// the step equals one process on the global batch and the running statistics agree.
+// Not identical to one process: random layers (dropout masks are drawn per rank from the
+// same noise stream). The gradient allreduce does not overlap with backward.
 // Requires: every rank constructs the same trainer (same seed, same options) and calls
 // the same sequence of step / evaluate / predict with the same global batches.
 #pragma once
 
 #include <deque>
+#include <functional>
 #include <string>
 #include <string_view>
 #include <utility>
@@ -156,6 +161,7 @@ private:
 
 struct distributed_options {
     double clip_norm = 0.0;  ///< > 0: clip the joint gradient norm (pass the trainer's clip_norm)
+    bool sync_batch_norm = false;  ///< batch norm statistics over the global batch (see above)
 };
 
 /// A trainer made by train::make_trainer, run data-parallel over the ranks of a
@@ -173,7 +179,26 @@ public:
     using result_type = typename Trainer::result_type;
     using student_type = std::remove_cvref_t<decltype(std::declval<Trainer&>().student())>;
 
-    distributed_trainer(const communicator& c, Trainer& t, distributed_options o = {}) : comm_(c), tr_(&t), opt_(o) {}
+    distributed_trainer(const communicator& c, Trainer& t, distributed_options o = {}) : comm_(c), tr_(&t), opt_(o) {
+        if (!opt_.sync_batch_norm) return;
+        using reducer = std::function<void(T*, std::size_t)>;
+        if constexpr (requires(student_type& s, const reducer& f) { s.set_batch_norm_reducer(f); }) {
+            const communicator cc = c;
+            t.student().set_batch_norm_reducer(reducer([cc](T* v, std::size_t n) { allreduce_sum(cc, v, n); }));
+            synced_ = true;
+        } else {
+            throw error("mpi::distributed_trainer: sync_batch_norm needs a student with set_batch_norm_reducer "
+                        "(nn::sequential)");
+        }
+    }
+    /// Removes the batch norm reducers it installed (the trainer may go on in one process).
+    ~distributed_trainer() {
+        if constexpr (requires(student_type& s) { s.set_batch_norm_reducer(std::function<void(T*, std::size_t)>{}); }) {
+            if (synced_) tr_->student().set_batch_norm_reducer(std::function<void(T*, std::size_t)>{});
+        }
+    }
+    distributed_trainer(const distributed_trainer&) = delete;
+    distributed_trainer& operator=(const distributed_trainer&) = delete;
 
     /// One data-parallel step on the global batch b (see the header comment).
     result_type step(const data::batch<T>& b) {
@@ -303,6 +328,7 @@ private:
     matrix<T> x_local_;
     std::vector<T> flat_;
     bool replicated_ = false;
+    bool synced_ = false;
 };
 
 } // namespace b2m::mpi

@@ -10,11 +10,17 @@
 // Parameters gamma (1, C) and beta (1, C); the running mean and variance (1, C) are state,
 // not parameters: for_each_buffer(f(name, value)) visits them (for checkpoints).
 // set_eval(true) keeps evaluation-mode normalisation in training steps (fine-tuning).
+// set_reducer(sum) synchronises training statistics over the replicas of a data-parallel
+// step (mpi::distributed_options::sync_batch_norm): sum(values, n) must add values[0..n)
+// over every replica in place; the batch mean and variance, and the two gradient sums of
+// backward, are then those of the whole (global) batch. Without a reducer: this batch only.
 #pragma once
 
 #include <array>
 #include <cmath>
+#include <functional>
 #include <string>
+#include <vector>
 
 #include "b2m/core/error.hpp"
 #include "b2m/nn/image.hpp"
@@ -62,7 +68,10 @@ public:
                                                                    " pixels = " + std::to_string(c_ * s_)) + ")");
         const std::size_t B = x.shape(0), N = B * s_, row = c_ * s_;
         training_ = c.training && !eval_;
-        if (training_ && N < 2)
+        const bool synced = training_ && bool(reduce_);
+        std::size_t n_all = N;
+        if (synced) n_all = sync_statistics(x);
+        if (training_ && n_all < 2)
             throw shape_error(name() + ": training needs more than one value per channel, input has shape " +
                               shape_string(x.shape()));
         ensure_shape_like(xhat_, x);
@@ -70,7 +79,14 @@ public:
         parallel_for(c_, items_per_thread(4 * x.shape(0) * s_), [&](std::size_t b, std::size_t e) {
             for (std::size_t ch = b; ch < e; ++ch) {
                 T mean, rstd;
-                if (training_) {
+                if (synced) {
+                    const T m = sync_[ch], v = sync_[c_ + ch];
+                    mean = m;
+                    rstd = T(1) / std::sqrt(v + T(o_.eps));
+                    const T mom = T(o_.momentum);
+                    rmean_.data()[ch] = (T(1) - mom) * rmean_.data()[ch] + mom * m;
+                    rvar_.data()[ch] = (T(1) - mom) * rvar_.data()[ch] + mom * v * T(n_all) / T(n_all - 1);
+                } else if (training_) {
                     T m = 0;
                     for (std::size_t i = 0; i < B; ++i) {
                         const T* p = x.data() + i * row + ch * s_;
@@ -112,6 +128,7 @@ public:
         const std::size_t B = gy.shape(0), N = B * s_, row = c_ * s_;
         if (need_input_grad) ensure_shape_like(gx_, gy);
         else ensure_shape(gx_, 0, 0);
+        if (training_ && reduce_) return synced_backward(gy, need_input_grad);
         parallel_for(c_, items_per_thread(4 * gy.shape(0) * s_), [&](std::size_t b, std::size_t e) {
             for (std::size_t ch = b; ch < e; ++ch) {
                 T sg = 0, sgh = 0;  // sum gy, sum gy * xhat
@@ -155,6 +172,9 @@ public:
     /// steps (PyTorch's bn.eval() while fine-tuning); gamma and beta still learn.
     void set_eval(bool on) { eval_ = on; }
     bool eval() const { return eval_; }
+    /// Synchronised statistics in training (see the file comment); an empty function: off.
+    void set_reducer(std::function<void(T*, std::size_t)> sum) { reduce_ = std::move(sum); }
+    bool synchronised() const { return bool(reduce_); }
     /// false: backward adds nothing to dL/dgamma, dL/dbeta (nn::sequential::set_frozen).
     void set_trainable(bool on) { trainable_ = on; }
     matrix<T>& running_mean() { return rmean_; }
@@ -167,10 +187,88 @@ public:
     }
 
 private:
+    /// sync_ <- (mean, biased variance) per channel over every replica's rows (two passes,
+    /// each followed by one reduction); returns the values per channel over all replicas.
+    std::size_t sync_statistics(const matrix<T>& x) {
+        const std::size_t B = x.shape(0), row = c_ * s_;
+        sync_.assign(2 * c_ + 1, T(0));
+        parallel_for(c_, items_per_thread(2 * B * s_), [&](std::size_t b, std::size_t e) {
+            for (std::size_t ch = b; ch < e; ++ch) {
+                T m = 0;
+                for (std::size_t i = 0; i < B; ++i) {
+                    const T* p = x.data() + i * row + ch * s_;
+                    for (std::size_t q = 0; q < s_; ++q) m += p[q];
+                }
+                sync_[ch] = m;
+            }
+        });
+        sync_[2 * c_] = T(B * s_);
+        std::vector<T> first(sync_.begin(), sync_.begin() + std::ptrdiff_t(c_));
+        first.push_back(sync_[2 * c_]);
+        reduce_(first.data(), first.size());  // sums and the count over every replica
+        const std::size_t n_all = std::size_t(first[c_] + T(0.5));
+        for (std::size_t ch = 0; ch < c_; ++ch) sync_[ch] = first[ch] / T(n_all);
+        parallel_for(c_, items_per_thread(2 * B * s_), [&](std::size_t b, std::size_t e) {
+            for (std::size_t ch = b; ch < e; ++ch) {
+                const T m = sync_[ch];
+                T v = 0;
+                for (std::size_t i = 0; i < B; ++i) {
+                    const T* p = x.data() + i * row + ch * s_;
+                    for (std::size_t q = 0; q < s_; ++q) v += (p[q] - m) * (p[q] - m);
+                }
+                sync_[c_ + ch] = v;
+            }
+        });
+        reduce_(sync_.data() + c_, c_);  // squared deviations over every replica
+        for (std::size_t ch = 0; ch < c_; ++ch) sync_[c_ + ch] /= T(n_all);
+        n_all_ = n_all;
+        return n_all;
+    }
+    /// backward with the gradient sums (sum gy, sum gy * xhat) over every replica; gamma's and
+    /// beta's gradients get this replica's share (the data-parallel gradient sum adds the rest).
+    const matrix<T>& synced_backward(const matrix<T>& gy, bool need_input_grad) {
+        const std::size_t B = gy.shape(0), row = c_ * s_;
+        std::vector<T> sums(2 * c_, T(0));
+        parallel_for(c_, items_per_thread(2 * B * s_), [&](std::size_t b, std::size_t e) {
+            for (std::size_t ch = b; ch < e; ++ch) {
+                T sg = 0, sgh = 0;
+                for (std::size_t i = 0; i < B; ++i) {
+                    const std::size_t off = i * row + ch * s_;
+                    for (std::size_t q = 0; q < s_; ++q) {
+                        sg += gy.data()[off + q];
+                        sgh += gy.data()[off + q] * xhat_.data()[off + q];
+                    }
+                }
+                sums[ch] = sg, sums[c_ + ch] = sgh;
+                if (trainable_) {
+                    ggamma_.data()[ch] += sgh;
+                    gbeta_.data()[ch] += sg;
+                }
+            }
+        });
+        if (!need_input_grad) return gx_;
+        reduce_(sums.data(), sums.size());
+        parallel_for(c_, items_per_thread(2 * B * s_), [&](std::size_t b, std::size_t e) {
+            for (std::size_t ch = b; ch < e; ++ch) {
+                const T k = gamma_.data()[ch] * rstd_.data()[ch];
+                const T m1 = sums[ch] / T(n_all_), m2 = sums[c_ + ch] / T(n_all_);
+                for (std::size_t i = 0; i < B; ++i) {
+                    const std::size_t off = i * row + ch * s_;
+                    for (std::size_t q = 0; q < s_; ++q)
+                        gx_.data()[off + q] = k * (gy.data()[off + q] - m1 - xhat_.data()[off + q] * m2);
+                }
+            }
+        });
+        return gx_;
+    }
+
     std::size_t c_, s_;
     batch_norm_options o_;
     bool training_ = true, eval_ = false, trainable_ = true;
     matrix<T> gamma_, beta_, ggamma_, gbeta_, rmean_, rvar_, rstd_, xhat_, y_, gx_;
+    std::function<void(T*, std::size_t)> reduce_;
+    std::vector<T> sync_;
+    std::size_t n_all_ = 0;
 };
 
 /// Spec of a batch normalisation layer.

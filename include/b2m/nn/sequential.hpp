@@ -154,6 +154,18 @@ public:
         });
     }
 
+    /// Gives every batch_norm layer a reducer that sums its training statistics over the
+    /// replicas of a data-parallel step (synchronised batch norm; an empty function: off).
+    /// Returns the number of layers that took it.
+    template <class F>
+    std::size_t set_batch_norm_reducer(const F& sum) {
+        std::size_t k = 0;
+        boost::hana::for_each(layers_, [&](auto& l) {
+            if constexpr (requires { l.set_reducer(sum); }) l.set_reducer(sum), ++k;
+        });
+        return k;
+    }
+
     /// Calls f(name, value) for every non-learned state matrix of layers that have one
     /// (e.g. batch_norm's running statistics), names like "3.running_mean".
     template <class F>
