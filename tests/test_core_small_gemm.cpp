@@ -3,6 +3,7 @@
 // with row and column remainders, transposed packing, accumulation and row strides.
 #include <doctest/doctest.h>
 
+#include <b2m/core/parallel.hpp>
 #include <b2m/core/rng.hpp>
 #include <b2m/core/small_gemm.hpp>
 
@@ -75,4 +76,41 @@ TEST_CASE("set_simd_isa never goes above what the CPU supports") {
     CHECK(int(back) <= int(simd_isa::avx512));
     CHECK(back == detail::cpu_simd_isa());
     set_simd_isa(best);
+}
+
+TEST_CASE("gemm_tn_accumulate matches a double sum on every instruction set and thread count") {
+    // C += A^T B with k longer than one k block (600 = 256 + 256 + 88), column and row
+    // remainders, and strides wider than the rows.
+    const simd_isa best = active_simd_isa();
+    const int threads0 = num_threads();
+    const std::size_t m = 29, n = 75, k = 600, lda = m + 2, ldb = n + 3, ldc = n + 1;
+    matrix<double> init = matrix<double>::from_shape({1, k * lda + k * ldb + m * ldc});
+    rng(3).fill_normal(init);
+    const double* src = init.data();
+    std::vector<float> a(src, src + k * lda), b(src + k * lda, src + k * lda + k * ldb),
+        c0(src + k * lda + k * ldb, src + k * lda + k * ldb + m * ldc);
+    for (simd_isa isa : {simd_isa::sse2, simd_isa::avx2, simd_isa::avx512}) {
+        if (int(isa) > int(best)) continue;
+        for (int threads : {1, 2}) {
+            CAPTURE(int(isa));
+            CAPTURE(threads);
+            set_simd_isa(isa);
+            set_num_threads(threads);
+            std::vector<float> c = c0, work;
+            gemm_tn_accumulate<float>(m, n, k, a.data(), lda, b.data(), ldb, c.data(), ldc, work);
+            double err = 0, scale = 0;
+            for (std::size_t i = 0; i < m; ++i) {
+                for (std::size_t j = 0; j < n; ++j) {
+                    double s = c0[i * ldc + j];
+                    for (std::size_t p = 0; p < k; ++p) s += double(a[p * lda + i]) * double(b[p * ldb + j]);
+                    err = std::max(err, std::abs(s - double(c[i * ldc + j])));
+                    scale = std::max(scale, std::abs(s));
+                }
+                REQUIRE(c[i * ldc + n] == c0[i * ldc + n]);  // the padding column is untouched
+            }
+            CHECK(err / scale < 1e-5);
+        }
+    }
+    set_simd_isa(best);
+    set_num_threads(threads0);
 }

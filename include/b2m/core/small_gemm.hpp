@@ -21,6 +21,7 @@
 // rounding (accumulation in k order, one FMA or multiply-add per term).
 #pragma once
 
+#include <algorithm>
 #include <cstddef>
 #include <cstdlib>
 #include <cstring>
@@ -29,6 +30,7 @@
 #include <vector>
 
 #include "b2m/core/error.hpp"
+#include "b2m/core/parallel.hpp"
 #include "b2m/core/tensor.hpp"
 
 namespace b2m {
@@ -179,7 +181,7 @@ void pack_b(packed_b<T>& p, bool trans, std::size_t k, std::size_t n, const T* b
 
 namespace detail {
 /// MR rows x 2 vectors of C from k terms; ncols < 2W stores only the first ncols columns.
-template <class T, int VB, int MR>
+template <class T, int VB, int MR, bool TransA = false>
 [[gnu::always_inline]] inline void small_gemm_micro(std::size_t k, const T* a, std::size_t lda, const T* bp, T* c,
                                                     std::size_t ldc, std::size_t ncols, bool accumulate) {
     using V = simd::vec<T, VB>;
@@ -194,7 +196,7 @@ template <class T, int VB, int MR>
         const V b0 = simd::load<T, VB>(bp + p * 2 * W), b1 = simd::load<T, VB>(bp + p * 2 * W + W);
 #pragma GCC unroll 16
         for (int r = 0; r < MR; ++r) {
-            const T av = a[std::size_t(r) * lda + p];
+            const T av = TransA ? a[p * lda + std::size_t(r)] : a[std::size_t(r) * lda + p];
             acc0[r] += av * b0;
             acc1[r] += av * b1;
         }
@@ -227,12 +229,12 @@ template <class T, int VB, int MR>
 template <int VB>
 inline constexpr int small_gemm_mr = VB == 64 ? 12 : 6;
 
-template <class T, int VB, int R>
+template <class T, int VB, int R, bool TransA = false>
 [[gnu::always_inline]] inline void small_gemm_tail(std::size_t rows, std::size_t k, const T* a, std::size_t lda,
                                                    const T* bp, T* c, std::size_t ldc, std::size_t ncols, bool acc) {
     if constexpr (R > 0) {
-        if (rows == std::size_t(R)) small_gemm_micro<T, VB, R>(k, a, lda, bp, c, ldc, ncols, acc);
-        else small_gemm_tail<T, VB, R - 1>(rows, k, a, lda, bp, c, ldc, ncols, acc);
+        if (rows == std::size_t(R)) small_gemm_micro<T, VB, R, TransA>(k, a, lda, bp, c, ldc, ncols, acc);
+        else small_gemm_tail<T, VB, R - 1, TransA>(rows, k, a, lda, bp, c, ldc, ncols, acc);
     }
 }
 } // namespace detail
@@ -264,6 +266,50 @@ void small_gemm(std::size_t m, const T* a, std::size_t lda, const packed_b<T>& b
     simd_dispatch([&](auto vb) B2M_SIMD_INLINE {
         small_gemm_packed<decltype(vb)::value>(m, a, lda, b, c, ldc, accumulate);
     }, b.vector_bytes);
+}
+
+/// C (m x n) += A^T B with A stored k x m (row stride lda) and B stored k x n (stride ldb),
+/// for long k (weight gradients over all steps of a sequence batch: k = B*T). Blocked over
+/// k (kc rows of B packed per panel stay in L1) and split over column panels between
+/// threads; each thread packs only its own panels into `work` (grown once, then reused).
+template <real T>
+void gemm_tn_accumulate(std::size_t m, std::size_t n, std::size_t k, const T* a, std::size_t lda, const T* b,
+                        std::size_t ldb, T* c, std::size_t ldc, std::vector<T>& work) {
+    constexpr std::size_t kc_max = 256;
+    const int vbytes = int(active_simd_isa());
+    const std::size_t nr = 2 * std::size_t(vbytes) / sizeof(T), np = (n + nr - 1) / nr;
+    if (work.size() < np * kc_max * nr) work.resize(np * kc_max * nr);
+    T* wk = work.data();
+    parallel_for(np, items_per_thread(2 * m * k * nr), [&](std::size_t j0, std::size_t j1) {
+        simd_dispatch([&](auto vb) B2M_SIMD_INLINE {
+            constexpr int VB = decltype(vb)::value;
+            constexpr int MR = detail::small_gemm_mr<VB>;
+            constexpr std::size_t NR = 2 * VB / sizeof(T);
+            for (std::size_t k0 = 0; k0 < k; k0 += kc_max) {
+                const std::size_t kc = std::min(kc_max, k - k0);
+                for (std::size_t j = j0; j < j1; ++j) {
+                    T* bp = wk + j * kc_max * NR;
+                    const std::size_t c0 = j * NR, cn = std::min(NR, n - c0);
+                    for (std::size_t r = 0; r < kc; ++r) {
+                        const T* src = b + (k0 + r) * ldb + c0;
+                        T* dst = bp + r * NR;
+                        if (cn == NR) std::memcpy(dst, src, NR * sizeof(T));
+                        else {
+                            for (std::size_t q = 0; q < cn; ++q) dst[q] = src[q];
+                            for (std::size_t q = cn; q < NR; ++q) dst[q] = T(0);
+                        }
+                    }
+                    const T* ak = a + k0 * lda;
+                    std::size_t i = 0;
+                    for (; i + MR <= m; i += MR)
+                        detail::small_gemm_micro<T, VB, MR, true>(kc, ak + i, lda, bp, c + i * ldc + c0, ldc, cn, true);
+                    if (i < m)
+                        detail::small_gemm_tail<T, VB, MR - 1, true>(m - i, kc, ak + i, lda, bp, c + i * ldc + c0, ldc,
+                                                                     cn, true);
+                }
+            }
+        }, vbytes);
+    });
 }
 #pragma GCC diagnostic pop
 
