@@ -196,6 +196,33 @@ TEST_CASE("conv2d forward matches a direct convolution (stride padding dilation 
     }
 }
 
+TEST_CASE("conv2d backward twice after one forward gives the same gradients") {
+    // backward reuses the im2col buffer for dcol; a second backward must not read it as columns
+    for (std::size_t budget : {std::size_t(1) << 22, std::size_t(18 * 25)}) {  // one chunk / one image per chunk
+        auto layer = nn::conv2d({.out_channels = 3, .kernel = 3, .padding = 1}, {2, 5, 5}).make<double>();
+        layer.set_im2col_budget(budget);
+        rng r(4);
+        layer.init(r);
+        const matrix<double> x = randn(3, 50, 6);
+        layer.forward(x, {});
+        const matrix<double> gy = randn(3, 75, 7);
+        auto grads = [&] {
+            layer.for_each_param([](const std::string&, matrix<double>&, matrix<double>& g) { g.fill(0.0); });
+            const matrix<double> gx = layer.backward(gy, true);
+            matrix<double> gw;
+            layer.for_each_param([&](const std::string& n, matrix<double>&, matrix<double>& g) {
+                if (n == "weight") gw = g;
+            });
+            return std::pair{gx, gw};
+        };
+        const auto [gx1, gw1] = grads();
+        const auto [gx2, gw2] = grads();
+        CHECK(ad::relative_error(gw2, gw1) <= 1e-14);
+        CHECK(ad::relative_error(gx2, gx1) <= 1e-14);
+        CHECK(xt::amax(xt::abs(gw1))() > 0.0);
+    }
+}
+
 TEST_CASE("gradcheck conv2d: input weight and bias" * doctest::test_suite("gradcheck")) {
     SUBCASE("stride 1, padding 1") {
         auto layer = nn::conv2d({.out_channels = 3, .kernel = 3, .padding = 1}, {2, 5, 5}).make<double>();

@@ -8,8 +8,11 @@
 // (see nn/image.hpp); rank_out = 4. H_out = floor((H + 2p - d(k-1) - 1)/s) + 1.
 // Weight (C_out, C_in*k*k) = PyTorch's (C_out, C_in, k, k) flattened; bias (1, C_out).
 // Algorithm: im2col of a chunk of images into (C_in*k*k, n*H_out*W_out), one GEMM with the
-// weight, then a scatter into NCHW rows (+ bias). Backward recomputes im2col only when the
-// batch needed more than one chunk. Buffers are members: no allocation after warm-up.
+// weight, then a scatter into NCHW rows (+ bias). Backward computes dW from the im2col
+// buffer (recomputed only when the batch needed more than one chunk, or when a previous
+// backward overwrote it), then reuses that buffer for dcol = W^T dY before col2im: one
+// buffer of at most the budget (default 2^22 entries, 16 MiB in float) per layer. Buffers
+// are members: no allocation after warm-up.
 #pragma once
 
 #include <cmath>
@@ -76,6 +79,7 @@ public:
         for (std::size_t s0 = 0; s0 < B; s0 += chunk_) {
             const std::size_t ns = std::min(chunk_, B - s0);
             detail::im2col(x.data() + s0 * in_.size(), ns, g_, col_.data(), ld);
+            col_holds_batch_ = chunk_ >= B;
             gemm_raw<T>(false, false, Co, ns * P, R, T(1), w_.data(), R, col_.data(), ld, T(0), tmp_.data(), ld);
             detail::channel_major_to_rows(tmp_.data(), ld, ns, Co, P, o_.bias ? b_.data() : nullptr,
                                           y_.data() + s0 * out_.size());
@@ -99,25 +103,22 @@ public:
                     pb[c] += acc;
                 }
         }
-        if (need_input_grad) {
-            ensure_shape(gx_, B, in_.size());
-            ensure_shape(gcol_, R, ld);
-        } else {
-            ensure_shape(gx_, 0, 0);
-        }
-        const bool one_chunk = chunk_ >= B;
+        if (need_input_grad) ensure_shape(gx_, B, in_.size());
+        else ensure_shape(gx_, 0, 0);
         if (!trainable_ && !need_input_grad) return gx_;  // frozen: nothing to compute
         for (std::size_t s0 = 0; s0 < B; s0 += chunk_) {
             const std::size_t ns = std::min(chunk_, B - s0);
-            if (!one_chunk && trainable_) detail::im2col(x.data() + s0 * in_.size(), ns, g_, col_.data(), ld);
+            if (trainable_ && !col_holds_batch_) detail::im2col(x.data() + s0 * in_.size(), ns, g_, col_.data(), ld);
             detail::rows_to_channel_major(gy.data() + s0 * out_.size(), ns, Co, P, tmp_.data(), ld);
             // dW += dY (Co x n) * col^T (n x R); skipped when frozen
             if (trainable_)
                 gemm_raw<T>(false, true, Co, R, ns * P, T(1), tmp_.data(), ld, col_.data(), ld, T(1), gw_.data(), R);
             if (need_input_grad) {
-                // dcol (R x n) = W^T (R x Co) * dY (Co x n), then scatter back to pixels.
-                gemm_raw<T>(true, false, R, ns * P, Co, T(1), w_.data(), R, tmp_.data(), ld, T(0), gcol_.data(), ld);
-                detail::col2im(gcol_.data(), ld, ns, g_, gx_.data() + s0 * in_.size());
+                // dcol (R x n) = W^T (R x Co) * dY (Co x n) into the im2col buffer (its columns
+                // are no longer needed), then scattered back to pixels.
+                gemm_raw<T>(true, false, R, ns * P, Co, T(1), w_.data(), R, tmp_.data(), ld, T(0), col_.data(), ld);
+                col_holds_batch_ = false;
+                detail::col2im(col_.data(), ld, ns, g_, gx_.data() + s0 * in_.size());
             }
         }
         return gx_;
@@ -152,7 +153,8 @@ private:
     std::size_t chunk_ = 1;
     std::size_t budget_ = detail::default_im2col_budget;
     bool trainable_ = true;
-    matrix<T> w_, gw_, b_, gb_, col_, tmp_, gcol_, y_, gx_;
+    bool col_holds_batch_ = false;  // col_ holds the im2col of the whole last forward batch
+    matrix<T> w_, gw_, b_, gb_, col_, tmp_, y_, gx_;
     const matrix<T>* x_ = nullptr;
 };
 

@@ -188,7 +188,9 @@ void channel_major_to_rows(const T* cm, std::size_t ld, std::size_t ns, std::siz
     });
 }
 
-/// Default bound on the entries of an im2col buffer (16 MiB in float).
+/// Default bound on the entries of an im2col buffer (16 MiB in float). (2^24, which keeps
+/// every B2M-Conv layer in one chunk, measured within 1% of this in CPU time per step, for
+/// 60 MB more.)
 inline constexpr std::size_t default_im2col_budget = std::size_t(1) << 22;
 
 /// Images per chunk so that a (rows x chunk*positions) im2col buffer stays within `budget`
