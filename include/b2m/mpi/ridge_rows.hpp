@@ -35,6 +35,7 @@
 #pragma once
 
 #include <algorithm>
+#include <chrono>
 #include <cmath>
 #include <cstdint>
 #include <limits>
@@ -146,6 +147,7 @@ struct row_sharded_ridge_cv : brain::linear_model<T> {
     std::size_t total_rows = 0;       ///< samples over all ranks
     std::size_t first_row = 0;        ///< this rank's first row in the stacked data
     std::size_t kept = 0;             ///< components kept by the rank cut
+    double eigh_seconds = 0;          ///< wall time of the serial step (eigh on rank 0 + broadcast)
 
     row_sharded_ridge_cv() = default;
     explicit row_sharded_ridge_cv(brain::ridge_cv_options o) : options(std::move(o)) {}
@@ -206,7 +208,9 @@ struct row_sharded_ridge_cv : brain::linear_model<T> {
         detail::sum_everywhere(c, g.data(), p * p);  // (rank 0 decomposes it; the others' copy is unused)
 
         // 2. one decomposition, broadcast
+        const auto e0 = std::chrono::steady_clock::now();
         sp_ = detail::decompose_gram(c, g, p, 0);
+        eigh_seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - e0).count();
         const std::size_t r = sp_.rank();
         kept = r;
         z_ = matrix<T>::from_shape({r, t});
@@ -239,18 +243,20 @@ struct row_sharded_ridge_cv : brain::linear_model<T> {
 
         // 5. coefficients of this rank's block of targets, all-gathered (as (t, p) rows)
         const range mine = shard(t, c);
-        matrix<T> coef_t = matrix<T>::from_shape({mine.size(), p});  // (targets, p)
-        for (std::size_t jj = 0; jj < mine.size(); ++jj) {
-            const std::size_t j = mine.begin + jj;
-            std::vector<double> zs(r);
+        const std::size_t tb = mine.size();
+        matrix<T> coef_t = matrix<T>::from_shape({tb, p});  // (targets, p)
+        if (tb > 0 && r > 0) {
+            matrix<T> v_t = matrix<T>::from_shape({p, r}), zs = matrix<T>::from_shape({r, tb});
+            for (std::size_t i = 0; i < p * r; ++i) v_t.data()[i] = T(sp_.v[i]);
             for (std::size_t q = 0; q < r; ++q)
-                zs[q] = double(z_(q, j)) * std::sqrt(sp_.s2[q]) / (sp_.s2[q] + alpha[j]);
-            for (std::size_t i = 0; i < p; ++i) {
-                double v = 0;
-                const double* vi = sp_.v.data() + i * r;
-                for (std::size_t q = 0; q < r; ++q) v += vi[q] * zs[q];
-                coef_t(jj, i) = T(v);
-            }
+                for (std::size_t jj = 0; jj < tb; ++jj) {
+                    const std::size_t j = mine.begin + jj;
+                    zs(q, jj) = T(double(z_(q, j)) * std::sqrt(sp_.s2[q]) / (sp_.s2[q] + alpha[j]));
+                }
+            // coef_t = zs^T V^T: (tb, p), one GEMM
+            gemm_raw<T>(true, true, tb, p, r, T(1), zs.data(), tb, v_t.data(), r, T(0), coef_t.data(), p);
+        } else {
+            coef_t.fill(T(0));
         }
         matrix<T> all_t;
         std::vector<int> cnt, dsp;
