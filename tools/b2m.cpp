@@ -12,6 +12,7 @@
 #include "job.hpp"
 
 #include "b2m/config.hpp"
+#include "b2m/core/thread_env.hpp"
 
 namespace {
 
@@ -42,6 +43,9 @@ void overview(std::FILE* out) {
 } // namespace
 
 int main(int argc, char** argv) {
+    // OMP_WAIT_POLICY=passive unless the user chose a policy (re-executes once; see
+    // b2m/core/thread_env.hpp): spinning OpenMP waiters slow a shared machine 5-11x.
+    b2m::apply_thread_env_defaults(argv);
     b2m::cli::job_session job(argc, argv);  // MPI when started by mpirun / srun (see job.hpp)
     if (argc < 2) {
         overview(stderr);
