@@ -189,3 +189,51 @@ TEST_CASE("contrastive - subject ids are checked against the number of heads") {
     s.forward(batch.x);
     CHECK_THROWS_WITH_AS(term.forward(s, batch), doctest::Contains("batch.subject[4] = 5"), data_error);
 }
+
+TEST_CASE("float contrastive agrees with double in the one-exp and the two-exp softmax paths") {
+    // tau = 0.1 keeps every similarity within 80 of the largest (the fused one-exp pass);
+    // tau = 0.01 does not (the two-exp passes). Symmetric and one-sided, with and without
+    // stimulus positives; loss, tap gradient and head gradients relative to double.
+    for (double tau : {0.1, 0.01})
+        for (bool symmetric : {true, false})
+            for (bool multi : {true, false}) {
+                CAPTURE(tau);
+                CAPTURE(symmetric);
+                CAPTURE(multi);
+                const loss::contrastive_options o{.tau = tau, .dim = 4, .symmetric = symmetric, .use_stimulus = multi};
+                auto sd = identity_student();
+                auto bd = fixture_batch();
+                auto td = loss::contrastive(nn::tap<"h">{}, data::brain, o).make<double>();
+                loss_check::value(td, sd, bd);
+                load_heads(td);
+                const double vd = loss_check::value(td, sd, bd);
+                const auto gd = loss_check::analytic_input_grad(td, sd, bd);
+                std::vector<matrix<double>> pd;
+                td.for_each_param([&](const std::string&, matrix<double>&, matrix<double>& g) { pd.push_back(g); });
+
+                auto sf = nn::sequential<float>(nn::tap<"h">{});
+                train::batch<float> bf;
+                bf.x = xt::cast<float>(bd.x);
+                bf.brain = xt::cast<float>(bd.brain);
+                bf.stimulus = bd.stimulus;
+                auto tf = loss::contrastive(nn::tap<"h">{}, data::brain, o).make<float>();
+                sf.forward(bf.x, {.training = false});
+                tf.forward(sf, bf);
+                tf.student_head().weight() = xt::cast<float>(td.student_head().weight());
+                tf.student_head().bias() = xt::cast<float>(td.student_head().bias());
+                tf.brain_head().weight() = xt::cast<float>(td.brain_head().weight());
+                tf.brain_head().bias() = xt::cast<float>(td.brain_head().bias());
+                sf.forward(bf.x, {.training = false});
+                const double vf = tf.forward(sf, bf);
+                CHECK(std::abs(vf - vd) <= 1e-5 * std::abs(vd));
+                tf.for_each_param([](const std::string&, matrix<float>&, matrix<float>& g) { g.fill(0.0f); });
+                tf.backward(sf, bf, 1.0f);
+                const matrix<double> gf = xt::cast<double>(sf.backward(true));
+                CHECK(ad::relative_error(gf, gd) <= 1e-5);
+                std::size_t k = 0;
+                tf.for_each_param([&](const std::string& n, matrix<float>&, matrix<float>& g) {
+                    INFO(n);
+                    CHECK(ad::relative_error(xt::cast<double>(g), pd[k++]) <= 1e-5);
+                });
+            }
+}

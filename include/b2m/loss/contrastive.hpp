@@ -35,9 +35,11 @@
 #include <string>
 #include <vector>
 
+#include "b2m/core/fast_exp.hpp"
 #include "b2m/core/gemm.hpp"
 #include "b2m/core/parallel.hpp"
 #include "b2m/core/rng.hpp"
+#include "b2m/core/small_gemm.hpp"
 #include "b2m/loss/linear_head.hpp"
 #include "b2m/loss/objective.hpp"
 #include "b2m/loss/row_normalize.hpp"
@@ -284,6 +286,17 @@ private:
         const T wc = (opt_.symmetric ? T(0.5) : T(0)) / T(n);
         const T* S = s_.data();
         T* G = g_mat_.data();
+        if (n > 0) {  // One exp per entry, shared by the row and the column softmax, when no entry is
+            // more than 80 below the largest (no exp then underflows; cosine similarities
+            // over tau >= 0.025 always qualify); else the two-exp passes below.
+            T smax = S[0], smin = S[0];
+            simd_dispatch([&](auto) B2M_SIMD_INLINE {
+#pragma omp simd reduction(max : smax) reduction(min : smin)
+                for (std::size_t k = 0; k < n * n; ++k) smax = std::max(smax, S[k]), smin = std::min(smin, S[k]);
+            });
+            if (std::isfinite(smax) && std::isfinite(smin) && smax - smin < T(80))
+                return softmax_loss_fused(stim, n, wr, wc, smax);
+        }
         // Row softmax: G_ij = wr (p_ij - [pos] / |P(i)|); accumulate the row losses.
         row_loss_.resize(n);
         parallel_for(n, items_per_thread(4 * n), [&](std::size_t lo, std::size_t hi) {
@@ -347,6 +360,91 @@ private:
         for (std::size_t k = 0; k < n * n; ++k) gs += G[k] * S[k];
         gs_dot_ = gs;
         return loss;
+    }
+
+    /// softmax_loss in three passes over S with one exp per entry: E_ij = exp(S_ij - m_i)
+    /// (m_i the row maximum) gives the row softmax E / rowsum and, scaled by
+    /// exp(m_i - M) (M the global maximum, so no overflow), the column softmax; then
+    /// G = E (wr / rowsum_i + wc exp(m_i - M) / colsum_j) - the positives' terms.
+    /// Requires every S_ij >= M - 80 (checked by the caller). Vectorised at the CPU's width.
+    T softmax_loss_fused(const std::int64_t* stim, std::size_t n, T wr, T wc, T smax) {
+        const T* S = s_.data();
+        T* G = g_mat_.data();
+        row_loss_.resize(n);   // row maxima m_i
+        colmax_.resize(n);     // row sums
+        colsum_.resize(n);     // column sums, then wc / column sum
+        const bool sym = opt_.symmetric;
+        T gs = 0;
+        simd_dispatch([&](auto) B2M_SIMD_INLINE {
+            T* cs = colsum_.data();
+            for (std::size_t j = 0; j < n; ++j) cs[j] = T(0);
+            for (std::size_t i = 0; i < n; ++i) {
+                const T* si = S + i * n;
+                T* gi = G + i * n;
+                T m = si[0];
+#pragma omp simd reduction(max : m)
+                for (std::size_t j = 0; j < n; ++j) m = std::max(m, si[j]);
+                T sum = 0;
+#pragma omp simd reduction(+ : sum)
+                for (std::size_t j = 0; j < n; ++j) {
+                    const T e = fast_exp(si[j] - m);
+                    gi[j] = e;
+                    sum += e;
+                }
+                if (sym) {
+                    const T ei = fast_exp(m - smax);
+#pragma omp simd
+                    for (std::size_t j = 0; j < n; ++j) cs[j] += gi[j] * ei;
+                }
+                row_loss_[i] = m;
+                colmax_[i] = sum;
+            }
+            if (sym)
+                for (std::size_t j = 0; j < n; ++j) cs[j] = wc / cs[j];
+            for (std::size_t i = 0; i < n; ++i) {
+                const T* si = S + i * n;
+                T* gi = G + i * n;
+                const T a = wr / colmax_[i], ei = sym ? fast_exp(row_loss_[i] - smax) : T(0);
+                T acc = 0;
+                if (sym) {
+#pragma omp simd reduction(+ : acc)
+                    for (std::size_t j = 0; j < n; ++j) {
+                        const T g = gi[j] * (a + ei * cs[j]);
+                        gi[j] = g;
+                        acc += g * si[j];
+                    }
+                } else {
+#pragma omp simd reduction(+ : acc)
+                    for (std::size_t j = 0; j < n; ++j) {
+                        const T g = gi[j] * a;
+                        gi[j] = g;
+                        acc += g * si[j];
+                    }
+                }
+                gs += acc;
+            }
+        });
+        // The positives: G_ij -= wr / |P(i)| + wc / |P(j)|, and their similarities in the loss.
+        double loss_row = 0, loss_col = 0;
+        for (std::size_t i = 0; i < n; ++i) loss_row += double(row_loss_[i]) + std::log(double(colmax_[i]));
+        if (sym)
+            for (std::size_t j = 0; j < n; ++j) loss_col += double(smax) + std::log(double(wc) / double(colsum_[j]));
+        auto pos = [&](std::size_t i, std::size_t j) {
+            const T sij = S[i * n + j], d = wr / count_[i] + wc / count_[j];
+            G[i * n + j] -= d;
+            gs -= d * sij;
+            loss_row -= double(sij) / double(count_[i]);
+            loss_col -= double(sij) / double(count_[j]);
+        };
+        if (stim == nullptr)
+            for (std::size_t i = 0; i < n; ++i) pos(i, i);
+        else
+            for (std::size_t i = 0; i < n; ++i)
+                for (std::size_t j = 0; j < n; ++j)
+                    if (stim[i] == stim[j]) pos(i, j);
+        gs_dot_ = gs;
+        const T lr = T(loss_row / double(n));
+        return sym ? T(0.5) * lr + T(0.5 * loss_col / double(n)) : lr;
     }
 
     contrastive_options opt_;

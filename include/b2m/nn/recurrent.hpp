@@ -50,6 +50,7 @@
 #include <vector>
 
 #include "b2m/core/error.hpp"
+#include "b2m/core/fast_exp.hpp"
 #include "b2m/core/gemm.hpp"
 #include "b2m/core/parallel.hpp"
 #include "b2m/core/small_gemm.hpp"
@@ -59,37 +60,9 @@
 namespace b2m::nn {
 
 namespace detail {
-/// exp for float without branches or library calls, so the gate loops vectorise (Cephes
-/// expf polynomial, relative error ~2e-7 on [-87, 88]; the argument is clamped there).
-inline float rec_expf(float x) {
-    {   // x = clamp(x, -87, 88) by integer minima on the bit pattern: float compares would
-        // block vectorisation under the default -ftrapping-math.
-        constexpr std::int32_t flip = std::int32_t(0x80000000u);
-        constexpr std::int32_t lo = std::bit_cast<std::int32_t>(-87.0f) ^ flip;  // orders |x| of x < 0
-        constexpr std::int32_t hi = std::bit_cast<std::int32_t>(88.0f);
-        std::int32_t v = std::bit_cast<std::int32_t>(x) ^ flip;
-        v = v < lo ? v : lo;
-        v ^= flip;
-        v = v < hi ? v : hi;
-        x = std::bit_cast<float>(v);
-    }
-    const float fx = x * 1.44269504088896341f;
-    const float n = (fx + 12582912.0f) - 12582912.0f;  // round to nearest (|fx| < 2^22)
-    const float r = (x - n * 0.693359375f) + n * 2.12194440e-4f;
-    float p = 1.9875691500e-4f;
-    p = p * r + 1.3981999507e-3f;
-    p = p * r + 8.3334519073e-3f;
-    p = p * r + 4.1665795894e-2f;
-    p = p * r + 1.6666665459e-1f;
-    p = p * r + 5.0000001201e-1f;
-    p = p * r * r + r + 1.0f;
-    const std::int32_t bits = (static_cast<std::int32_t>(n) + 127) << 23;
-    return p * std::bit_cast<float>(bits);
-}
 template <class T>
 inline T rec_exp(T x) {
-    if constexpr (std::is_same_v<T, double>) return std::exp(x);
-    else return rec_expf(x);
+    return fast_exp(x);
 }
 template <class T>
 inline T rec_sigmoid(T x) {
