@@ -254,3 +254,74 @@ TEST_CASE("batch plans never leave a single trial alone, and drop_last drops the
     const auto rep = train::fit(t, d65, &v, {.epochs = 2, .batch_size = 32});
     CHECK(std::isfinite(rep.epochs.back().val_total));
 }
+
+namespace {
+/// Sequences of 6 steps x 2 features, lengths 2..6; padded steps hold large garbage.
+train::batch<double> variable_length_batch(std::size_t n, std::uint64_t seed) {
+    rng r(seed);
+    train::batch<double> b;
+    b.x = matrix<double>::from_shape({n, 12});
+    b.labels = index_vector::from_shape({n});
+    b.lengths = index_vector::from_shape({n});
+    for (std::size_t i = 0; i < n; ++i) {
+        b.lengths(i) = std::int64_t(2 + r.below(5));
+        for (std::size_t j = 0; j < 12; ++j) b.x(i, j) = j / 2 < std::size_t(b.lengths(i)) ? r.normal() : 50 * r.normal();
+        b.labels(i) = b.x(i, 0) > 0 ? 1 : 0;
+    }
+    return b;
+}
+template <class E>
+double max_abs(const E& e) {
+    return xt::amax(xt::abs(e))();
+}
+auto gru_student() {
+    return nn::sequential<double>(nn::gru(2, 5), nn::last_step(5), nn::dense(5, 2));
+}
+}  // namespace
+
+TEST_CASE("sequence lengths in the batch equal set_lengths on the recurrent layer") {
+    const auto b = variable_length_batch(16, 3);
+    auto with_batch = train::make_trainer(gru_student(), loss::cross_entropy(nn::output, data::labels), optim::adam({.lr = 1e-2}),
+                                          {.seed = 4});
+    auto by_hand = train::make_trainer(gru_student(), loss::cross_entropy(nn::output, data::labels), optim::adam({.lr = 1e-2}),
+                                       {.seed = 4});
+    train::batch<double> unmasked = b;
+    unmasked.lengths = index_vector();
+    const std::span<const std::int64_t> len(b.lengths.data(), b.lengths.size());
+    for (int step = 0; step < 3; ++step) {
+        const double v1 = with_batch.step(b).total;
+        by_hand.student().layer<0>().set_lengths(len);
+        const double v2 = by_hand.step(unmasked).total;
+        CHECK(v1 == v2);
+    }
+    std::vector<double> p1, p2;
+    with_batch.for_each_param([&](const std::string&, matrix<double>& w, matrix<double>&) { p1.insert(p1.end(), w.begin(), w.end()); });
+    by_hand.for_each_param([&](const std::string&, matrix<double>& w, matrix<double>&) { p2.insert(p2.end(), w.begin(), w.end()); });
+    CHECK(p1 == p2);
+
+    // The lengths matter (the padding is garbage), and a later batch without lengths runs
+    // every step again instead of keeping the last batch's lengths.
+    const matrix<double> masked = with_batch.predict(b);
+    const matrix<double> full = with_batch.predict(unmasked.x);
+    CHECK(max_abs(masked - full) > 1e-3);
+    by_hand.student().layer<0>().clear_lengths();
+    CHECK(max_abs(full - by_hand.predict(unmasked.x)) == 0.0);
+}
+
+TEST_CASE("fit trains variable-length sequences from the batch and checks their count") {
+    const auto data = variable_length_batch(64, 5), val = variable_length_batch(32, 6);
+    auto trainer = train::make_trainer(gru_student(), loss::cross_entropy(nn::output, data::labels), optim::adam({.lr = 1e-2}),
+                                       {.seed = 4});
+    auto manual = train::make_trainer(gru_student(), loss::cross_entropy(nn::output, data::labels), optim::adam({.lr = 1e-2}),
+                                      {.seed = 4});
+    const auto report = train::fit(trainer, data, &val, {.epochs = 1, .batch_size = 64, .shuffle = false});
+    manual.step(data);
+    CHECK(max_abs(trainer.predict(val) - manual.predict(val)) == 0.0);
+    // Validation accuracy is computed with the validation batch's lengths.
+    CHECK(report.epochs.back().val_accuracy == doctest::Approx(data::accuracy(manual.predict(val), val.labels)));
+
+    auto bad = data;
+    bad.lengths = index_vector::from_shape({63});
+    CHECK_THROWS_WITH_AS(train::fit(trainer, bad, nullptr, {.epochs = 1, .batch_size = 64}),
+                         doctest::Contains("sequence lengths has shape (63)"), shape_error);
+}

@@ -14,6 +14,10 @@
 #include <xtensor-blas/xlinalg.hpp>
 #include <xtensor/xnpy.hpp>
 
+#include <b2m/autodiff/function.hpp>
+#include <b2m/autodiff/reduce.hpp>
+#include <b2m/autodiff/rowwise.hpp>
+#include <b2m/autodiff/binary.hpp>
 #include <b2m/brain/banded_ridge.hpp>
 #include <b2m/brain/crossnobis.hpp>
 #include <b2m/brain/kernel_ridge.hpp>
@@ -150,6 +154,21 @@ TEST_CASE("degenerate input is undefined, never a confident 0") {
     CHECK(rc(2) == doctest::Approx(1.0));
     CHECK(brain::count_undefined(rc) == 1);
     CHECK(brain::median(rc) == doctest::Approx(1.0));
+}
+
+// Before: ad::l2_normalize divided a zero row by eps = 1e-12 (PyTorch's rule) and passed
+// g / eps = 1e12 back; it now shares core/row_normalize.hpp with the brain objectives.
+TEST_CASE("ad::l2_normalize: a zero row becomes the zero row and passes no gradient") {
+    auto f = ad::make_function<double, 2>([](auto x, auto w) { return ad::sum(ad::l2_normalize(x) * w); });
+    matrix<double> x = {{3, 4, 0}, {0, 0, 0}}, w = {{1, 2, 3}, {4, 5, 6}};
+    matrix<double> gx = xt::zeros<double>({2, 3}), gw = xt::zeros<double>({2, 3});
+    const double v = f.gradient({&x, &w}, {&gx, &gw})(0, 0);
+    CHECK(v == doctest::Approx((3 * 1 + 4 * 2) / 5.0));
+    for (std::size_t j = 0; j < 3; ++j) CHECK(gx(1, j) == 0.0);
+    // The live row's gradient is the exact derivative: (w - y (y . w)) / ||x||.
+    const double dot = (3 * 1 + 4 * 2) / 5.0;
+    CHECK(gx(0, 0) == doctest::Approx((1 - 0.6 * dot) / 5));
+    CHECK(gx(0, 2) == doctest::Approx(3.0 / 5));
 }
 
 // Before: float sums of 3.2M squared differences were off by ~1e-4 relative.

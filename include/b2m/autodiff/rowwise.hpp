@@ -9,6 +9,7 @@
 #include <utility>
 
 #include "b2m/autodiff/node.hpp"
+#include "b2m/core/row_normalize.hpp"
 
 namespace b2m::ad {
 
@@ -33,9 +34,9 @@ struct rowwise_node : node_tag {
     using T = value_type;
     static constexpr bool has_grad = A::has_grad;
     A a;
-    double eps;  ///< l2_normalize: rows are divided by max(norm, eps)
+    double eps;  ///< l2_normalize: a row of norm <= eps has no direction (see core/row_normalize.hpp)
 
-    explicit rowwise_node(A a_, double eps_ = 1e-12) : a(std::move(a_)), eps(eps_) {}
+    explicit rowwise_node(A a_, double eps_ = row_norm_eps) : a(std::move(a_)), eps(eps_) {}
 
     template <class Ctx>
     const matrix<T>& forward(const Ctx& ctx) {
@@ -46,24 +47,20 @@ struct rowwise_node : node_tag {
         ensure_shape(aux_, r, 1);
         const T* px = x.data();
         T* py = y_.data();
+        if constexpr (Kind == rowwise_kind::l2_normalize) {
+            b2m::detail::normalize_rows<T>(px, r, c, c, false, T(eps), py, aux_.data());
+            return y_;
+        }
         parallel_for(r, std::max<std::size_t>(1, 4096 / std::max<std::size_t>(1, c)), [&](std::size_t r0, std::size_t r1) {
             for (std::size_t i = r0; i < r1; ++i) {
                 const T* xi = px + i * c;
-                if constexpr (Kind == rowwise_kind::l2_normalize) {
-                    T s = 0;
-                    for (std::size_t j = 0; j < c; ++j) s += xi[j] * xi[j];
-                    const T n = std::max(std::sqrt(s), T(eps));
-                    aux_(i, 0) = n;
-                    for (std::size_t j = 0; j < c; ++j) py[i * c + j] = xi[j] / n;
-                } else {
-                    const T lse = detail::row_logsumexp(xi, c);
-                    aux_(i, 0) = lse;
-                    if constexpr (Kind == rowwise_kind::logsumexp) py[i] = lse;
-                    else if constexpr (Kind == rowwise_kind::softmax)
-                        for (std::size_t j = 0; j < c; ++j) py[i * c + j] = std::exp(xi[j] - lse);
-                    else
-                        for (std::size_t j = 0; j < c; ++j) py[i * c + j] = xi[j] - lse;
-                }
+                const T lse = detail::row_logsumexp(xi, c);
+                aux_(i, 0) = lse;
+                if constexpr (Kind == rowwise_kind::logsumexp) py[i] = lse;
+                else if constexpr (Kind == rowwise_kind::softmax)
+                    for (std::size_t j = 0; j < c; ++j) py[i * c + j] = std::exp(xi[j] - lse);
+                else
+                    for (std::size_t j = 0; j < c; ++j) py[i * c + j] = xi[j] - lse;
             }
         });
         return y_;
@@ -77,6 +74,12 @@ struct rowwise_node : node_tag {
             ensure_shape(ga_, r, c);
             const T *px = x.data(), *py = y_.data(), *pg = g.data();
             T* po = ga_.data();
+            if constexpr (Kind == rowwise_kind::l2_normalize) {
+                std::fill(po, po + r * c, T(0));
+                b2m::detail::normalize_rows_backward<T>(py, aux_.data(), pg, r, c, false, T(eps), T(1), po, c);
+                a.backward(ga_, ctx);
+                return;
+            }
             parallel_for(r, std::max<std::size_t>(1, 4096 / std::max<std::size_t>(1, c)), [&](std::size_t r0, std::size_t r1) {
                 for (std::size_t i = r0; i < r1; ++i) {
                     const T *xi = px + i * c, *yi = py + i * c, *gi = pg + i * c;
@@ -89,18 +92,9 @@ struct rowwise_node : node_tag {
                         T gs = 0;
                         for (std::size_t j = 0; j < c; ++j) gs += gi[j];
                         for (std::size_t j = 0; j < c; ++j) oi[j] = gi[j] - std::exp(yi[j]) * gs;
-                    } else if constexpr (Kind == rowwise_kind::logsumexp) {
+                    } else {
                         const T lse = aux_(i, 0), gv = pg[i];
                         for (std::size_t j = 0; j < c; ++j) oi[j] = gv * std::exp(xi[j] - lse);
-                    } else {
-                        const T n = aux_(i, 0);
-                        if (n > T(eps)) {
-                            T dot = 0;
-                            for (std::size_t j = 0; j < c; ++j) dot += gi[j] * yi[j];
-                            for (std::size_t j = 0; j < c; ++j) oi[j] = (gi[j] - yi[j] * dot) / n;
-                        } else {
-                            for (std::size_t j = 0; j < c; ++j) oi[j] = gi[j] / n;
-                        }
                     }
                 }
             });
@@ -121,7 +115,9 @@ template <expression A> auto softmax(A a) { return rowwise_node<A, rowwise_kind:
 template <expression A> auto log_softmax(A a) { return rowwise_node<A, rowwise_kind::log_softmax>(std::move(a)); }
 /// log(sum(exp(row))) of each row: shape (rows, 1).
 template <expression A> auto logsumexp(A a) { return rowwise_node<A, rowwise_kind::logsumexp>(std::move(a)); }
-/// Each row divided by max(its L2 norm, eps) (PyTorch's F.normalize).
-template <expression A> auto l2_normalize(A a, double eps = 1e-12) { return rowwise_node<A, rowwise_kind::l2_normalize>(std::move(a), eps); }
+/// Each row divided by its L2 norm (PyTorch's F.normalize). A row of norm <= eps becomes the
+/// zero row and passes no gradient (PyTorch divides it by eps; that 1/eps = 1e12 gradient is
+/// what a dead ReLU tap produced). One implementation with the brain objectives': core/row_normalize.hpp.
+template <expression A> auto l2_normalize(A a, double eps = row_norm_eps) { return rowwise_node<A, rowwise_kind::l2_normalize>(std::move(a), eps); }
 
 } // namespace b2m::ad

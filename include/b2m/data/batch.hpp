@@ -18,6 +18,8 @@ struct batch {
     matrix<T> brain;         ///< (B, V) brain response per trial (time series flattened)
     index_vector stimulus;   ///< (B) stimulus id per trial (trials sharing one are positives)
     index_vector subject;    ///< (B) subject / session id per trial
+    index_vector lengths;    ///< (B) valid steps of each sequence row (empty: every step is valid);
+                             ///< the trainer hands them to recurrent and last_step layers
     std::size_t size() const { return x.shape(0); }
 };
 

@@ -34,6 +34,9 @@ void validate(const batch<T>& d, const std::string& what) {
     if (d.labels.size()) rows("data::labels", d.labels.size(), d.labels.shape());
     if (d.stimulus.size()) rows("stimulus ids", d.stimulus.size(), d.stimulus.shape());
     if (d.subject.size()) rows("subject ids", d.subject.size(), d.subject.shape());
+    if (d.lengths.size()) rows("sequence lengths", d.lengths.size(), d.lengths.shape());
+    for (std::size_t i = 0; i < d.lengths.size(); ++i)
+        if (d.lengths(i) < 0) throw data_error(what + ": sequence length " + std::to_string(d.lengths(i)) + " of row " + std::to_string(i) + " is negative");
     for (std::size_t i = 0; i < d.labels.size(); ++i)
         if (d.labels(i) < 0) throw data_error(what + ": data::labels[" + std::to_string(i) + "] is negative");
 }
@@ -63,6 +66,7 @@ void gather(const batch<T>& from, std::span<const std::size_t> idx, batch<T>& to
     detail::gather_rows(from.brain, idx, to.brain);
     detail::gather_rows(from.stimulus, idx, to.stimulus);
     detail::gather_rows(from.subject, idx, to.subject);
+    detail::gather_rows(from.lengths, idx, to.lengths);
 }
 
 /// True when both data sets carry the same fields (so the same objective applies to both).
@@ -70,7 +74,7 @@ template <real T>
 bool same_fields(const batch<T>& a, const batch<T>& b) {
     return (a.labels.size() > 0) == (b.labels.size() > 0) && (a.targets.size() > 0) == (b.targets.size() > 0) &&
            (a.brain.size() > 0) == (b.brain.size() > 0) && (a.stimulus.size() > 0) == (b.stimulus.size() > 0) &&
-           (a.subject.size() > 0) == (b.subject.size() > 0);
+           (a.subject.size() > 0) == (b.subject.size() > 0) && (a.lengths.size() > 0) == (b.lengths.size() > 0);
 }
 
 /// Fraction of rows whose largest logit is at the label. Requires labels.size() == rows.

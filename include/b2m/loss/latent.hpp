@@ -135,8 +135,8 @@ public:
         ensure_shape(zn_, rows_, k_);
         ny_.resize(rows_);
         nz_.resize(rows_);
-        detail::normalize_rows<T>(yp_, rows_, k_, k_, false, T(1e-12), yn_.data(), ny_.data());
-        detail::normalize_rows<T>(z_, rows_, k_, k_, false, T(1e-12), zn_.data(), nz_.data());
+        detail::normalize_rows<T>(yp_, rows_, k_, k_, false, T(row_norm_eps), yn_.data(), ny_.data());
+        detail::normalize_rows<T>(z_, rows_, k_, k_, false, T(row_norm_eps), zn_.data(), nz_.data());
         double total = 0;
         for (std::size_t r = 0; r < rows_; ++r) {
             double c = 0;
@@ -159,7 +159,7 @@ public:
             const T scale = -weight / T(rows_);
             for (std::size_t i = 0; i < rows_ * k_; ++i) gyn_.data()[i] = scale * zn_.data()[i];
             gy_.fill(T(0));
-            detail::normalize_rows_backward<T>(yn_.data(), ny_.data(), gyn_.data(), rows_, k_, false, T(1e-12), T(1),
+            detail::normalize_rows_backward<T>(yn_.data(), ny_.data(), gyn_.data(), rows_, k_, false, T(row_norm_eps), T(1),
                                                gy_.data(), k_);
         }
         if (opt_.map) w_.backward(h.data(), rows_, hd_, gy_.data(), k_, T(1), gh.data(), hd_);

@@ -285,6 +285,9 @@ private:
     /// train::trainer::step does; this is local work, the same on every rank.
     void require_rows(const data::batch<T>& b) {
         if (b.x.shape(0) == 0) throw data_error("batch: data::inputs is empty (shape " + shape_string(b.x.shape()) + ")");
+        if (b.lengths.size())
+            throw data_error("mpi::distributed_trainer: variable-length batches (data::batch::lengths) are not supported over "
+                             "ranks yet; pad the sequences or train in one process");
         if constexpr (requires { tr_->build(b); tr_->built(); }) {
             if (!tr_->built()) tr_->build(b);
         }

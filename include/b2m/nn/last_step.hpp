@@ -36,10 +36,16 @@ public:
         lengths_.assign(len.begin(), len.end());
         has_lengths_ = true;
     }
-    void clear_lengths() { has_lengths_ = false; }
+    void clear_lengths() { has_lengths_ = lengths_from_batch_ = false; }
 
-    const matrix<T>& forward(const matrix<T>& x, const step_context&) {
+    const matrix<T>& forward(const matrix<T>& x, const step_context& ctx) {
         const std::size_t steps = sequence_steps([this] { return label(); }, x, F_), B = x.shape(0);
+        if (step_ == -1 && !ctx.lengths.empty()) {  // a batch's lengths (data::batch::lengths)
+            lengths_.assign(ctx.lengths.begin(), ctx.lengths.end());
+            has_lengths_ = lengths_from_batch_ = true;
+        } else if (lengths_from_batch_) {
+            has_lengths_ = lengths_from_batch_ = false;
+        }
         const std::ptrdiff_t s = step_ < 0 ? std::ptrdiff_t(steps) + step_ : step_;
         if (s < 0 || s >= std::ptrdiff_t(steps))
             throw shape_error(label() + ": step " + std::to_string(step_) + " is outside an input of shape " +
@@ -93,6 +99,7 @@ private:
     std::vector<std::size_t> rows_;
     std::vector<std::int64_t> lengths_;
     bool has_lengths_ = false;
+    bool lengths_from_batch_ = false;
     matrix<T> y_, gx_;
 };
 

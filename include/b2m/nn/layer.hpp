@@ -20,6 +20,8 @@
 #pragma once
 
 #include <concepts>
+#include <cstdint>
+#include <span>
 #include <string>
 
 #include "b2m/core/rng.hpp"
@@ -32,6 +34,9 @@ namespace b2m::nn {
 struct step_context {
     bool training = true;
     b2m::rng* noise = nullptr;
+    /// Valid steps of each row of a sequence batch (data::batch::lengths); empty: every step
+    /// is valid, or the lengths a recurrent / last_step layer was given with set_lengths.
+    std::span<const std::int64_t> lengths{};
 };
 
 /// Checks the layer-object contract above.

@@ -226,6 +226,8 @@ fit_report fit_loop(Trainer& trainer, const batch<T>& data, const batch<T>* vali
                     const double w = double(end - begin) / double(vn);
                     rec.val_total += w * double(r.total);
                     for (std::size_t k = 0; k < Trainer::num_terms; ++k) rec.val_terms[k] += w * double(r.values[k]);
+                } else if constexpr (requires { trainer.predict(b); }) {
+                    trainer.predict(b);  // with the batch's sequence lengths
                 } else {
                     trainer.predict(b.x);
                 }

@@ -94,7 +94,7 @@ public:
     void build(const batch<T>& b) {
         if (built_) return;
         require_batch(b);
-        student_.forward(b.x, nn::step_context{.training = false, .noise = nullptr});
+        student_.forward(b.x, nn::step_context{.training = false, .noise = nullptr, .lengths = lengths_of(b)});
         objective_.forward(student_, b);
         keep_build_batch(b);
         built_ = true;
@@ -107,7 +107,7 @@ public:
     result_type step(const batch<T>& b) {
         require_batch(b);
         if (!built_) build(b);
-        const nn::step_context ctx{.training = true, .noise = &noise_};
+        const nn::step_context ctx{.training = true, .noise = &noise_, .lengths = lengths_of(b)};
         student_.forward(b.x, ctx);
         result_type r;
         r.total = objective_.forward(student_, b);
@@ -124,7 +124,7 @@ public:
     result_type evaluate(const batch<T>& b) {
         require_batch(b);
         if (!built_) build(b);
-        student_.forward(b.x, nn::step_context{.training = false, .noise = nullptr});
+        student_.forward(b.x, nn::step_context{.training = false, .noise = nullptr, .lengths = lengths_of(b)});
         result_type r;
         r.total = objective_.forward(student_, b);
         r.values = objective_.values();
@@ -134,6 +134,11 @@ public:
     /// The student's output for inputs x in evaluation mode.
     const matrix<T>& predict(const matrix<T>& x) {
         return student_.forward(x, nn::step_context{.training = false, .noise = nullptr});
+    }
+    /// The student's output for b.x in evaluation mode, with b's sequence lengths if it has them.
+    const matrix<T>& predict(const batch<T>& b) {
+        require_batch(b);
+        return student_.forward(b.x, nn::step_context{.training = false, .noise = nullptr, .lengths = lengths_of(b)});
     }
 
     /// Every learnable matrix: the student's, then the objective's (projection heads, ...).
@@ -218,7 +223,11 @@ public:
 private:
     static void require_batch(const batch<T>& b) {
         if (b.x.shape(0) == 0) throw data_error("batch: data::inputs is empty (shape " + shape_string(b.x.shape()) + ")");
+        if (b.lengths.size() && b.lengths.size() != b.x.shape(0))
+            throw shape_error("batch: sequence lengths has shape " + shape_string(b.lengths.shape()) + " but data::inputs has " +
+                              std::to_string(b.x.shape(0)) + " rows");
     }
+    static std::span<const std::int64_t> lengths_of(const batch<T>& b) { return {b.lengths.data(), b.lengths.size()}; }
     void keep_build_batch(const batch<T>& b) {
         const std::size_t n = std::min(b.size(), max_build_rows);
         auto rows = [n](const auto& m) {
