@@ -179,6 +179,9 @@ TEST_CASE("conv2d forward matches a direct convolution (stride padding dilation 
         {{3, 8, 8}, {.out_channels = 4, .kernel = 3, .stride = 1, .padding = 1, .dilation = 1}, 1 << 22},
         {{2, 9, 7}, {.out_channels = 3, .kernel = 3, .stride = 2, .padding = 2, .dilation = 2}, 1 << 22},
         {{2, 6, 6}, {.out_channels = 5, .kernel = 2, .stride = 3, .padding = 0, .dilation = 1}, 1 << 22},
+        // stride 1 with the output as large as the input (im2col's shifted-plane path)
+        {{2, 7, 6}, {.out_channels = 3, .kernel = 3, .stride = 1, .padding = 2, .dilation = 2}, 1 << 22},
+        {{2, 5, 9}, {.out_channels = 2, .kernel = 5, .stride = 1, .padding = 2, .dilation = 1}, 1 << 22},
         // two images per im2col chunk, 5 images: chunks of 2, 2, 1
         {{3, 8, 8}, {.out_channels = 4, .kernel = 3, .stride = 1, .padding = 1, .dilation = 1}, 27 * 64 * 2},
     };

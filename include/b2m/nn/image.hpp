@@ -92,6 +92,7 @@ inline void valid_columns(std::ptrdiff_t off, std::size_t stride, std::size_t wi
 template <real T>
 void im2col(const T* img, std::size_t ns, const window_geometry& g, T* col, std::size_t ld) {
     const std::size_t k = g.kernel, P = g.positions(), R = g.rows(), st = g.stride, ow_n = g.out_w;
+    const bool same_size = st == 1 && g.out_h == g.height && g.out_w == g.width;
     parallel_for(R * ns, items_per_thread(P), [&](std::size_t b, std::size_t e) {
         for (std::size_t t = b; t < e; ++t) {
             const std::size_t r = t / ns, s = t % ns;
@@ -102,6 +103,24 @@ void im2col(const T* img, std::size_t ns, const window_geometry& g, T* col, std:
             const std::ptrdiff_t oj = std::ptrdiff_t(kj * g.dilation) - std::ptrdiff_t(g.padding);
             std::size_t lo, hi;
             valid_columns(oj, st, g.width, ow_n, lo, hi);
+            if (same_size) {
+                // Stride 1, output as large as the input: the plane shifted by oi*W + oj as one
+                // copy, then the entries of out-of-range rows (outside the copied range) and of
+                // wrapped columns (ow < lo or ow >= hi in every row) set to zero.
+                const std::ptrdiff_t shift = oi * std::ptrdiff_t(ow_n) + oj, np = std::ptrdiff_t(P);
+                const std::ptrdiff_t p0 = std::clamp<std::ptrdiff_t>(-shift, 0, np);
+                const std::ptrdiff_t p1 = std::clamp<std::ptrdiff_t>(np - shift, p0, np);
+                for (std::ptrdiff_t p = 0; p < p0; ++p) dst[p] = T(0);
+                if (p1 > p0) std::copy(src + (p0 + shift), src + (p1 + shift), dst + p0);
+                for (std::ptrdiff_t p = p1; p < np; ++p) dst[p] = T(0);
+                if (lo > 0 || hi < ow_n)
+                    for (std::size_t oh = 0; oh < g.out_h; ++oh) {
+                        T* d = dst + oh * ow_n;
+                        for (std::size_t ow = 0; ow < lo; ++ow) d[ow] = T(0);
+                        for (std::size_t ow = hi; ow < ow_n; ++ow) d[ow] = T(0);
+                    }
+                continue;
+            }
             for (std::size_t oh = 0; oh < g.out_h; ++oh) {
                 const std::ptrdiff_t ih = std::ptrdiff_t(oh * st) + oi;
                 T* d = dst + oh * ow_n;
