@@ -1,9 +1,10 @@
 // Study 3 of issue 7: brain-mediated transfer learning (BTL, Nishida et al. 2020) on the 92
 // Kriegeskorte images, with macaque V4 (../shared/data/v4) as the brain space.
 //
-//   features of an image -> ridge encoding model of V4 (fitted on the V4 images and
-//   responses of sessions 190925, 190927, 190928, 190929; alpha per neuron by CV, repeats
-//   of 190925 kept in one fold) -> predicted V4 responses of the 92 images (124 neurons)
+//   features of an image -> ridge encoding model of V4 (one per session, fitted on its
+//   images and responses; the report of docs/results uses 190925, 190927, 190928, 190929;
+//   alpha per neuron by CV, repeated images - found by identical pixels - kept in one fold)
+//   -> predicted V4 responses of the 92 images (124 neurons with those four sessions)
 //   -> few-shot category classifier (animate vs inanimate, face vs not)
 // against the same classifier on the features themselves (standard transfer), and a
 // control: the same pipeline with each session's responses permuted across its images
@@ -15,9 +16,12 @@
 // (C = 1), 100 draws per k; the same draws for every space (paired). Nothing is tuned on
 // the 92 images. Intervals: pixels - 95% t interval over the 100 draws (draws share
 // images, so this interval is optimistic); random conv - over the 5 seeds (each seed's mean
-// over draws). Single-threaded, deterministic.
+// over draws); accuracy intervals clipped to [0, 1]; the verdict states its number of
+// comparisons. Single-threaded, deterministic. The report names the data read (folder,
+// sessions, images, repeats, each file's size and SHA-256).
 // Writes <out>/study_btl_rsa92.md, .svg (animate) and _face.svg.
-// Usage: study_btl_rsa92 [out_dir=docs/results] [--data DIR] [--smoke]
+// Usage: study_btl_rsa92 [out_dir=docs/results] [--data DIR] [--sessions a,b,c] [--smoke]
+// --sessions: v4 session folders (default: every folder under DIR/v4, sorted).
 #include <b2m/loss/mse.hpp>
 #include <b2m/optim/optimizer.hpp>
 #include <b2m/train/trainer.hpp>
@@ -80,16 +84,24 @@ const char* space_names[] = {"features", "BTL: predicted V4", "control: permuted
 
 int main(int argc, char** argv) {
     const auto a = study::parse(argc, argv);
-    if (!study::have_data(a, {"v4/190925/images.npy", "v4/190927/responses.npy", "v4/190928/responses.npy",
-                              "v4/190929/responses.npy", "rsa92/categories.npy"}))
-        return study::skip_code;
+    if (!a.teacher.empty()) {
+        std::fprintf(stderr, "study_btl_rsa92: --teacher does not apply (every session is a brain space)\n");
+        return 2;
+    }
+    if (!study::have_data(a, {"rsa92/categories.npy"})) return study::skip_code;
     set_num_threads(1);  // identical numbers on every rerun
     const auto t0 = std::chrono::steady_clock::now();
     try {
+        const auto names = study::resolve_sessions(a.sessions, a.data_dir + "/v4", "responses.npy");
+        if (names.empty()) {
+            std::printf("SKIP: no v4 session (a folder with responses.npy) under %s/v4; exit code 77\n", a.data_dir.c_str());
+            return study::skip_code;
+        }
         const auto r92 = study::load_rsa92(a.data_dir);
         std::vector<study::v4_session> sessions;
-        for (const char* name : {"190925", "190927", "190928", "190929"}) {
+        for (const auto& name : names) {
             auto s = study::load_v4(a.data_dir, name);
+            study::record_note(study::describe(s) + (a.smoke ? "; smoke: first 300 rows" : ""));
             if (a.smoke) {
                 std::vector<std::size_t> keep(300);
                 std::iota(keep.begin(), keep.end(), std::size_t(0));
@@ -154,11 +166,12 @@ int main(int argc, char** argv) {
         char buf[4096];
         md += "# Study 3: brain-mediated transfer (BTL) on the 92 images, V4 as the brain space\n\n";
         md += a.smoke ? "**SMOKE RUN (tiny subset; numbers meaningless)**\n\n" : "";
-        md += "Command: `cmake --build build --target study_btl_rsa92 && ./build/examples/study_btl_rsa92 docs/results`"
-              " (from the repository root; single-threaded, deterministic).\n\n";
+        md += "Command: `cmake --build build --target study_btl_rsa92 && ./build/examples/study_btl_rsa92 docs/results "
+              "--sessions " + study::join(names, ",") + (a.smoke ? " --smoke" : "") +
+              "` (from the repository root; single-threaded, deterministic).\n\n";
         std::snprintf(buf, sizeof buf,
-                      "Pipeline: image features -> ridge encoding model of V4 (one per session: 190925, 190927, 190928, "
-                      "190929; %zu neurons; alpha per neuron by 5-fold CV with 190925's repeated images in one fold) -> "
+                      "Pipeline: image features -> ridge encoding model of V4 (one per session: %s; %zu neurons; alpha "
+                      "per neuron by 5-fold CV with repeated images, found by identical pixels, in one fold) -> "
                       "predicted V4 responses of the 92 Kriegeskorte images -> few-shot classifier. The same classifier "
                       "on the features themselves is the standard-transfer baseline; the control refits the encoding "
                       "models on responses permuted across images. Classifier: k training images per class, balanced "
@@ -166,11 +179,11 @@ int main(int argc, char** argv) {
                       "(C = 1), %zu draws per k, the same draws for every space. Feature sets: pixels (3x16x16 block "
                       "means) and random conv (untrained conv student, 128-d, seeds 1..%zu). Chance = 0.5. Intervals: "
                       "pixels - over draws (draws share images: optimistic); random conv - over seeds.\n\n",
-                      neurons, draws, seeds.size());
+                      study::join(names).c_str(), neurons, draws, seeds.size());
         md += buf;
         std::snprintf(buf, sizeof buf, "%.3f", enc_quality[0][0]);
         md += std::string("Encoding quality on the V4 data (out-of-fold Pearson r, median over all neurons): pixels ") + buf +
-              ", random conv " + study::ci(enc_quality[1]) + ".\n\n";
+              ", random conv " + study::ci(enc_quality[1], "%.3f", -1, 1) + ".\n\n";
         md += "| features | space |";
         for (int t = 0; t < 2; ++t)
             for (auto k : ks) {
@@ -184,7 +197,7 @@ int main(int argc, char** argv) {
         for (int fs = 0; fs < 2; ++fs)
             for (int sp = 0; sp < 3; ++sp) {
                 md += std::string("| ") + fs_names[fs] + " | " + space_names[sp] + " |";
-                for (const auto& cell : acc[fs][sp]) md += " " + study::ci(cell) + " |";
+                for (const auto& cell : acc[fs][sp]) md += " " + study::ci01(cell) + " |";
                 md += "\n";
             }
         md += "\nPaired differences (BTL - features; BTL - control), mean [95% CI], d_z:\n\n| features | comparison |";
@@ -202,7 +215,7 @@ int main(int argc, char** argv) {
                 md += std::string("| ") + fs_names[fs] + " | BTL - " + (other == 0 ? "features" : "control") + " |";
                 int up = 0, down = 0;
                 for (std::size_t i = 0; i < acc[fs][1].size(); ++i) {
-                    md += " " + study::paired(acc[fs][1][i], acc[fs][other][i]) + " |";
+                    md += " " + study::paired(acc[fs][1][i], acc[fs][other][i], 1.0) + " |";
                     up += study::paired_above(acc[fs][1][i], acc[fs][other][i]);
                     down += study::paired_below(acc[fs][1][i], acc[fs][other][i]);
                 }
@@ -215,13 +228,18 @@ int main(int argc, char** argv) {
         int btl_better = 0;
         for (int fs = 0; fs < 2; ++fs)
             for (std::size_t i = 0; i < acc[fs][1].size(); ++i) btl_better += study::paired_above(acc[fs][1][i], acc[fs][0][i]);
-        md += "\n## What came out\n\n";
+        md += "\n## What came out\n\n" + std::to_string(2 * 2 * acc[0][1].size()) +
+              " comparisons below (2 feature sets x 2 references x " + std::to_string(acc[0][1].size()) +
+              " task/k cells, each a paired t interval, no multiplicity correction): a single cell excluding 0 is weak "
+              "evidence on its own.\n\n";
         md += btl_better == 0 ? "**BTL did not help here**: in no task, k or feature set is the classifier on predicted V4 "
                                 "responses better than the same classifier on the features themselves.\n\n"
                               : "BTL beats the features themselves in " + std::to_string(btl_better) + " cells (below).\n\n";
         md += verdict;
         md += "\nPlots: `study_btl_rsa92.svg` (animate vs inanimate) and `study_btl_rsa92_face.svg` (face vs not): "
-              "accuracy against k, 95% bands.\n";
+              "accuracy against k, 95% bands.\n\n";
+        md += study::data_section(a.data_dir);
+        md += std::string(study::reproducibility_note()) + "\n";
 
         std::filesystem::create_directories(a.out_dir);
         std::vector<double> xs(ks.begin(), ks.end());
@@ -234,7 +252,7 @@ int main(int argc, char** argv) {
                     report::series s;
                     s.name = std::string(fs_names[fs]) + ": " + space_names[sp];
                     for (std::size_t ki = 0; ki < ks.size(); ++ki) {
-                        const auto st = report::summarize(acc[fs][sp][t * ks.size() + ki]);
+                        const auto st = report::summarize_within(acc[fs][sp][t * ks.size() + ki], 0.0, 1.0);
                         s.x.push_back(xs[ki]);
                         s.y.push_back(st.mean);
                         s.low.push_back(std::isnan(st.ci95) ? st.mean : st.low());

@@ -1,6 +1,9 @@
 // examples/study_common.hpp - shared pieces of the real-data studies (study_*.cpp):
 // command line, data loading (v4 sessions, rsa92), image conversion, frozen-feature
-// evaluations (held-out encoding, RSA, few-shot classification) and report formatting.
+// evaluations (held-out encoding, RSA, few-shot classification), report formatting, and
+// the record of the data a study read (folder, sessions, each file's size and SHA-256).
+// Sessions are found by listing the data folder (or given with --sessions), and repeated
+// images are found from the pixels (brain/stimulus_ids.hpp), never from folder names.
 // Not a library header: the studies include it by relative path.
 #pragma once
 
@@ -10,6 +13,7 @@
 #include <b2m/brain/npy.hpp>
 #include <b2m/brain/ridge.hpp>
 #include <b2m/brain/rsa.hpp>
+#include <b2m/brain/stimulus_ids.hpp>
 #include <b2m/brain/zscore.hpp>
 #include <b2m/core/parallel.hpp>
 #include <b2m/core/rng.hpp>
@@ -17,31 +21,68 @@
 #include <b2m/report/svg_plot.hpp>
 
 #include <algorithm>
+#include <array>
 #include <chrono>
+#include <cmath>
+#include <cstdint>
 #include <cstdio>
+#include <cstdlib>
 #include <cstring>
 #include <filesystem>
 #include <fstream>
+#include <iterator>
 #include <numeric>
+#include <sstream>
 #include <string>
 #include <vector>
 
 namespace study {
 using namespace b2m;
 
-/// study_x [out_dir=docs/results] [--data DIR] [--smoke]
+/// study_x [out_dir=docs/results] [--data DIR] [--sessions a,b,c] [--teacher NAME] [--smoke]
+/// --sessions: session folders to use (default: every session found in the dataset's
+/// folder, sorted by name); --teacher: the training session of studies that have one
+/// (default: the first of the sessions).
 struct args {
     std::string out_dir = "docs/results";
     std::string data_dir = B2M_DATA_DIR;
+    std::vector<std::string> sessions;  ///< empty: every session found
+    std::string teacher;                ///< empty: the first session
     bool smoke = false;
 };
 
+/// "a,b,c" -> {"a", "b", "c"} (empty items dropped).
+inline std::vector<std::string> split_list(const std::string& s) {
+    std::vector<std::string> out;
+    std::stringstream in(s);
+    for (std::string item; std::getline(in, item, ',');)
+        if (!item.empty()) out.push_back(item);
+    return out;
+}
+
+/// Parses the options above; an unknown option or a missing value prints the usage and
+/// exits with code 2 (it used to be taken silently as the output folder).
 inline args parse(int argc, char** argv) {
     args a;
+    auto usage = [&](const std::string& why) {
+        std::fprintf(stderr,
+                     "%s: %s\nusage: %s [out_dir=docs/results] [--data DIR] [--sessions a,b,c] [--teacher NAME] [--smoke]\n",
+                     argv[0], why.c_str(), argv[0]);
+        std::exit(2);
+    };
     for (int i = 1; i < argc; ++i) {
-        if (std::strcmp(argv[i], "--smoke") == 0) a.smoke = true;
-        else if (std::strcmp(argv[i], "--data") == 0 && i + 1 < argc) a.data_dir = argv[++i];
-        else a.out_dir = argv[i];
+        const std::string o = argv[i];
+        const bool has_value = i + 1 < argc;
+        if (o == "--smoke") a.smoke = true;
+        else if (o == "--data") has_value ? void(a.data_dir = argv[++i]) : usage("--data needs a folder");
+        else if (o == "--sessions") {
+            if (!has_value) usage("--sessions needs a comma-separated list");
+            a.sessions = split_list(argv[++i]);
+            if (a.sessions.empty()) usage("--sessions needs at least one session");
+        } else if (o == "--teacher") has_value ? void(a.teacher = argv[++i]) : usage("--teacher needs a session name");
+        else if (o == "-h" || o == "--help") usage("help");
+        else if (o.size() > 1 && o[0] == '-') usage("unknown option '" + o + "'");
+        else a.out_dir = o;
     }
     return a;
 }
@@ -56,6 +97,144 @@ inline bool have_data(const args& a, const std::vector<std::string>& files) {
             return false;
         }
     return true;
+}
+
+/// The sessions of a dataset folder: the sub-folders of `dir` that hold `required_file`,
+/// sorted by name (an absent folder gives none).
+inline std::vector<std::string> list_sessions(const std::string& dir, const std::string& required_file) {
+    std::vector<std::string> out;
+    std::error_code ec;
+    if (!std::filesystem::is_directory(dir, ec)) return out;
+    for (const auto& e : std::filesystem::directory_iterator(dir, ec))
+        if (e.is_directory(ec) && std::filesystem::exists(e.path() / required_file, ec)) out.push_back(e.path().filename().string());
+    std::sort(out.begin(), out.end());
+    return out;
+}
+
+/// The sessions a study uses: `requested` (from --sessions) if given, else every session
+/// of `dir` (list_sessions). A requested session without `required_file` is an error naming
+/// it and the sessions that do exist. Returns an empty list when `dir` has no session
+/// (the caller then skips: real data absent).
+inline std::vector<std::string> resolve_sessions(const std::vector<std::string>& requested, const std::string& dir,
+                                                 const std::string& required_file) {
+    const auto found = list_sessions(dir, required_file);
+    if (requested.empty()) return found;
+    for (const auto& r : requested)
+        if (!std::filesystem::exists(dir + "/" + r + "/" + required_file)) {
+            std::string have;
+            for (const auto& f : found) have += (have.empty() ? "" : ", ") + f;
+            throw data_error("session '" + r + "': " + dir + "/" + r + "/" + required_file + " not found (sessions in " + dir +
+                             ": " + (have.empty() ? "none" : have) + ")");
+        }
+    return requested;
+}
+
+/// Comma-separated list, e.g. of session names.
+inline std::string join(const std::vector<std::string>& v, const char* sep = ", ") {
+    std::string out;
+    for (const auto& x : v) out += (out.empty() ? "" : sep) + x;
+    return out;
+}
+
+/// SHA-256 (FIPS 180-4) of `bytes`, as 64 lowercase hex digits (the value `sha256sum`
+/// prints), to name a data file's content in a report.
+inline std::string sha256(const std::string& bytes) {
+    static constexpr std::uint32_t k[64] = {
+        0x428a2f98, 0x71374491, 0xb5c0fbcf, 0xe9b5dba5, 0x3956c25b, 0x59f111f1, 0x923f82a4, 0xab1c5ed5, 0xd807aa98, 0x12835b01,
+        0x243185be, 0x550c7dc3, 0x72be5d74, 0x80deb1fe, 0x9bdc06a7, 0xc19bf174, 0xe49b69c1, 0xefbe4786, 0x0fc19dc6, 0x240ca1cc,
+        0x2de92c6f, 0x4a7484aa, 0x5cb0a9dc, 0x76f988da, 0x983e5152, 0xa831c66d, 0xb00327c8, 0xbf597fc7, 0xc6e00bf3, 0xd5a79147,
+        0x06ca6351, 0x14292967, 0x27b70a85, 0x2e1b2138, 0x4d2c6dfc, 0x53380d13, 0x650a7354, 0x766a0abb, 0x81c2c92e, 0x92722c85,
+        0xa2bfe8a1, 0xa81a664b, 0xc24b8b70, 0xc76c51a3, 0xd192e819, 0xd6990624, 0xf40e3585, 0x106aa070, 0x19a4c116, 0x1e376c08,
+        0x2748774c, 0x34b0bcb5, 0x391c0cb3, 0x4ed8aa4a, 0x5b9cca4f, 0x682e6ff3, 0x748f82ee, 0x78a5636f, 0x84c87814, 0x8cc70208,
+        0x90befffa, 0xa4506ceb, 0xbef9a3f7, 0xc67178f2};
+    std::uint32_t h[8] = {0x6a09e667, 0xbb67ae85, 0x3c6ef372, 0xa54ff53a, 0x510e527f, 0x9b05688c, 0x1f83d9ab, 0x5be0cd19};
+    auto rotr = [](std::uint32_t x, int n) { return (x >> n) | (x << (32 - n)); };
+    std::string m = bytes;
+    const std::uint64_t bits = std::uint64_t(bytes.size()) * 8;
+    m.push_back(char(0x80));
+    while (m.size() % 64 != 56) m.push_back(char(0));
+    for (int i = 7; i >= 0; --i) m.push_back(char((bits >> (8 * i)) & 0xff));
+    for (std::size_t off = 0; off < m.size(); off += 64) {
+        std::uint32_t w[64];
+        for (int i = 0; i < 16; ++i)
+            w[i] = std::uint32_t((unsigned char)m[off + 4 * i]) << 24 | std::uint32_t((unsigned char)m[off + 4 * i + 1]) << 16 |
+                   std::uint32_t((unsigned char)m[off + 4 * i + 2]) << 8 | std::uint32_t((unsigned char)m[off + 4 * i + 3]);
+        for (int i = 16; i < 64; ++i) {
+            const std::uint32_t s0 = rotr(w[i - 15], 7) ^ rotr(w[i - 15], 18) ^ (w[i - 15] >> 3);
+            const std::uint32_t s1 = rotr(w[i - 2], 17) ^ rotr(w[i - 2], 19) ^ (w[i - 2] >> 10);
+            w[i] = w[i - 16] + s0 + w[i - 7] + s1;
+        }
+        std::uint32_t a = h[0], b = h[1], c = h[2], d = h[3], e = h[4], f = h[5], g = h[6], hh = h[7];
+        for (int i = 0; i < 64; ++i) {
+            const std::uint32_t t1 = hh + (rotr(e, 6) ^ rotr(e, 11) ^ rotr(e, 25)) + ((e & f) ^ (~e & g)) + k[i] + w[i];
+            const std::uint32_t t2 = (rotr(a, 2) ^ rotr(a, 13) ^ rotr(a, 22)) + ((a & b) ^ (a & c) ^ (b & c));
+            hh = g, g = f, f = e, e = d + t1, d = c, c = b, b = a, a = t1 + t2;
+        }
+        h[0] += a, h[1] += b, h[2] += c, h[3] += d, h[4] += e, h[5] += f, h[6] += g, h[7] += hh;
+    }
+    char out[65];
+    for (int i = 0; i < 8; ++i) std::snprintf(out + 8 * i, 9, "%08x", h[i]);
+    return std::string(out, 64);
+}
+
+/// The data a study read: each file (path, size, SHA-256) and one line per session or
+/// dataset describing what was used (stimuli, repeats, neurons, what was left out).
+struct data_record {
+    struct file {
+        std::string path;
+        std::uintmax_t bytes = 0;
+        std::string sha256;
+    };
+    std::vector<file> files;
+    std::vector<std::string> notes;
+};
+inline data_record& data_log() {
+    static data_record r;
+    return r;
+}
+
+/// Reads `path` once more to record its size and SHA-256 in data_log() (once per path).
+inline void record_file(const std::string& path) {
+    auto& r = data_log();
+    for (const auto& f : r.files)
+        if (f.path == path) return;
+    std::ifstream in(path, std::ios::binary);
+    if (!in) throw io_error(path + ": cannot open to record its checksum");
+    const std::string bytes((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+    r.files.push_back({path, bytes.size(), sha256(bytes)});
+}
+inline void record_note(std::string line) { data_log().notes.push_back(std::move(line)); }
+
+/// brain::load_npy that records the file in data_log().
+template <real T, std::size_t N>
+tensor<T, N> load_recorded(const std::string& path) {
+    record_file(path);
+    return brain::load_npy<T, N>(path);
+}
+
+/// The "Data used" section of a report: the data folder (as given and resolved), the
+/// notes, and a table of every file read with its size and SHA-256 (paths relative to the
+/// data folder when inside it).
+inline std::string data_section(const std::string& data_dir) {
+    const auto& r = data_log();
+    std::error_code ec;
+    const auto root = std::filesystem::weakly_canonical(data_dir, ec);
+    std::string md = "## Data used\n\nData folder: `" + data_dir + "`";
+    if (!ec && root.string() != data_dir) md += " (resolved: `" + root.string() + "`)";
+    md += ".\n\n";
+    for (const auto& n : r.notes) md += "- " + n + "\n";
+    if (!r.notes.empty()) md += "\n";
+    md += "| file | bytes | SHA-256 |\n| --- | --- | --- |\n";
+    for (const auto& f : r.files) {
+        std::string rel = f.path;
+        const auto p = std::filesystem::weakly_canonical(f.path, ec);
+        if (!ec && !root.empty()) {
+            const auto rp = p.lexically_relative(root);
+            if (!rp.empty() && rp.begin()->string() != "..") rel = rp.string();
+        }
+        md += "| " + rel + " | " + std::to_string(f.bytes) + " | `" + f.sha256 + "` |\n";
+    }
+    return md + "\n";
 }
 
 /// Images (N, H, W, 3) uint8 NHWC (loaded as float 0..255) -> (N, 3*H*W) NCHW rows,
@@ -85,28 +264,44 @@ struct v4_session {
     std::string name;
     matrix<float> x;                 ///< (N, 3072) NCHW standardised
     matrix<float> responses;         ///< (N, neurons) spikes / 100 ms, repeat-averaged
-    std::vector<std::int64_t> ids;   ///< stimulus id per row: byte-identical repeats share one
+    std::vector<std::int64_t> ids;   ///< stimulus id per row: rows showing identical images share one
+    std::size_t repeated_rows = 0;   ///< rows whose image equals an earlier row's
 };
 
-/// Loads v4/<name>; repeats listed in the v4 README share a stimulus id
-/// (190925: image0901-1200 = image0001-0300; 210621: 0101 = 0536, 0425 = 0697).
+/// Loads v4/<name> and records its files. Repeats are found from the images themselves:
+/// rows with identical pixels share a stimulus id (brain::identical_row_ids; e.g. in
+/// 190925 image0901-1200 = image0001-0300), whatever the folder is called.
 inline v4_session load_v4(const std::string& root, const std::string& name) {
     v4_session s;
     s.name = name;
     const std::string dir = root + "/v4/" + name;
-    s.x = to_nchw(brain::load_npy<float, 4>(dir + "/images.npy"));
-    s.responses = brain::load_npy<float, 2>(dir + "/responses.npy");
+    s.x = to_nchw(load_recorded<float, 4>(dir + "/images.npy"));
+    s.responses = load_recorded<float, 2>(dir + "/responses.npy");
     require_finite("v4 " + name + " responses", s.responses);
     if (s.x.shape(0) != s.responses.shape(0))
         throw_shape_mismatch("v4 " + name + ": image and response counts differ", "images", s.x.shape(), "responses",
                              s.responses.shape());
-    const std::size_t n = s.x.shape(0);
-    s.ids.resize(n);
-    std::iota(s.ids.begin(), s.ids.end(), std::int64_t(0));
-    if (name == "190925")
-        for (std::size_t i = 900; i < std::min<std::size_t>(n, 1200); ++i) s.ids[i] = std::int64_t(i - 900);
-    if (name == "210621" && n >= 697) s.ids[535] = 100, s.ids[696] = 424;
+    s.ids = brain::identical_row_ids(s.x);
+    for (std::size_t i = 0; i < s.ids.size(); ++i) s.repeated_rows += s.ids[i] != std::int64_t(i);
     return s;
+}
+
+/// Rows of `held` whose image is a near copy of a row of `train` (mean absolute difference
+/// below `max_grey` grey levels on the 0..255 scale; the standardised pixels are
+/// p / 63.75 - 2), sorted: images to leave out of a held-out set.
+inline std::vector<std::size_t> near_copies_of(const v4_session& held, const matrix<float>& train, double max_grey = 1.0) {
+    std::vector<std::size_t> rows;
+    for (const auto& [i, j] : brain::near_copies(held.x, train, max_grey / 63.75)) rows.push_back(i);
+    rows.erase(std::unique(rows.begin(), rows.end()), rows.end());
+    return rows;
+}
+
+/// "v4/190925: 1200 images (300 repeat an earlier image: 900 distinct), 36 neurons".
+inline std::string describe(const v4_session& s) {
+    const std::size_t n = s.x.shape(0);
+    return "v4/" + s.name + ": " + std::to_string(n) + " images (" + std::to_string(s.repeated_rows) +
+           " repeat an earlier image, found by identical pixels: " + std::to_string(n - s.repeated_rows) + " distinct), " +
+           std::to_string(s.responses.shape(1)) + " neurons";
 }
 
 /// Keeps rows `keep` of a session (e.g. to drop an image that also appears in training).
@@ -116,6 +311,10 @@ inline v4_session take(const v4_session& s, const std::vector<std::size_t>& keep
     t.x = brain::take_rows(s.x, keep);
     t.responses = brain::take_rows(s.responses, keep);
     for (auto k : keep) t.ids.push_back(s.ids[k]);
+    // ids stay those of the full session (row indices there), so count repeats by id
+    std::vector<std::int64_t> sorted = t.ids;
+    std::sort(sorted.begin(), sorted.end());
+    t.repeated_rows = std::size_t(sorted.end() - std::unique(sorted.begin(), sorted.end()));
     return t;
 }
 
@@ -145,10 +344,11 @@ struct rsa92 {
 inline rsa92 load_rsa92(const std::string& root) {
     rsa92 r;
     const std::string dir = root + "/rsa92";
-    r.x = to_nchw(brain::load_npy<float, 4>(dir + "/images.npy"));
-    r.human_it = brain::load_npy<double, 2>(dir + "/rdm_human_it.npy");
-    r.monkey_it = brain::load_npy<double, 2>(dir + "/rdm_monkey_it.npy");
-    r.categories = brain::load_npy<float, 2>(dir + "/categories.npy");
+    r.x = to_nchw(load_recorded<float, 4>(dir + "/images.npy"));
+    r.human_it = load_recorded<double, 2>(dir + "/rdm_human_it.npy");
+    r.monkey_it = load_recorded<double, 2>(dir + "/rdm_monkey_it.npy");
+    r.categories = load_recorded<float, 2>(dir + "/categories.npy");
+    record_file(dir + "/category_labels.txt");
     std::ifstream f(dir + "/category_labels.txt");
     for (std::string line; std::getline(f, line);)
         if (!line.empty()) r.category_names.push_back(line);
@@ -253,9 +453,11 @@ inline double mean(const std::vector<double>& v) {
     return v.empty() ? std::nan("") : s / double(v.size());
 }
 
-/// "0.123 [0.100, 0.146]" (mean and 95% t interval over the values).
-inline std::string ci(const std::vector<double>& v, const char* f = "%.3f") {
-    const auto s = report::summarize(v);
+/// "0.123 [0.100, 0.146]" (mean and 95% t interval over the values). lo, hi: the range
+/// the quantity can take (accuracy [0, 1], a correlation [-1, 1]); the interval is
+/// clipped to it, so no interval reads "accuracy 1.238".
+inline std::string ci(const std::vector<double>& v, const char* f = "%.3f", double lo = -INFINITY, double hi = INFINITY) {
+    const auto s = report::summarize_within(v, lo, hi);
     char a[32], b[32], c[32], out[128];
     std::snprintf(a, sizeof a, f, s.mean);
     std::snprintf(b, sizeof b, f, s.low());
@@ -263,13 +465,22 @@ inline std::string ci(const std::vector<double>& v, const char* f = "%.3f") {
     std::snprintf(out, sizeof out, "%s [%s, %s]", a, b, c);
     return out;
 }
+/// ci() of an accuracy (or any proportion): interval clipped to [0, 1].
+inline std::string ci01(const std::vector<double>& v, const char* f = "%.3f") { return ci(v, f, 0.0, 1.0); }
 
-/// Paired difference a - b over seeds: "+0.012 [-0.003, +0.027], d_z 0.85".
-inline std::string paired(const std::vector<double>& a, const std::vector<double>& b) {
-    const auto c = report::compare_paired(a, b);
-    char out[160];
-    std::snprintf(out, sizeof out, "%+.3f [%+.3f, %+.3f], d_z %.2f", c.difference.mean, c.difference.low(),
-                  c.difference.high(), c.effect_size);
+/// Paired difference a - b over seeds: "+0.012 [-0.003, +0.027], d_z 0.85". range: the
+/// largest possible |a - b| (1 for accuracies, 2 for correlations; the interval is clipped
+/// to [-range, range]). When every difference is the same, d_z is undefined and says so.
+inline std::string paired(const std::vector<double>& a, const std::vector<double>& b, double range = INFINITY) {
+    auto c = report::compare_paired(a, b);
+    c.difference.lower_limit = -range, c.difference.upper_limit = range;
+    char out[192];
+    if (c.constant_difference)
+        std::snprintf(out, sizeof out, "%+.3f [%+.3f, %+.3f], d_z undefined (every difference equal)", c.difference.mean,
+                      c.difference.mean, c.difference.mean);
+    else
+        std::snprintf(out, sizeof out, "%+.3f [%+.3f, %+.3f], d_z %.2f", c.difference.mean, c.difference.low(),
+                      c.difference.high(), c.effect_size);
     return out;
 }
 /// True when the paired 95% interval of a - b lies above 0.
@@ -278,6 +489,14 @@ inline bool paired_above(const std::vector<double>& a, const std::vector<double>
 }
 inline bool paired_below(const std::vector<double>& a, const std::vector<double>& b) {
     return report::compare_paired(a, b).difference.high() < 0;
+}
+
+/// The reproducibility statement every study report ends with (see docs/results/README.md).
+inline const char* reproducibility_note() {
+    return "Reproducibility: single-threaded (set_num_threads(1)) and seeded. Reruns of the same binary on the same "
+           "machine give byte-identical reports. A binary built elsewhere or run on another CPU (e.g. AMD EPYC vs Intel "
+           "Xeon, which take different OpenBLAS kernels and may fuse multiply-adds differently) agrees to about the last "
+           "printed digit, not bit for bit; see docs/results/README.md \"Reproducibility\".";
 }
 
 /// A mean curve with its 95% band over seeds (rows: seeds, columns: points at x).

@@ -17,8 +17,14 @@
 // with frozen features of the held-out images: encoding r of the held-out neurons (5-fold
 // ridge within the held-out images, per tap V4 and IT; median over neurons of all sessions),
 // RSA (Spearman) of the IT tap's RDM over the 92 rsa92 images with the human and monkey IT
-// RDMs, and task accuracy on the held-out images (the accuracy cost).
-// Usage: study_realnet_cornet [out_dir=docs/results] [--data DIR] [--smoke]
+// RDMs, and task accuracy on the held-out images (the accuracy cost). Repeated images are
+// found from identical pixels; the report names the data read (folder, sessions, images,
+// repeats, each file's size and SHA-256) and counts held-out images that are near copies
+// of another session's training images.
+// Usage: study_realnet_cornet [out_dir=docs/results] [--data DIR] [--sessions a,b,c] [--smoke]
+// --sessions: v4 session folders (default: every folder under DIR/v4, sorted; the report
+// of docs/results uses all seven). --smoke: the first session and the one with the
+// smallest images.npy, 200 images each, 1 seed.
 // Writes out_dir/study_realnet_cornet.md and .svg; exits 77 (skipped) without the data.
 #include <b2m/b2m.hpp>
 #include <b2m/models/cornet_z.hpp>
@@ -33,7 +39,6 @@ using namespace study;
 
 namespace {
 
-const std::vector<std::string> sessions{"190925", "190927", "190928", "190929", "210224", "210305", "210621"};
 constexpr double BETA = 1.0;
 
 /// Dominant orientation class of NCHW 3x32x32 rows: argmax over 4 bins (0, 45, 90, 135
@@ -68,13 +73,13 @@ struct pooled {
     matrix<float> test_x;
 };
 
-pooled load_all(const std::string& root, bool smoke) {
+pooled load_all(const std::string& root, const std::vector<std::string>& names, bool smoke) {
     pooled p;
     std::vector<matrix<float>> xs, bs;
     std::vector<std::int64_t> sub;
-    const auto& names = smoke ? std::vector<std::string>{"190925", "210305"} : sessions;
     for (std::size_t s = 0; s < names.size(); ++s) {
         v4_session v = load_v4(root, names[s]);
+        record_note(describe(v) + (smoke ? "; smoke: first 200 rows" : ""));
         if (smoke) {
             std::vector<std::size_t> keep;
             for (std::size_t i = 0; i < std::min<std::size_t>(200, v.x.shape(0)); ++i) keep.push_back(i);
@@ -130,6 +135,14 @@ pooled load_all(const std::string& root, bool smoke) {
         k += t.x.shape(0);
     }
     p.test_labels = orientation_labels(p.test_x);
+    // Leakage across sessions: held-out images that are near copies (mean absolute pixel
+    // difference < 1 grey level) of a training image of any session. Counted and reported.
+    std::size_t copies = 0;
+    for (const auto& t : p.test) copies += near_copies_of(t, p.train.x).size();
+    record_note(std::to_string(copies) + " of " + std::to_string(p.test_x.shape(0)) +
+                " held-out images are near copies (mean absolute pixel difference < 1 grey level) of a training image "
+                "of some session (kept; " + std::string(copies ? "their encoding r may be slightly optimistic" : "no leakage") +
+                ")");
     return p;
 }
 
@@ -180,12 +193,34 @@ result evaluate(Net& net, const pooled& p, const rsa92& r92, std::uint64_t seed)
 
 int main(int argc, char** argv) {
     const args a = parse(argc, argv);
+    if (!a.teacher.empty()) {
+        std::fprintf(stderr, "study_realnet_cornet: --teacher does not apply (every session teaches)\n");
+        return 2;
+    }
     std::vector<std::string> need{"rsa92/images.npy", "rsa92/rdm_human_it.npy", "rsa92/rdm_monkey_it.npy"};
-    for (const auto& s : sessions) need.push_back("v4/" + s + "/responses.npy");
     if (!have_data(a, need)) return skip_code;
+    std::vector<std::string> sessions;
+    try {
+        sessions = resolve_sessions(a.sessions, a.data_dir + "/v4", "responses.npy");
+    } catch (const std::exception& e) {
+        std::fprintf(stderr, "study_realnet_cornet: %s\n", e.what());
+        return 2;
+    }
+    if (sessions.empty()) {
+        std::printf("SKIP: no v4 session (a folder with responses.npy) under %s/v4; exit code 77\n", a.data_dir.c_str());
+        return skip_code;
+    }
+    if (a.smoke && sessions.size() > 2) {  // the first session and the one with the smallest images.npy
+        std::size_t best = 1;
+        for (std::size_t s = 2; s < sessions.size(); ++s)
+            if (std::filesystem::file_size(a.data_dir + "/v4/" + sessions[s] + "/images.npy") <
+                std::filesystem::file_size(a.data_dir + "/v4/" + sessions[best] + "/images.npy"))
+                best = s;
+        sessions = {sessions[0], sessions[best]};
+    }
     set_num_threads(1);
     const auto t0 = std::chrono::steady_clock::now();
-    const pooled p = load_all(a.data_dir, a.smoke);
+    const pooled p = load_all(a.data_dir, sessions, a.smoke);
     const rsa92 r92 = load_rsa92(a.data_dir);
     const std::size_t seeds = a.smoke ? 1 : 5, pre_epochs = a.smoke ? 1 : 8, align_epochs = a.smoke ? 1 : 6;
     std::size_t counts[4] = {0, 0, 0, 0};
@@ -237,15 +272,16 @@ int main(int argc, char** argv) {
         return out;
     };
     std::string md = "# Study: ReAlnet's multi-layer encoding alignment on CORnet-Z, taught by V4\n\n";
-    char line[700];
+    char line[1400];
     std::snprintf(line, sizeof line,
-                  "Program: `examples/study_realnet_cornet.cpp`. Data: ../shared/data/v4 (%zu sessions pooled, one "
-                  "encoding head per session) and ../shared/data/rsa92 (RSA only). Student: models::cornet_z (32x32, "
+                  "Program: `examples/study_realnet_cornet.cpp`, run as `study_realnet_cornet docs/results --sessions %s%s`. "
+                  "Data: v4 (%zu sessions pooled, one encoding head per session; see Data used) and ../shared/data/rsa92 (RSA only). Student: models::cornet_z (32x32, "
                   "channels 16/32/64/128), label task = dominant orientation of the image (4 classes, majority class "
                   "%.3f of the held-out images), pretrained %zu epochs (Adam 1e-3), then %zu epochs (Adam 5e-4) per "
                   "condition from the same pretrained weights; encoding alignment on taps V1, V2, V4, IT (64 units each), "
                   "beta = %.1f. %zu seeds.\n\n",
-                  p.test.size(), majority, pre_epochs, align_epochs, BETA, seeds);
+                  join(sessions, ",").c_str(), a.smoke ? " --smoke" : "", p.test.size(), majority, pre_epochs, align_epochs,
+                  BETA, seeds);
     md += line;
     md += "**Held-out guarantee.** Per session, 20% of the images (grouped by stimulus id: repeated images stay on one "
           "side) and 25% of the neurons (a fixed draw) are held out before anything is trained: no held-out image or "
@@ -257,23 +293,24 @@ int main(int argc, char** argv) {
         const auto acc = report::summarize_within(col(v, &result::accuracy), 0, 1);
         char buf[64];
         std::snprintf(buf, sizeof buf, "%.3f [%.3f, %.3f]", acc.mean, acc.low(), acc.high());
-        md += std::string("| ") + name + " | " + buf + " | " + ci(col(v, &result::r_v4)) + " | " + ci(col(v, &result::r_it)) +
-              " | " + ci(col(v, &result::rsa_human)) + " | " + ci(col(v, &result::rsa_monkey)) + " |\n";
+        md += std::string("| ") + name + " | " + buf + " | " + ci(col(v, &result::r_v4), "%.3f", -1, 1) + " | " +
+              ci(col(v, &result::r_it), "%.3f", -1, 1) + " | " + ci(col(v, &result::rsa_human), "%.3f", -1, 1) + " | " +
+              ci(col(v, &result::rsa_monkey), "%.3f", -1, 1) + " |\n";
     };
     row("pretrained (before)", pretrained);
     for (auto c : conds) row(name_of(c), res[c]);
-    md += "\nPaired differences (mean [95% t CI], d_z over seeds; 2 comparisons x 5 measures = 10, no multiplicity "
-          "correction):\n\n";
+    md += "\nPaired differences (mean [95% t CI], d_z over seeds; 2 comparisons x 5 measures + 1 = 11, no multiplicity "
+          "correction; the reading below rests on 2 of them):\n\n";
     for (auto c : {condition::lgen, condition::detached}) {
         md += std::string("- ") + name_of(c) + " - task: accuracy " +
-              paired(col(res[c], &result::accuracy), col(res[condition::task], &result::accuracy)) + "; r V4 tap " +
-              paired(col(res[c], &result::r_v4), col(res[condition::task], &result::r_v4)) + "; r IT tap " +
-              paired(col(res[c], &result::r_it), col(res[condition::task], &result::r_it)) + "; RSA hIT " +
-              paired(col(res[c], &result::rsa_human), col(res[condition::task], &result::rsa_human)) + "; RSA mIT " +
-              paired(col(res[c], &result::rsa_monkey), col(res[condition::task], &result::rsa_monkey)) + "\n";
+              paired(col(res[c], &result::accuracy), col(res[condition::task], &result::accuracy), 1.0) + "; r V4 tap " +
+              paired(col(res[c], &result::r_v4), col(res[condition::task], &result::r_v4), 2.0) + "; r IT tap " +
+              paired(col(res[c], &result::r_it), col(res[condition::task], &result::r_it), 2.0) + "; RSA hIT " +
+              paired(col(res[c], &result::rsa_human), col(res[condition::task], &result::rsa_human), 2.0) + "; RSA mIT " +
+              paired(col(res[c], &result::rsa_monkey), col(res[condition::task], &result::rsa_monkey), 2.0) + "\n";
     }
     md += "- L_gen - detached (gradients through the correlation term or not): r V4 tap " +
-          paired(col(res[condition::lgen], &result::r_v4), col(res[condition::detached], &result::r_v4)) + "\n";
+          paired(col(res[condition::lgen], &result::r_v4), col(res[condition::detached], &result::r_v4), 2.0) + "\n";
     md += "\n**Reading.** ";
     const bool gain = paired_above(col(res[condition::lgen], &result::r_v4), col(res[condition::task], &result::r_v4));
     md += gain ? "Alignment raises the held-out-neuron encoding r of the V4 tap over task-only fine-tuning. "
@@ -282,8 +319,9 @@ int main(int argc, char** argv) {
               ? "It costs task accuracy. "
               : "Its task-accuracy cost is within seed noise. ";
     md += "Whether the correlation term carries gradients is compared in the last line above.\n";
-    md += "\nReproducibility: single-threaded and seeded; reruns on one machine are identical; other CPUs may differ in the "
-          "last digits.\n";
+    record_note("rsa92: 92 images with human IT and monkey IT RDMs (RSA only)");
+    md += "\n" + data_section(a.data_dir);
+    md += std::string(reproducibility_note()) + "\n";
     std::filesystem::create_directories(a.out_dir);
     report::svg_bars({.title = "Held-out neurons: median encoding r of the V4 tap (mean over seeds)", .y_label = "median r",
                       .y_max = 0.5},

@@ -17,7 +17,9 @@
 // the 32 held-out images and the hIT sub-RDM (the teacher's own measure, images never
 // trained on) and the monkey IT sub-RDM (an independent brain), and the fit on the 60
 // training images. References per split: pixel features, and mIT itself vs hIT.
-// 95% t intervals over seeds, paired differences by seed. Single-threaded, deterministic.
+// 95% t intervals over seeds (clipped to [-1, 1]), paired differences by seed; the verdict
+// states its number of comparisons. Single-threaded, deterministic. The report names the
+// data read (folder, each file's size and SHA-256).
 // Writes <out>/study_rsa_teacher.md and .svg (held-out rho over epochs).
 // Usage: study_rsa_teacher [out_dir=docs/results] [--data DIR] [--smoke]
 #include <b2m/loss/mse.hpp>
@@ -109,6 +111,10 @@ double metric(const scores& s, int m) { return m == 0 ? s.test_human : m == 1 ? 
 
 int main(int argc, char** argv) {
     const auto a = study::parse(argc, argv);
+    if (!a.sessions.empty() || !a.teacher.empty()) {
+        std::fprintf(stderr, "study_rsa_teacher: rsa92 has no sessions; --sessions / --teacher do not apply\n");
+        return 2;
+    }
     if (!study::have_data(a, {"rsa92/images.npy", "rsa92/rdm_human_it.npy", "rsa92/rdm_monkey_it.npy"})) return study::skip_code;
     set_num_threads(1);  // identical numbers on every rerun
     const auto t0 = std::chrono::steady_clock::now();
@@ -186,21 +192,22 @@ int main(int argc, char** argv) {
         md += "\n| --- | --- | --- | --- |\n";
         for (int c = 0; c < 4; ++c) {
             md += std::string("| ") + names[c] + " |";
-            for (int m = 0; m < 3; ++m) md += " " + study::ci(finals(c, m)) + " |";
+            for (int m = 0; m < 3; ++m) md += " " + study::ci(finals(c, m), "%.3f", -1, 1) + " |";
             md += "\n";
         }
-        md += "| pixels (3x16x16 block means, reference) | " + study::ci(pixel_test) + " | | |\n";
-        md += "| monkey IT RDM itself (reference: another brain) | " + study::ci(mit_test) + " | | |\n";
+        md += "| pixels (3x16x16 block means, reference) | " + study::ci(pixel_test, "%.3f", -1, 1) + " | | |\n";
+        md += "| monkey IT RDM itself (reference: another brain) | " + study::ci(mit_test, "%.3f", -1, 1) + " | | |\n";
         md += "\nPaired differences by seed (mean [95% CI], d_z):\n\n| comparison |";
         for (int m = 0; m < 3; ++m) md += std::string(" ") + metric_name[m] + " |";
         md += "\n| --- | --- | --- | --- |\n";
         const int pairs[][2] = {{2, 1}, {2, 3}, {1, 0}};
         for (const auto& p : pairs) {
             md += std::string("| ") + names[p[0]] + " - " + names[p[1]] + " |";
-            for (int m = 0; m < 3; ++m) md += " " + study::paired(finals(p[0], m), finals(p[1], m)) + " |";
+            for (int m = 0; m < 3; ++m) md += " " + study::paired(finals(p[0], m), finals(p[1], m), 2.0) + " |";
             md += "\n";
         }
-        md += "\n## What came out\n\n";
+        md += "\n## What came out\n\n4 comparisons below (paired t over seeds, 95% intervals, no multiplicity "
+              "correction; the table above holds 9): a single interval excluding 0 is weak evidence on its own.\n\n";
         auto verdict = [&](int c, int b, int m) {
             const auto t = finals(c, m), u = finals(b, m);
             return std::string(study::paired_above(t, u)   ? "higher (paired 95% interval above 0)"
@@ -223,7 +230,10 @@ int main(int argc, char** argv) {
             }
             md += "\n";
         }
-        md += "\nPlot: `study_rsa_teacher.svg`, held-out hIT rho over epochs (95% bands over seeds; epoch 0 = untrained).\n";
+        md += "\nPlot: `study_rsa_teacher.svg`, held-out hIT rho over epochs (95% bands over seeds; epoch 0 = untrained).\n\n";
+        study::record_note("rsa92: 92 images, human IT and monkey IT RDMs (92 x 92), 12 category labels");
+        md += study::data_section(a.data_dir);
+        md += std::string(study::reproducibility_note()) + "\n";
 
         std::filesystem::create_directories(a.out_dir);
         std::vector<double> xs;

@@ -5,29 +5,39 @@
 // maxpool, conv(16->32)-relu, 4x4 average pooling -> flatten -> tap "embed" (128 = 32
 // channels x 2x2) -> dense(128, 768).
 // Task term (every trained condition): autoencoding, mse(output, 2x2-block-mean image,
-// 3x16x16). Conditions, all on the same training images (the 1200 images of session
-// 190925, the teacher; its 36 neurons z-scored), the same seeds and batches:
+// 3x16x16). Conditions, all on the same training images (every image of the teacher
+// session, by default the first session: 190925; its neurons z-scored), the same seeds and
+// batches:
 //   untrained    the student at initialisation (random features)
 //   AE           autoencoding only
 //   AE + contrastive          + 1.0 x contrastive(embed, brain) (InfoNCE, tau 0.1, heads to 64-d;
-//                               the 300 repeated images of 190925 are positives of each other)
+//                               images shown more than once are positives of each other; repeats
+//                               are found from identical pixels, not from folder names)
 //   AE + encoding alignment   + 1.0 x encoding_alignment(embed, brain) (128 units, mse + correlation)
 // Weights, epochs and learning rate were fixed before looking at any evaluation number.
 // Evaluation of the frozen "embed" features:
-//   (a) encoding of the neurons of sessions 190927, 190928, 190929 (not used in training):
-//       out-of-fold ridge (5 folds by stimulus, alpha per neuron by inner 5-fold CV),
-//       held-out Pearson r per neuron, median over the 88 neurons; 190929 image0487 is left
-//       out (near-identical to 190925 image0421, a training image);
+//   (a) encoding of the neurons of the other sessions (not used in training; the report
+//       of docs/results uses 190927, 190928, 190929): out-of-fold ridge (5 folds by
+//       stimulus, alpha per neuron by inner 5-fold CV), held-out Pearson r per neuron, median
+//       over their neurons; held-out images that are near copies of a training image (mean
+//       absolute pixel difference < 1 grey level, e.g. 190929 image0487 ~ 190925 image0421)
+//       are left out;
 //   (b) RSA with the 92 Kriegeskorte images: Spearman rho between the features'
 //       correlation-distance RDM and the human IT / monkey IT RDMs;
 //   (c) few-shot classification of the 92 images (animate vs inanimate, face vs not):
 //       5 training images per class, balanced held-out test, logistic regression, mean
 //       accuracy over 100 draws.
-// Seeds 1..5 (student initialisation, heads, batch order); 95% t intervals over seeds and
-// paired differences (brain-taught - AE) by seed. Single-threaded, so reruns give identical
-// numbers. Writes <out>/study_v4_vision.md, .svg (held-out encoding r over epochs) and
-// _rsa.svg (RSA with human IT over epochs).
-// Usage: study_v4_vision [out_dir=docs/results] [--data DIR] [--smoke]
+// Seeds 1..5 (student initialisation, heads, batch order); 95% t intervals over seeds
+// (clipped to the metric's range) and paired differences (brain-taught - AE) by seed; the
+// verdict states its number of comparisons. Single-threaded, so reruns of one binary on one
+// machine give identical numbers. Writes <out>/study_v4_vision.md (with the data read:
+// folder, sessions, images, repeats, each file's size and SHA-256), .svg (held-out encoding
+// r over epochs) and _rsa.svg (RSA with human IT over epochs).
+// Usage: study_v4_vision [out_dir=docs/results] [--data DIR] [--sessions T,H1,H2,...]
+//                        [--teacher T] [--smoke]
+// --sessions: v4 session folders (default: every folder under DIR/v4, sorted); the
+// teacher (default: the first) trains, the others are held out. --smoke: the last held-out
+// session only, subsets of images.
 #include <b2m/loss/contrastive.hpp>
 #include <b2m/loss/encoding_alignment.hpp>
 #include <b2m/loss/mse.hpp>
@@ -110,6 +120,8 @@ run_result run(const Objective& objective, const setup& s, std::uint64_t seed, b
     return res;
 }
 
+/// The range of each metric (correlations [-1, 1], accuracies [0, 1]): intervals are clipped to it.
+const double metric_low[] = {-1, -1, -1, 0, 0};
 const char* metric_name[] = {"held-out V4 encoding r (median over neurons of unseen sessions)",
                              "RSA with human IT (Spearman)", "RSA with monkey IT (Spearman)",
                              "few-shot animate vs inanimate (5/class, accuracy)", "few-shot face vs not (5/class, accuracy)"};
@@ -126,19 +138,28 @@ double metric(const scores& s, int m) {
 
 int main(int argc, char** argv) {
     const auto a = study::parse(argc, argv);
-    if (!study::have_data(a, {"v4/190925/images.npy", "v4/190927/responses.npy", "v4/190928/responses.npy",
-                              "v4/190929/responses.npy", "rsa92/rdm_human_it.npy"}))
-        return study::skip_code;
+    if (!study::have_data(a, {"rsa92/rdm_human_it.npy"})) return study::skip_code;
     set_num_threads(1);  // identical numbers on every rerun (no thread-count-dependent sums)
     const auto t0 = std::chrono::steady_clock::now();
     try {
+        const auto sessions = study::resolve_sessions(a.sessions, a.data_dir + "/v4", "responses.npy");
+        if (sessions.empty()) {
+            std::printf("SKIP: no v4 session (a folder with responses.npy) under %s/v4; exit code 77\n", a.data_dir.c_str());
+            return study::skip_code;
+        }
+        const std::string teacher_name = a.teacher.empty() ? sessions.front() : a.teacher;
+        std::vector<std::string> held_names;
+        for (const auto& n : sessions)
+            if (n != teacher_name) held_names.push_back(n);
+        if (held_names.empty()) throw data_error("study_v4_vision: need at least one held-out session besides the teacher " + teacher_name);
         setup s;
         s.smoke = a.smoke;
         const std::vector<std::uint64_t> seeds = a.smoke ? std::vector<std::uint64_t>{1, 2}
                                                          : std::vector<std::uint64_t>{1, 2, 3, 4, 5};
         if (a.smoke) s.epochs = 2, s.eval_every = 1, s.few_shot_repeats = 10;
-        // Teacher: session 190925 (all 1200 rows; repeats share a stimulus id).
-        auto teacher = study::load_v4(a.data_dir, "190925");
+        // Teacher: every row of its session (repeats share a stimulus id).
+        auto teacher = study::load_v4(a.data_dir, teacher_name);
+        study::record_note("teacher " + study::describe(teacher) + (a.smoke ? "; smoke: first 256 rows" : ""));
         if (a.smoke) {
             std::vector<std::size_t> keep(256);
             std::iota(keep.begin(), keep.end(), std::size_t(0));
@@ -149,22 +170,31 @@ int main(int argc, char** argv) {
         s.train_set.brain = study::zscored(teacher.responses);
         s.train_set.stimulus = index_vector::from_shape({teacher.ids.size()});
         for (std::size_t i = 0; i < teacher.ids.size(); ++i) s.train_set.stimulus(i) = teacher.ids[i];
-        // Held-out sessions (other neurons, other images).
-        for (const char* name : {"190927", "190928", "190929"}) {
-            if (a.smoke && std::string(name) != "190929") continue;
+        // Held-out sessions (other neurons, other images), without near copies of training images.
+        for (const auto& name : held_names) {
+            if (a.smoke && name != held_names.back()) continue;
             auto h = study::load_v4(a.data_dir, name);
+            const auto copies = study::near_copies_of(h, teacher.x);
             std::vector<std::size_t> keep;
+            std::string left_out;
             for (std::size_t i = 0; i < h.x.shape(0); ++i)
-                if (!(std::string(name) == "190929" && i == 486)) keep.push_back(i);  // = 190925 image0421
-            if (a.smoke) keep.resize(300);
+                if (std::binary_search(copies.begin(), copies.end(), i)) {
+                    char nm[32];
+                    std::snprintf(nm, sizeof nm, "image%04zu", i + 1);  // the v4 README's 1-based names
+                    left_out += (left_out.empty() ? "" : ", ") + std::string(nm);
+                } else keep.push_back(i);
+            if (a.smoke) keep.resize(std::min<std::size_t>(300, keep.size()));
+            study::record_note("held out " + study::describe(h) + "; left out as near copies of a training image: " +
+                               (left_out.empty() ? std::string("none") : left_out) +
+                               (a.smoke ? "; smoke: " + std::to_string(keep.size()) + " rows" : std::string()));
             s.held_out.push_back(study::take(h, keep));
         }
         s.r92 = study::load_rsa92(a.data_dir);
         std::size_t held_neurons = 0;
         for (const auto& h : s.held_out) held_neurons += h.responses.shape(1);
-        std::printf("study_v4_vision%s: teacher 190925 (%zu images, %zu neurons), %zu held-out neurons, %zu seeds, %zu epochs\n",
-                    a.smoke ? " (smoke)" : "", s.train_set.size(), s.train_set.brain.shape(1), held_neurons, seeds.size(),
-                    s.epochs);
+        std::printf("study_v4_vision%s: teacher %s (%zu images, %zu neurons), %zu held-out neurons (%s), %zu seeds, %zu epochs\n",
+                    a.smoke ? " (smoke)" : "", teacher_name.c_str(), s.train_set.size(), s.train_set.brain.shape(1),
+                    held_neurons, study::join(held_names).c_str(), seeds.size(), s.epochs);
 
         const auto ae = loss::mse(nn::output, data::targets);
         const auto con = loss::contrastive(nn::tap<"embed">{}, data::brain, {.tau = 0.1, .dim = 64});
@@ -217,30 +247,33 @@ int main(int argc, char** argv) {
         char buf[4096];
         md += "# Study 1: macaque V4 as a teacher of a conv student\n\n";
         md += a.smoke ? "**SMOKE RUN (tiny subset; numbers meaningless)**\n\n" : "";
-        md += "Command: `cmake --build build --target study_v4_vision && ./build/examples/study_v4_vision docs/results`"
-              " (from the repository root; single-threaded, deterministic per seed).\n\n";
+        md += "Command: `cmake --build build --target study_v4_vision && ./build/examples/study_v4_vision docs/results "
+              "--sessions " + study::join(sessions, ",") + (a.teacher.empty() ? "" : " --teacher " + teacher_name) +
+              (a.smoke ? " --smoke" : "") + "` (from the repository root; single-threaded, deterministic per seed).\n\n";
+        std::string held_list = study::join(held_names);
+        if (a.smoke) held_list = held_names.back();
         std::snprintf(buf, sizeof buf,
                       "Student: 3 conv layers (8/16/32 channels, batch norm, max pooling), 4x4 average pooling to a "
-                      "128-d `embed` tap, dense decoder to a 3x16x16 image. Training: %zu images of V4 session 190925 "
-                      "(teacher: %zu neurons, z-scored), %zu epochs, batch 64, Adam lr 1e-3, seeds %zu. Every trained "
+                      "128-d `embed` tap, dense decoder to a 3x16x16 image. Training: %zu images of V4 session %s "
+                      "(teacher: %zu neurons, z-scored; repeated images, found by identical pixels, are positives of each other), %zu epochs, batch 64, Adam lr 1e-3, seeds %zu. Every trained "
                       "condition has the same autoencoding term (AE, mse to the 2x2-block-mean image); the brain-taught "
                       "students add one brain term on `embed` with weight 1 (fixed before any evaluation). Evaluation on "
                       "frozen `embed` features: (a) out-of-fold ridge encoding of %zu neurons of sessions never used in "
-                      "training (190927, 190928, 190929; 5 folds by image, alpha per neuron by inner CV; median Pearson r "
-                      "over neurons; 190929 image0487, a near-copy of training image 190925 image0421, left out); (b) "
+                      "training (%s; 5 folds by image, alpha per neuron by inner CV; median Pearson r over neurons; "
+                      "held-out images that are near copies of a training image left out, see Data used); (b) "
                       "Spearman rho of the features' correlation-distance RDM of the 92 Kriegeskorte images with the human "
                       "and monkey IT RDMs; (c) few-shot classification of the 92 images with 5 training images per class "
                       "(balanced test, logistic regression, C = 1, mean over %zu draws; chance 0.5). Values: mean [95%% "
                       "t interval] over seeds.\n\n",
-                      s.train_set.size(), s.train_set.brain.shape(1), s.epochs, seeds.size(), held_neurons,
-                      s.few_shot_repeats);
+                      s.train_set.size(), teacher_name.c_str(), s.train_set.brain.shape(1), s.epochs, seeds.size(),
+                      held_neurons, held_list.c_str(), s.few_shot_repeats);
         md += buf;
         md += "| condition |";
         for (int m = 0; m < 5; ++m) md += std::string(" ") + metric_name[m] + " |";
         md += "\n| --- | --- | --- | --- | --- | --- |\n";
         for (int c = 0; c < 4; ++c) {
             md += std::string("| ") + names[c] + " |";
-            for (int m = 0; m < 5; ++m) md += " " + study::ci(finals(c, m)) + " |";
+            for (int m = 0; m < 5; ++m) md += " " + study::ci(finals(c, m), "%.3f", metric_low[m], 1.0) + " |";
             md += "\n";
         }
         md += "| pixels (3x16x16 block means, reference) |";
@@ -254,11 +287,13 @@ int main(int argc, char** argv) {
         const int pairs[][2] = {{2, 1}, {3, 1}, {1, 0}, {2, 0}, {3, 0}};
         for (const auto& p : pairs) {
             md += std::string("| ") + names[p[0]] + " - " + names[p[1]] + " |";
-            for (int m = 0; m < 5; ++m) md += " " + study::paired(finals(p[0], m), finals(p[1], m)) + " |";
+            for (int m = 0; m < 5; ++m) md += " " + study::paired(finals(p[0], m), finals(p[1], m), 1.0 - metric_low[m]) + " |";
             md += "\n";
         }
         // Verdict per brain term, in words.
-        md += "\n## What came out\n\n";
+        md += "\n## What came out\n\n10 comparisons below (2 brain terms x 5 metrics, each a paired t over seeds with a "
+              "95% interval, no multiplicity correction; the table above holds 25): one interval excluding 0 on its own is "
+              "weak evidence.\n\n";
         for (int c : {2, 3}) {
             std::string better, worse, same;
             for (int m = 0; m < 5; ++m) {
@@ -285,7 +320,10 @@ int main(int argc, char** argv) {
             md += "\n";
         }
         md += "\nPlots: `study_v4_vision.svg` (held-out encoding r over epochs), `study_v4_vision_rsa.svg` (RSA with "
-              "human IT over epochs); bands are 95% intervals over seeds; epoch 0 is the untrained student.\n";
+              "human IT over epochs); bands are 95% intervals over seeds; epoch 0 is the untrained student.\n\n";
+        study::record_note("rsa92: 92 images with human IT and monkey IT RDMs and category labels (RSA and few-shot)");
+        md += study::data_section(a.data_dir);
+        md += std::string(study::reproducibility_note()) + "\n";
 
         // Curves over epochs.
         std::filesystem::create_directories(a.out_dir);

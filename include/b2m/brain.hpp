@@ -13,4 +13,5 @@
 #include "b2m/brain/repeats.hpp"
 #include "b2m/brain/ridge.hpp"
 #include "b2m/brain/rsa.hpp"
+#include "b2m/brain/stimulus_ids.hpp"
 #include "b2m/brain/zscore.hpp"
