@@ -35,12 +35,33 @@
 
 namespace b2m {
 
+// GCC and clang on x86: kernels are compiled for AVX-512, AVX2 and the baseline and chosen
+// at run time; elsewhere only the baseline instantiation exists.
+#if defined(__GNUC__) && (defined(__x86_64__) || defined(__i386__))
+#define B2M_SIMD_MULTIVERSION 1
+#if defined(__clang__)
+#define B2M_TARGET_AVX512 __attribute__((target("avx512f,avx512vl,avx512bw,avx512dq,avx2,fma"), flatten))
+#else
+#define B2M_TARGET_AVX512 \
+    __attribute__((target("avx512f,avx512vl,avx512bw,avx512dq,avx2,fma,prefer-vector-width=512"), flatten))
+#endif
+#define B2M_TARGET_AVX2 __attribute__((target("avx2,fma"), flatten))
+#define B2M_TARGET_BASE __attribute__((flatten))
+#else
+#define B2M_SIMD_MULTIVERSION 0
+#define B2M_TARGET_AVX512
+#define B2M_TARGET_AVX2
+#define B2M_TARGET_BASE
+#endif
+
 /// Instruction sets simd_dispatch chooses from (vector bytes 16, 32, 64).
 enum class simd_isa { sse2 = 16, avx2 = 32, avx512 = 64 };
 
 namespace detail {
+/// The widest ISA this build can dispatch to that the CPU supports (sse2 when the build
+/// has no multiversioning: other compilers / CPUs).
 inline simd_isa cpu_simd_isa() {
-#if defined(__GNUC__) && (defined(__x86_64__) || defined(__i386__))
+#if B2M_SIMD_MULTIVERSION
     __builtin_cpu_init();
     if (__builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512vl") &&
         __builtin_cpu_supports("avx512bw") && __builtin_cpu_supports("avx512dq"))
@@ -74,18 +95,6 @@ inline simd_isa set_simd_isa(simd_isa isa) {
 }
 
 namespace detail {
-#if defined(__GNUC__) && (defined(__x86_64__) || defined(__i386__)) && !defined(__clang__)
-#define B2M_SIMD_MULTIVERSION 1
-#define B2M_TARGET_AVX512 \
-    __attribute__((target("avx512f,avx512vl,avx512bw,avx512dq,avx2,fma,prefer-vector-width=512"), flatten))
-#define B2M_TARGET_AVX2 __attribute__((target("avx2,fma"), flatten))
-#define B2M_TARGET_BASE __attribute__((flatten))
-#else
-#define B2M_SIMD_MULTIVERSION 0
-#define B2M_TARGET_AVX512
-#define B2M_TARGET_AVX2
-#define B2M_TARGET_BASE
-#endif
 template <class F>
 B2M_TARGET_AVX512 void run_avx512(F& f) { f(std::integral_constant<int, 64>{}); }
 template <class F>
