@@ -20,14 +20,13 @@ using namespace b2m;
 using namespace b2m::brain;
 
 namespace {
-/// Stimulus id per image row: byte-identical repeats listed in the v4 README share an id.
-std::vector<std::int64_t> stimulus_ids(const std::string& session, std::size_t n) {
-    std::vector<std::int64_t> id(n);
-    for (std::size_t i = 0; i < n; ++i) id[i] = std::int64_t(i);
-    if (session == "190925")
-        for (std::size_t i = 900; i < std::min<std::size_t>(n, 1200); ++i) id[i] = std::int64_t(i - 900);
-    if (session == "210621" && n >= 697) id[535] = 100, id[696] = 424;
-    return id;
+/// Stimulus id per image row, from the pixels: rows with identical images share an id
+/// (brain/stimulus_ids.hpp), whatever the session folder is called.
+std::vector<std::int64_t> stimulus_ids(const tensor<float, 4>& img) {
+    const std::size_t n = img.shape(0);
+    matrix<float> rows = matrix<float>::from_shape({n, n ? img.size() / n : 0});
+    std::copy_n(img.data(), img.size(), rows.data());
+    return identical_row_ids(rows);
 }
 
 /// images (N, 32, 32, 3) uint8 -> features (N, 768 [+ 1024 conv]).
@@ -84,7 +83,7 @@ int main(int argc, char** argv) {
         require_finite("v4 responses", resp);
         if (img.shape(0) != resp.shape(0))
             throw_shape_mismatch("v4: image and response counts differ", "images", img.shape(), "responses", resp.shape());
-        const auto ids = stimulus_ids(session, img.shape(0));
+        const auto ids = stimulus_ids(img);
         dataset<float> d;
         d.stimuli = features(img, !fast);
         d.responses = resp;
