@@ -4,6 +4,7 @@
 // skipped "stage" case below, which reports the environment it was started with.
 #include <doctest/doctest.h>
 
+#include <b2m/core/parallel.hpp>
 #include <b2m/core/thread_env.hpp>
 
 #include <cstdlib>
@@ -72,5 +73,18 @@ TEST_CASE("apply_thread_env_defaults re-executes once with passive waiting unles
     if (saved) setenv("OMP_WAIT_POLICY", keep.c_str(), 1);
 #else
     MESSAGE("not Linux: apply_thread_env_defaults does nothing");
+#endif
+}
+
+TEST_CASE("set_num_threads turns off dynamic team sizes which the OpenMP OpenBLAS cannot run under") {
+#if B2M_HAS_OPENMP
+    const int before = b2m::num_threads();
+    omp_set_dynamic(1);
+    b2m::set_num_threads(2);
+    CHECK(omp_get_dynamic() == 0);
+    CHECK(b2m::num_threads() == 2);
+    b2m::set_num_threads(before);
+#else
+    MESSAGE("built without OpenMP: nothing to check");
 #endif
 }

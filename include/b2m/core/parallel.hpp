@@ -32,10 +32,14 @@ inline int num_threads() {
 }
 
 /// Sets the OpenMP thread count and, when linked to OpenBLAS, OpenBLAS's thread count.
+/// Also turns off OpenMP's dynamic team sizes (OMP_DYNAMIC=true): the OpenMP build of
+/// OpenBLAS splits a GEMM for all its threads and waits for each of them, so a team cut
+/// short by the runtime never finishes (B2M-GRU at 2 threads ran > 10 min without ending).
 /// Requires n >= 1.
 inline void set_num_threads(int n) {
     n = std::max(1, n);
 #if B2M_HAS_OPENMP
+    omp_set_dynamic(0);
     omp_set_num_threads(n);
 #endif
     if (openblas_set_num_threads) openblas_set_num_threads(n);
