@@ -179,7 +179,10 @@ def main():
         names = sorted({w for w, m, v in comp})
         for n in names:
             lines.append(f"| {n} | {r.get((n, 'compile_s'), 'n/a')} | {r.get((n, 'compile_cpu_s'), 'n/a')} |")
-    open(md_path, "w").write("\n".join(lines) + "\n")
+    notes = os.path.join(os.path.dirname(os.path.abspath(md_path)), "results_notes.md")
+    if os.path.exists(notes):  # hand-written reading of the figures (profiles, what stands in the way)
+        lines += ["", open(notes).read().rstrip("\n")]
+    write_atomic(md_path, "\n".join(lines) + "\n")
 
 
 def busy_results(vals, med):
