@@ -6,6 +6,7 @@ need=(g++ cmake make libxtensor-dev xtl-dev libxtensor-blas-dev libopenblas-dev 
       nlohmann-json3-dev libmatio-dev pkg-config  # the b2m program: JSON output, MATLAB .mat input (b2m::formats)
       zlib1g-dev nlohmann-json3-dev  # b2m::io: .npz (deflate) and .safetensors (JSON header) weight files
       libopenmpi-dev openmpi-bin
+      doxygen  # the API reference (target docs) and its check (ctest -L docs)
       "$@")
 missing=()
 for p in "${need[@]}"; do
