@@ -23,9 +23,11 @@ def main():
             continue
         w, side, cfg, key, v = parts
         try:
-            vals[(w, side, cfg, key)].append(float(v))
+            x = float(v)
         except ValueError:
             texts[(w, side, cfg, key)] = v
+            continue
+        vals[(w, side, cfg, key)].append(x)
     machine = json.load(open(machine_path))
     med = lambda w, s, c, k: statistics.median(vals[(w, s, c, k)]) if vals.get((w, s, c, k)) else None
     results = []  # (workload, metric, value)
@@ -331,8 +333,9 @@ def scaling(vals, texts, med, results, outdir):
         if w == "ridge_scale" and s in ("b2m", "sklearn"):
             n, t = (int(x.split("=")[1]) for x in c.split("/"))
             pts[(s, n, t)][k] = statistics.median(v)
-    for line_side in ("b2m", "sklearn"):
-        if main_t is not None and med("ridge", line_side, "t", "seconds") is not None and pts:
+    for line_side in ("b2m", "sklearn"):  # the main ridge row, unless the sweep measured that point itself
+        if (main_t is not None and med("ridge", line_side, "t", "seconds") is not None and pts
+                and (line_side, 4000, int(main_t)) not in pts):
             pts[(line_side, 4000, int(main_t))] = {"seconds": med("ridge", line_side, "t", "seconds"),
                                                    "peak_rss_mb": med("ridge", line_side, "t", "peak_rss_mb")}
     if not any(s == "b2m" for (s, n, t) in pts):
