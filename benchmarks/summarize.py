@@ -164,6 +164,18 @@ def main():
                      f"{g('Ridge', 'peak_rss_mb_peer')} | - |")
         lines += ["", f"Ridge agreement with scikit-learn: chosen alphas differing on {g('Ridge', 'alpha_mismatches')} "
                   f"targets; max |r_b2m - r_sklearn| = {g('Ridge', 'max_abs_r_diff')}."]
+    if ("Banded", "b2m_seconds") in r or ("BigY", "b2m_seconds") in r:
+        enc = []
+        if ("Banded", "b2m_seconds") in r:
+            peers = [f"himalaya {be} {g('Banded', f'himalaya_{be}_seconds')} s ({g('Banded', f'ratio_vs_himalaya_{be}')}x)"
+                     for be in ("numpy", "torch") if ("Banded", f"himalaya_{be}_seconds") in r]
+            enc.append(f"banded ridge (2 bands x 512 features, {g('Banded', 'targets')} targets) b2m {g('Banded', 'b2m_seconds')} s, "
+                       f"peak RSS {g('Banded', 'peak_rss_mb_b2m')} MB; " +
+                       (", ".join(peers) if peers else "no himalaya peer (its source was not available to the run)"))
+        if ("BigY", "b2m_seconds") in r:
+            enc.append(f"ridge on a memory-mapped Y of {g('BigY', 'targets')} targets ({g('BigY', 'y_mb')} MB) "
+                       f"{g('BigY', 'b2m_seconds')} s, peak RSS {g('BigY', 'peak_rss_mb_b2m')} MB")
+        lines += ["", "Encoding rows (issue 20): " + "; ".join(enc) + "."]
     lines += native_lines
     lines += ["", "Second machine (figures quoted in issue 18, one benchmarks/run on an Intel Xeon, 2 cores, "
               "AVX-512; no B2M-Conv then):", "",
