@@ -242,6 +242,33 @@ struct ridge_heldout {
     std::vector<double>* r = nullptr;
 };
 
+/// The alpha of each target from the CV errors (alphas x targets): the smallest error per
+/// target, or with per_target = false the alpha of the smallest summed error for all.
+/// Ties go to the first alpha listed. Requires cv_error.shape(0) == alphas.size() >= 1.
+inline std::vector<double> ridge_choose_alphas(const xt::xtensor<double, 2>& cv_error, const std::vector<double>& alphas,
+                                               bool per_target) {
+    const std::size_t na = alphas.size(), t = cv_error.shape(1);
+    std::vector<double> chosen(t, alphas[0]);
+    if (per_target) {
+        for (std::size_t j = 0; j < t; ++j) {
+            std::size_t best = 0;
+            for (std::size_t a = 1; a < na; ++a)
+                if (cv_error(a, j) < cv_error(best, j)) best = a;
+            chosen[j] = alphas[best];
+        }
+        return chosen;
+    }
+    std::size_t best = 0;
+    double best_sum = std::numeric_limits<double>::infinity();
+    for (std::size_t a = 0; a < na; ++a) {
+        double s = 0;
+        for (std::size_t j = 0; j < t; ++j) s += cv_error(a, j);
+        if (s < best_sum) best_sum = s, best = a;
+    }
+    chosen.assign(t, alphas[best]);
+    return chosen;
+}
+
 } // namespace detail
 
 struct ridge_options {
@@ -409,24 +436,7 @@ private:
         const auto sp = detail::ridge_decompose(x, options.fit_intercept);
         if (options.method == cv_method::leave_one_out) loo_errors(sp, y);
         else kfold_errors(x, y);
-        alpha.assign(t, options.alphas[0]);
-        if (options.alpha_per_target) {
-            for (std::size_t j = 0; j < t; ++j) {
-                std::size_t best = 0;
-                for (std::size_t a = 1; a < na; ++a)
-                    if (cv_error(a, j) < cv_error(best, j)) best = a;
-                alpha[j] = options.alphas[best];
-            }
-        } else {
-            std::size_t best = 0;
-            double best_sum = std::numeric_limits<double>::infinity();
-            for (std::size_t a = 0; a < na; ++a) {
-                double s = 0;
-                for (std::size_t j = 0; j < t; ++j) s += cv_error(a, j);
-                if (s < best_sum) best_sum = s, best = a;
-            }
-            alpha.assign(t, options.alphas[best]);
-        }
+        alpha = detail::ridge_choose_alphas(cv_error, options.alphas, options.alpha_per_target);
         ridge<T>::fit_from_spectrum(sp, y, alpha, {options.fit_intercept, options.block_targets}, *this, test,
                                     options.keep_coef || test.r == nullptr);
         return *this;

@@ -222,24 +222,7 @@ struct row_sharded_ridge_cv : brain::linear_model<T> {
         detail::sum_everywhere(c, cv_error.data(), na * t);
 
         // 4. alphas, the same on every rank
-        alpha.assign(t, options.alphas[0]);
-        if (options.alpha_per_target) {
-            for (std::size_t j = 0; j < t; ++j) {
-                std::size_t best = 0;
-                for (std::size_t a = 1; a < na; ++a)
-                    if (cv_error(a, j) < cv_error(best, j)) best = a;
-                alpha[j] = options.alphas[best];
-            }
-        } else {
-            std::size_t best = 0;
-            double best_sum = std::numeric_limits<double>::infinity();
-            for (std::size_t a = 0; a < na; ++a) {
-                double s = 0;
-                for (std::size_t j = 0; j < t; ++j) s += cv_error(a, j);
-                if (s < best_sum) best_sum = s, best = a;
-            }
-            alpha.assign(t, options.alphas[best]);
-        }
+        alpha = brain::detail::ridge_choose_alphas(cv_error, options.alphas, options.alpha_per_target);
 
         // 5. coefficients of this rank's block of targets, all-gathered (as (t, p) rows)
         const range mine = shard(t, c);
