@@ -85,15 +85,7 @@ inline gram_spectrum decompose_gram(const communicator& c, const xt::xtensor<dou
             if (!std::isfinite(v))
                 throw data_error("mpi::row_sharded_ridge_cv: the features' Gram matrix (" + std::to_string(p) + " x " +
                                  std::to_string(p) + ") overflows; rescale the features (e.g. z-score them)");
-        xt::xtensor<double, 1> w;
-        xt::xtensor<double, 2> vecs;
-        try {
-            std::tie(w, vecs) = xt::linalg::eigh(g);
-        } catch (const std::runtime_error& e) {
-            throw data_error(std::string("mpi::row_sharded_ridge_cv: LAPACK's eigendecomposition of the features' ") +
-                             std::to_string(p) + " x " + std::to_string(p) + " Gram matrix failed (" + e.what() +
-                             "); rescale the features (e.g. z-score) or remove near-duplicate columns");
-        }
+        const auto [w, vecs] = brain::checked_eigh(g, "mpi::row_sharded_ridge_cv: the features' Gram matrix");
         double wmax = 0;
         for (std::size_t k = 0; k < p; ++k) wmax = std::max(wmax, w(k));
         std::vector<std::size_t> keep;
