@@ -84,16 +84,7 @@ ridge_spectrum<T> ridge_decompose(const matrix<T>& x, bool center) {
             throw data_error("ridge: the features' Gram matrix (" + std::to_string(m) + " x " + std::to_string(m) +
                              ") overflows: the largest |feature| (after centring) is " + std::string(xmax_text) +
                              "; rescale the features (e.g. z-score them) before fitting");
-    xt::xtensor<double, 1> w;
-    xt::xtensor<double, 2> vecs;
-    try {
-        std::tie(w, vecs) = xt::linalg::eigh(g);  // ascending eigenvalues, column-major eigenvectors
-    } catch (const std::runtime_error& e) {
-        throw data_error(std::string("ridge: LAPACK's eigendecomposition (dsyevd) of the features' ") + std::to_string(m) +
-                         " x " + std::to_string(m) + " Gram matrix failed (" + e.what() +
-                         "); the features are badly scaled (largest |feature| " + std::string(xmax_text) +
-                         "): rescale them (e.g. z-score) or remove near-duplicate columns");
-    }
+    const auto [w, vecs] = checked_eigh(g, "ridge: the features' Gram matrix");  // ascending, column-major vectors
     double wmax = 0;
     for (std::size_t k = 0; k < m; ++k) wmax = std::max(wmax, w(k));
     std::vector<std::size_t> keep;
