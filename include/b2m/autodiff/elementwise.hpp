@@ -150,7 +150,7 @@ template <expression A> auto sigmoid(A a) { return unary(std::move(a), fn::sigmo
 template <expression A> auto softplus(A a) { return unary(std::move(a), fn::softplus{}); }
 template <expression A> auto atanh(A a) { return unary(std::move(a), fn::atanh{}); }
 
-// Arithmetic with plain numbers: x * c, c * x, x / c, x + c, c + x, x - c, c - x, -x.
+/// Arithmetic with plain numbers: x * c, c * x, x / c, x + c, c + x, x - c, c - x, -x.
 template <expression A, class S> requires std::is_arithmetic_v<S>
 auto operator*(A a, S c) { return unary(std::move(a), fn::affine{double(c), 0.0}); }
 template <expression A, class S> requires std::is_arithmetic_v<S>

@@ -131,28 +131,28 @@ inline std::vector<std::vector<double>> dirichlet_candidates(std::size_t n, std:
 
 struct banded_ridge_options {
     std::vector<double> alphas = {1e-2, 1e-1, 1, 10, 100, 1e3, 1e4, 1e5};
-    std::vector<std::vector<double>> candidates{};  // fixed space weights (one row per candidate); empty = random search
-    std::size_t n_iter = 20;                        // random search: number of candidates
-    std::vector<double> concentration = {0.1, 1.0};  // random search: Dirichlet concentrations, cycled
-    std::uint64_t seed = 0;                         // random search seed
-    std::size_t folds = 5;                          // contiguous folds like sklearn KFold(folds)
-    std::vector<std::size_t> fold_of_row{};         // explicit fold per sample (e.g. group_folds); overrides folds
+    std::vector<std::vector<double>> candidates{};  ///< fixed space weights (one row per candidate); empty = random search
+    std::size_t n_iter = 20;                        ///< random search: number of candidates
+    std::vector<double> concentration = {0.1, 1.0};  ///< random search: Dirichlet concentrations, cycled
+    std::uint64_t seed = 0;                         ///< random search seed
+    std::size_t folds = 5;                          ///< contiguous folds like sklearn KFold(folds)
+    std::vector<std::size_t> fold_of_row{};         ///< explicit fold per sample (e.g. group_folds); overrides folds
     bool fit_intercept = true;
-    std::size_t block_targets = 0;                  // 0 = automatic
+    std::size_t block_targets = 0;                  ///< 0 = automatic
 };
 
 /// Banded ridge with per-target space weights and alpha chosen by CV (see the file comment).
 template <real T>
 struct banded_ridge_cv {
     banded_ridge_options options{};
-    std::vector<std::size_t> space_sizes;          // features per space
-    std::vector<std::vector<double>> candidates;  // the candidates searched
-    std::vector<std::size_t> best_candidate;      // (targets)
-    std::vector<double> best_alpha;               // (targets)
-    xt::xtensor<double, 2> cv_scores;             // (candidates, targets): best-alpha CV score (-MSE + 1e-10 log alpha)
-    matrix<T> coef;                               // (sum of space sizes, targets), on the unscaled features
-    vector<T> intercept;                          // (targets)
-    std::vector<double> x_mean;                   // training feature means (zeros without intercept)
+    std::vector<std::size_t> space_sizes;          ///< features per space
+    std::vector<std::vector<double>> candidates;  ///< the candidates searched
+    std::vector<std::size_t> best_candidate;      ///< (targets)
+    std::vector<double> best_alpha;               ///< (targets)
+    xt::xtensor<double, 2> cv_scores;             ///< (candidates, targets): best-alpha CV score (-MSE + 1e-10 log alpha)
+    matrix<T> coef;                               ///< (sum of space sizes, targets), on the unscaled features
+    vector<T> intercept;                          ///< (targets)
+    std::vector<double> x_mean;                   ///< training feature means (zeros without intercept)
 
     banded_ridge_cv() = default;
     explicit banded_ridge_cv(banded_ridge_options o) : options(std::move(o)) {}

@@ -22,11 +22,11 @@ namespace b2m::brain {
 enum class task_kind { regression, classification };
 
 struct btl_options {
-    ridge_cv_options encoding{};            // features -> brain (alpha per target)
-    ridge_cv_options task_ridge{.alphas = {0.01, 0.1, 1, 10, 100, 1000, 1e4}};  // regression task model
-    logistic_options task_logistic{};       // classification task model
+    ridge_cv_options encoding{};            ///< features -> brain (alpha per target)
+    ridge_cv_options task_ridge{.alphas = {0.01, 0.1, 1, 10, 100, 1000, 1e4}};  ///< regression task model
+    logistic_options task_logistic{};       ///< classification task model
     task_kind task = task_kind::regression;
-    bool standardise_inputs = true;  // z-score task-model inputs with task-training statistics
+    bool standardise_inputs = true;  ///< z-score task-model inputs with task-training statistics
 };
 
 /// Task data: features of the task stimuli and their labels (regression: (n, outputs)
@@ -38,9 +38,9 @@ struct btl_task {
 
 template <real T>
 struct btl_result {
-    double brain_score = 0;     // BTL: task model on predicted brain responses
-    double feature_score = 0;   // standard TL: same task model on raw features
-    matrix<T> predicted_brain_test;  // encoding-model prediction for the test stimuli
+    double brain_score = 0;     ///< BTL: task model on predicted brain responses
+    double feature_score = 0;   ///< standard TL: same task model on raw features
+    matrix<T> predicted_brain_test;  ///< encoding-model prediction for the test stimuli
 };
 
 namespace detail {

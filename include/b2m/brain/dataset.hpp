@@ -20,13 +20,13 @@ namespace b2m::brain {
 
 template <real T>
 struct dataset {
-    matrix<T> stimuli;                      // (trials, features); may be empty (0 columns) if unused
-    std::vector<std::size_t> stimulus_shape;  // logical shape of one stimulus row, optional
-    matrix<T> responses;                    // (trials, time_steps * targets)
+    matrix<T> stimuli;                      ///< (trials, features); may be empty (0 columns) if unused
+    std::vector<std::size_t> stimulus_shape;  ///< logical shape of one stimulus row, optional
+    matrix<T> responses;                    ///< (trials, time_steps * targets)
     std::size_t time_steps = 1;
-    matrix<T> labels;                       // (trials, label columns); may have 0 columns
-    std::vector<std::int64_t> stimulus_ids;  // (trials); empty = every trial its own stimulus
-    std::vector<std::int64_t> repeat_index;  // (trials); optional: which presentation of its stimulus
+    matrix<T> labels;                       ///< (trials, label columns); may have 0 columns
+    std::vector<std::int64_t> stimulus_ids;  ///< (trials); empty = every trial its own stimulus
+    std::vector<std::int64_t> repeat_index;  ///< (trials); optional: which presentation of its stimulus
 
     std::size_t trials() const { return responses.shape(0); }
     std::size_t targets() const { return time_steps == 0 ? 0 : responses.shape(1) / time_steps; }

@@ -41,9 +41,9 @@ enum class kernel_kind { linear, poly, rbf, precomputed };
 
 struct kernel_spec {
     kernel_kind kind = kernel_kind::linear;
-    double degree = 3;   // poly
-    double gamma = 0;    // poly, rbf; 0 = 1 / n_features
-    double coef0 = 1;    // poly
+    double degree = 3;   ///< poly
+    double gamma = 0;    ///< poly, rbf; 0 = 1 / n_features
+    double coef0 = 1;    ///< poly
 };
 
 /// K(a, b), (rows of a, rows of b). Requires equal feature counts (shape_error) and a
@@ -78,7 +78,7 @@ namespace detail {
 
 /// Kernel centring statistics of a training kernel (himalaya's KernelCenterer).
 struct kernel_centering {
-    std::vector<double> col_mean;  // mean over rows of each training column
+    std::vector<double> col_mean;  ///< mean over rows of each training column
     double all_mean = 0;
     template <real T>
     void fit(const matrix<T>& k) {
@@ -146,10 +146,10 @@ template <real T>
 struct kernel_ridge {
     double alpha = 1.0;
     kernel_spec kernel{};
-    bool fit_intercept = false;  // himalaya's default
-    matrix<T> x_train;           // features (not for precomputed)
-    matrix<T> dual_coef;         // (n, targets)
-    vector<T> y_mean;            // (targets), zeros without intercept
+    bool fit_intercept = false;  ///< himalaya's default
+    matrix<T> x_train;           ///< features (not for precomputed)
+    matrix<T> dual_coef;         ///< (n, targets)
+    vector<T> y_mean;            ///< (targets), zeros without intercept
     detail::kernel_centering centering;
 
     kernel_ridge() = default;
@@ -212,14 +212,14 @@ struct kernel_ridge {
 /// With one kernel and the candidate {1} this is kernel ridge with a per-target CV alpha.
 template <real T>
 struct multiple_kernel_ridge_cv {
-    banded_ridge_options options{};  // alphas, candidates / n_iter / concentration / seed, folds, fit_intercept, block_targets
+    banded_ridge_options options{};  ///< alphas, candidates / n_iter / concentration / seed, folds, fit_intercept, block_targets
     std::vector<std::vector<double>> candidates;
     std::vector<std::size_t> best_candidate;
     std::vector<double> best_alpha;
-    xt::xtensor<double, 2> cv_scores;  // (candidates, targets)
-    matrix<T> dual_coef;               // (n_train, targets) for K = sum_k gamma_k K_k of the target's candidate
+    xt::xtensor<double, 2> cv_scores;  ///< (candidates, targets)
+    matrix<T> dual_coef;               ///< (n_train, targets) for K = sum_k gamma_k K_k of the target's candidate
     vector<T> y_mean;
-    std::vector<detail::kernel_centering> centering;  // per used candidate (fit_intercept)
+    std::vector<detail::kernel_centering> centering;  ///< per used candidate (fit_intercept)
     std::size_t n_kernels = 0;
 
     multiple_kernel_ridge_cv() = default;

@@ -15,9 +15,9 @@
 namespace b2m::brain {
 
 struct logistic_options {
-    double C = 1.0;               // inverse regularisation, as sklearn: C * sum CE + 0.5 ||W||^2
+    double C = 1.0;               ///< inverse regularisation, as sklearn: C * sum CE + 0.5 ||W||^2
     std::size_t max_iter = 1000;
-    double tol = 1e-6;            // stop when ||gradient||_inf of the mean loss < tol
+    double tol = 1e-6;            ///< stop when ||gradient||_inf of the mean loss < tol
 };
 
 /// Softmax regression with an unpenalised intercept, minimising
@@ -27,8 +27,8 @@ struct logistic_options {
 template <real T>
 struct logistic_regression {
     logistic_options options{};
-    matrix<T> coef;        // (features, classes)
-    vector<T> intercept;   // (classes)
+    matrix<T> coef;        ///< (features, classes)
+    vector<T> intercept;   ///< (classes)
     std::size_t classes = 0, iterations = 0;
 
     logistic_regression() = default;

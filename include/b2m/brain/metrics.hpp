@@ -97,9 +97,9 @@ double median(const vector<T>& v) {
 /// Split-half reliability of the repeat-averaged response, per target.
 template <real T>
 struct noise_ceiling_result {
-    vector<T> split_half_r;   // mean over splits of r(half A mean, half B mean)
-    vector<T> reliability;    // Spearman-Brown corrected: 2 r / (1 + r)
-    vector<T> r_ceiling;      // ceiling for Pearson r of a model: sqrt(max(reliability, 0))
+    vector<T> split_half_r;   ///< mean over splits of r(half A mean, half B mean)
+    vector<T> reliability;    ///< Spearman-Brown corrected: 2 r / (1 + r)
+    vector<T> r_ceiling;      ///< ceiling for Pearson r of a model: sqrt(max(reliability, 0))
 };
 
 /// Noise ceiling from repeated presentations. responses: (trials, targets); ids: stimulus

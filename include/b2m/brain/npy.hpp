@@ -36,7 +36,7 @@ namespace b2m::brain {
 /// What a .npy header says. data_offset is where the array bytes start.
 struct npy_header {
     int version = 1;
-    std::string descr;             // e.g. "<f4"
+    std::string descr;             ///< e.g. "<f4"
     bool fortran_order = false;
     std::vector<std::size_t> shape;
     std::size_t itemsize = 0;

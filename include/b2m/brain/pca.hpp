@@ -21,9 +21,9 @@ namespace b2m::brain {
 /// explained_variance = s^2 / (n - 1). Ties in |loading| go to the first feature.
 template <real T>
 struct pca {
-    matrix<T> components;        // (k, features)
-    vector<T> mean;              // (features)
-    vector<T> explained_variance;  // (k)
+    matrix<T> components;        ///< (k, features)
+    vector<T> mean;              ///< (features)
+    vector<T> explained_variance;  ///< (k)
 
     /// Requires x finite with at least 2 rows and 1 <= k <= min(rows, features) (data_error).
     pca& fit(const matrix<T>& x, std::size_t k) {

@@ -13,9 +13,9 @@ namespace b2m::brain {
 
 template <real T>
 struct repeat_average {
-    matrix<T> mean;                    // (stimuli, columns), stimuli in order of first appearance
-    std::vector<std::int64_t> ids;     // stimulus id of each row of mean
-    std::vector<std::size_t> counts;   // trials averaged into each row
+    matrix<T> mean;                    ///< (stimuli, columns), stimuli in order of first appearance
+    std::vector<std::int64_t> ids;     ///< stimulus id of each row of mean
+    std::vector<std::size_t> counts;   ///< trials averaged into each row
 };
 
 /// Averages the rows of `responses` (trials, columns) that share a stimulus id.

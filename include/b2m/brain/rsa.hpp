@@ -157,9 +157,9 @@ double compare_rdms(const matrix<T>& a, const matrix<T>& b, rdm_compare how = rd
 }
 
 struct bootstrap_result {
-    double value = 0;              // on all stimuli
-    double low = 0, high = 0;      // percentile interval
-    std::vector<double> samples;   // one per bootstrap draw
+    double value = 0;              ///< on all stimuli
+    double low = 0, high = 0;      ///< percentile interval
+    std::vector<double> samples;   ///< one per bootstrap draw
 };
 
 /// Bootstrap over stimuli: each draw resamples the S stimuli with replacement (rng(seed)),

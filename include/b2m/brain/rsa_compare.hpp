@@ -88,9 +88,9 @@ inline void remove_mean(std::vector<double>& v) {
 /// entries, as rsatoolbox's _cov_weighting (sigma_k = None). Built once per NaN mask.
 struct whitener {
     std::size_t n = 0;
-    std::vector<std::size_t> pi, pj;  // valid pairs (i < j), in order
-    bool full = true;                 // no missing pair: closed-form double centring
-    std::vector<double> chol;         // Cholesky factor (n x n, lower) of S' W S otherwise
+    std::vector<std::size_t> pi, pj;  ///< valid pairs (i < j), in order
+    bool full = true;                 ///< no missing pair: closed-form double centring
+    std::vector<double> chol;         ///< Cholesky factor (n x n, lower) of S' W S otherwise
 
     whitener(std::size_t n_cond, const std::vector<char>& valid) : n(n_cond) {
         for (std::size_t i = 0, p = 0; i < n; ++i)

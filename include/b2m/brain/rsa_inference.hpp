@@ -83,7 +83,7 @@ struct rsa_eval {
     std::vector<double> nc_lower, nc_upper;  ///< per draw
     std::size_t n_rdm = 0, n_pattern = 0;
     double dof = 1;
-    // statistics (compute_stats)
+    /// statistics (compute_stats)
     std::vector<double> mean, sem, model_var, nc_var_lower;
     matrix<double> diff_var;       ///< (models, models) variance of differences
     std::size_t usable = 0;

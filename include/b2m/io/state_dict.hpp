@@ -124,8 +124,8 @@ namespace detail {
 template <real T>
 struct slot {
     state_entry e;
-    matrix<T>* value = nullptr;  // nullptr for counters
-    std::size_t d0 = 0, d1 = 0;  // time_conv: F, k
+    matrix<T>* value = nullptr;  ///< nullptr for counters
+    std::size_t d0 = 0, d1 = 0;  ///< time_conv: F, k
 };
 
 inline std::vector<std::size_t> row_shape(const std::vector<std::size_t>& s) {

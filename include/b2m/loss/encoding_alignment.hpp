@@ -214,8 +214,8 @@ public:
 
 private:
     struct block {
-        std::vector<std::size_t> rows;  // trials of this subject in the batch
-        matrix<T> e, b, p, pn, bn, r, gp, gpn, ge;  // first rows.size() rows used
+        std::vector<std::size_t> rows;  ///< trials of this subject in the batch
+        matrix<T> e, b, p, pn, bn, r, gp, gpn, ge;  ///< first rows.size() rows used
         std::vector<T> np, nb;
     };
     bool single() const { return opt_.subject_widths.empty(); }

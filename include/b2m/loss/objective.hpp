@@ -118,7 +118,7 @@ private:
     std::array<T, size> weights_, base_weights_;
     boost::hana::tuple<Terms...> terms_;
     std::array<T, size> values_{};
-    std::string name_buf_;  // for_each_param's parameter names (capacity kept across steps)
+    std::string name_buf_;  ///< for_each_param's parameter names (capacity kept across steps)
 };
 
 /// The spec of a weighted sum of term specs.

@@ -12,7 +12,7 @@
 namespace b2m::loss {
 
 template <class S>
-struct source_traits;  // undefined for anything that is not a source
+struct source_traits;  ///< undefined for anything that is not a source
 
 template <>
 struct source_traits<nn::output_t> {

@@ -154,7 +154,7 @@ private:
     Student* student_ = nullptr;
     communicator comm_{};
     source_slot output_;
-    std::deque<source_slot> taps_;  // stable addresses; grows once per tap name
+    std::deque<source_slot> taps_;  ///< stable addresses; grows once per tap name
     std::vector<int> counts_, displs_;
     bool replicated_ = false;
 };

@@ -464,8 +464,8 @@ private:
     }
 
     detail::gram_spectrum sp_;
-    xt::xtensor<double, 2> xc_;  // this rank's centred rows (during fit)
-    matrix<T> z_;                // (r, t): U^T Yc over all rows
+    xt::xtensor<double, 2> xc_;  ///< this rank's centred rows (during fit)
+    matrix<T> z_;                ///< (r, t): U^T Yc over all rows
 };
 
 } // namespace b2m::mpi

@@ -119,7 +119,7 @@ constexpr void check_callback() {
 }
 
 namespace detail {
-// Calls a callback's hook when it has one.
+/// Calls a callback's hook when it has one.
 template <class C, class A>
 void callback_serialize(C& c, A& ar) {
     if constexpr (requires { c.serialize(ar); }) c.serialize(ar);

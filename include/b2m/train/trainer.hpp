@@ -242,8 +242,8 @@ private:
         build_batch_.stimulus = rows(b.stimulus);
         build_batch_.subject = rows(b.subject);
     }
-    // The build batch in a checkpoint: each field's shape (u64) then its values (index
-    // fields as one row of doubles). With resize, fields take the shapes read (apply pass).
+    /// The build batch in a checkpoint: each field's shape (u64) then its values (index
+    /// fields as one row of doubles). With resize, fields take the shapes read (apply pass).
     template <class Archive>
     static void build_fields(Archive& ar, batch<T>& b, bool resize) {
         auto mat = [&](const char* name, matrix<T>& m) {
@@ -279,8 +279,8 @@ private:
     trainer_options options_;
     rng noise_;
     bool built_ = false;
-    batch<T> build_batch_;                 // the first rows of the batch build() saw
-    batch<T>* build_io_ = &build_batch_;   // what serialize visits (load: the file's)
+    batch<T> build_batch_;                 ///< the first rows of the batch build() saw
+    batch<T>* build_io_ = &build_batch_;   ///< what serialize visits (load: the file's)
 };
 
 /// Composes a trainer computing in the student's value_type.
