@@ -14,25 +14,31 @@
 namespace b2m::ad {
 
 namespace fn {
+// Each has value(a, b) = y and the partial derivatives grad_a(a, b, y) = dy/da and
+// grad_b(a, b, y) = dy/db (y = value(a, b), passed so that div reuses it).
+/// a + b: value a + b, grad_a 1, grad_b 1.
 struct add {
-    template <class T> T value(T a, T b) const { return a + b; }
-    template <class T> T grad_a(T, T, T) const { return T(1); }
-    template <class T> T grad_b(T, T, T) const { return T(1); }
+    template <class T> T value(T a, T b) const { return a + b; } ///< Returns a + b.
+    template <class T> T grad_a(T, T, T) const { return T(1); } ///< Returns 1.
+    template <class T> T grad_b(T, T, T) const { return T(1); } ///< Returns 1.
 };
+/// a - b: value a - b, grad_a 1, grad_b -1.
 struct sub {
-    template <class T> T value(T a, T b) const { return a - b; }
-    template <class T> T grad_a(T, T, T) const { return T(1); }
-    template <class T> T grad_b(T, T, T) const { return T(-1); }
+    template <class T> T value(T a, T b) const { return a - b; } ///< Returns a - b.
+    template <class T> T grad_a(T, T, T) const { return T(1); } ///< Returns 1.
+    template <class T> T grad_b(T, T, T) const { return T(-1); } ///< Returns -1.
 };
+/// a * b: value a b, grad_a b, grad_b a.
 struct mul {
-    template <class T> T value(T a, T b) const { return a * b; }
-    template <class T> T grad_a(T, T b, T) const { return b; }
-    template <class T> T grad_b(T a, T, T) const { return a; }
+    template <class T> T value(T a, T b) const { return a * b; } ///< Returns a * b.
+    template <class T> T grad_a(T, T b, T) const { return b; } ///< Returns b.
+    template <class T> T grad_b(T a, T, T) const { return a; } ///< Returns a.
 };
+/// a / b (requires b != 0): value a / b, grad_a 1 / b, grad_b -y / b.
 struct div {
-    template <class T> T value(T a, T b) const { return a / b; }
-    template <class T> T grad_a(T, T b, T) const { return T(1) / b; }
-    template <class T> T grad_b(T, T b, T y) const { return -y / b; }
+    template <class T> T value(T a, T b) const { return a / b; } ///< Returns a / b.
+    template <class T> T grad_a(T, T b, T) const { return T(1) / b; } ///< Returns 1 / b.
+    template <class T> T grad_b(T, T b, T y) const { return -y / b; } ///< Returns -y / b.
 };
 } // namespace fn
 
@@ -47,16 +53,27 @@ bstride broadcast_stride(const S& s) {
 }
 } // namespace detail
 
+/// Fn (add, sub, mul, div in namespace fn) applied entry by entry to A and B, broadcast.
 template <expression A, expression B, class Fn>
 struct binary : node_tag {
+    /// @name Node interface (the concept in b2m/autodiff/node.hpp)
+    ///@{
+
+    /// Node interface: forward(ctx) returns y, y(i, j) = f.value(x(i, j), z(i, j)) for
+    /// x = a.forward(ctx), z = b.forward(ctx) broadcast to (max of the row counts, max of the
+    /// column counts); throws b2m::shape_error naming both shapes when an axis differs and is 1 in
+    /// neither. backward(g, ctx) requires g shaped like y and passes to each operand with a gradient
+    /// g * f.grad_a (resp. grad_b), summed over the axes it was broadcast along (its own shape);
+    /// value() is y of the last forward; for_each_param visits A's, then B's parameters.
     using value_type = value_type_t<A>;
     using T = value_type;
     static_assert(std::is_same_v<T, value_type_t<B>>, "b2m::ad: both operands must have the same scalar type");
     static constexpr bool has_grad = A::has_grad || B::has_grad;
-    A a;
-    B b;
-    Fn f;
+    A a;  ///< The left operand.
+    B b;  ///< The right operand.
+    Fn f; ///< The element-wise function (value, grad_a, grad_b).
 
+    /// Takes both operands and the function object.
     binary(A a_, B b_, Fn f_) : a(std::move(a_)), b(std::move(b_)), f(f_) {}
 
     template <class Ctx>
@@ -94,6 +111,7 @@ struct binary : node_tag {
         a.for_each_param(fun);
         b.for_each_param(fun);
     }
+    ///@}
 
 private:
     template <bool Left, class Ctx>

@@ -14,96 +14,115 @@
 namespace b2m::ad {
 
 namespace fn {
+/// e^x.
 struct exp {
-    template <class T> T value(T x) const { return std::exp(x); }
-    template <class T> T grad(T, T y) const { return y; }
+    template <class T> T value(T x) const { return std::exp(x); } ///< Returns e^x.
+    template <class T> T grad(T, T y) const { return y; }         ///< Returns y (= e^x, the derivative).
 };
 /// Natural log; requires x > 0 (x <= 0 gives -inf/NaN, caught by the trainer's finite check).
 struct log {
-    template <class T> T value(T x) const { return std::log(x); }
-    template <class T> T grad(T x, T) const { return T(1) / x; }
+    template <class T> T value(T x) const { return std::log(x); } ///< Returns ln x.
+    template <class T> T grad(T x, T) const { return T(1) / x; } ///< Returns 1/x.
 };
+/// Square root; requires x >= 0 (the derivative is infinite at 0).
 struct sqrt {
-    template <class T> T value(T x) const { return std::sqrt(x); }
-    template <class T> T grad(T, T y) const { return T(0.5) / y; }
+    template <class T> T value(T x) const { return std::sqrt(x); } ///< Returns sqrt(x).
+    template <class T> T grad(T, T y) const { return T(0.5) / y; } ///< Returns 1 / (2y), y = sqrt(x).
 };
+/// x^2.
 struct square {
-    template <class T> T value(T x) const { return x * x; }
-    template <class T> T grad(T x, T) const { return T(2) * x; }
+    template <class T> T value(T x) const { return x * x; }      ///< Returns x^2.
+    template <class T> T grad(T x, T) const { return T(2) * x; } ///< Returns 2x.
 };
 /// |x|; the derivative at 0 is taken as 0.
 struct abs {
-    template <class T> T value(T x) const { return std::abs(x); }
-    template <class T> T grad(T x, T) const { return x > T(0) ? T(1) : (x < T(0) ? T(-1) : T(0)); }
+    template <class T> T value(T x) const { return std::abs(x); } ///< Returns |x|.
+    template <class T> T grad(T x, T) const { return x > T(0) ? T(1) : (x < T(0) ? T(-1) : T(0)); } ///< Returns sign(x) (0 at 0).
 };
 /// x^p for a fixed exponent p.
 struct pow {
-    double p = 1.0;
-    template <class T> T value(T x) const { return std::pow(x, T(p)); }
-    template <class T> T grad(T x, T) const { return T(p) * std::pow(x, T(p - 1.0)); }
+    double p = 1.0; ///< The exponent; a non-integer p requires x >= 0.
+    template <class T> T value(T x) const { return std::pow(x, T(p)); } ///< Returns x^p.
+    template <class T> T grad(T x, T) const { return T(p) * std::pow(x, T(p - 1.0)); } ///< Returns p x^(p-1).
 };
+/// max(x, 0); the derivative at 0 is taken as 0.
 struct relu {
-    template <class T> T value(T x) const { return x > T(0) ? x : T(0); }
-    template <class T> T grad(T x, T) const { return x > T(0) ? T(1) : T(0); }
+    template <class T> T value(T x) const { return x > T(0) ? x : T(0); }     ///< Returns max(x, 0).
+    template <class T> T grad(T x, T) const { return x > T(0) ? T(1) : T(0); } ///< Returns 1 for x > 0, else 0.
 };
+/// x for x > 0, alpha x otherwise.
 struct leaky_relu {
-    double alpha = 0.01;
-    template <class T> T value(T x) const { return x > T(0) ? x : T(alpha) * x; }
-    template <class T> T grad(T x, T) const { return x > T(0) ? T(1) : T(alpha); }
+    double alpha = 0.01; ///< The slope for x <= 0.
+    template <class T> T value(T x) const { return x > T(0) ? x : T(alpha) * x; } ///< Returns x > 0 ? x : alpha x.
+    template <class T> T grad(T x, T) const { return x > T(0) ? T(1) : T(alpha); } ///< Returns x > 0 ? 1 : alpha.
 };
 /// Exact GELU, 0.5 x (1 + erf(x / sqrt 2)) (PyTorch's default).
 struct gelu {
+    /// Returns x Phi(x), Phi the standard normal CDF.
     template <class T> T value(T x) const { return T(0.5) * x * (T(1) + std::erf(x * T(std::numbers::sqrt2 / 2))); }
+    /// Returns Phi(x) + x phi(x), phi the standard normal density.
     template <class T> T grad(T x, T) const {
         const T cdf = T(0.5) * (T(1) + std::erf(x * T(std::numbers::sqrt2 / 2)));
         const T pdf = std::exp(T(-0.5) * x * x) * T(0.5 * std::numbers::inv_sqrtpi * std::numbers::sqrt2);
         return cdf + x * pdf;
     }
 };
+/// Hyperbolic tangent.
 struct tanh {
-    template <class T> T value(T x) const { return std::tanh(x); }
-    template <class T> T grad(T, T y) const { return T(1) - y * y; }
+    template <class T> T value(T x) const { return std::tanh(x); }     ///< Returns tanh x.
+    template <class T> T grad(T, T y) const { return T(1) - y * y; } ///< Returns 1 - y^2, y = tanh x.
 };
 /// Logistic sigmoid, evaluated without overflow for large |x|.
 struct sigmoid {
+    /// Returns 1 / (1 + e^-x), in [0, 1].
     template <class T> T value(T x) const {
         if (x >= T(0)) return T(1) / (T(1) + std::exp(-x));
         const T e = std::exp(x);
         return e / (T(1) + e);
     }
-    template <class T> T grad(T, T y) const { return y * (T(1) - y); }
+    template <class T> T grad(T, T y) const { return y * (T(1) - y); } ///< Returns y (1 - y), y = sigmoid(x).
 };
 /// log(1 + e^x), evaluated without overflow.
 struct softplus {
+    /// Returns log(1 + e^x) > 0.
     template <class T> T value(T x) const {
         return x > T(0) ? x + std::log1p(std::exp(-x)) : std::log1p(std::exp(x));
     }
-    template <class T> T grad(T x, T) const { return sigmoid{}.value(x); }
+    template <class T> T grad(T x, T) const { return sigmoid{}.value(x); } ///< Returns sigmoid(x).
 };
 /// atanh(x); requires |x| < 1 (the RSA loss clamps before calling it).
 struct atanh {
-    template <class T> T value(T x) const { return std::atanh(x); }
-    template <class T> T grad(T x, T) const { return T(1) / (T(1) - x * x); }
+    template <class T> T value(T x) const { return std::atanh(x); }             ///< Returns atanh x.
+    template <class T> T grad(T x, T) const { return T(1) / (T(1) - x * x); } ///< Returns 1 / (1 - x^2).
 };
 /// a * x + b for fixed a, b (scalar arithmetic on expressions).
 struct affine {
-    double a = 1.0, b = 0.0;
-    template <class T> T value(T x) const { return T(a) * x + T(b); }
-    template <class T> T grad(T, T) const { return T(a); }
+    /// The scale a;
+    double a = 1.0, b = 0.0; ///< the offset b.
+    template <class T> T value(T x) const { return T(a) * x + T(b); } ///< Returns a x + b.
+    template <class T> T grad(T, T) const { return T(a); }            ///< Returns a.
 };
 } // namespace fn
 
 /// Applies an element-wise function object Fn (see namespace fn) to every entry of A.
 template <expression A, class Fn>
 struct unary : node_tag {
+    /// @name Node interface (the concept in b2m/autodiff/node.hpp)
+    ///@{
+
+    /// Node interface: value_type and T are A's element type; has_grad is A's (backward
+    /// passes nothing down when A has none).
     using value_type = value_type_t<A>;
     using T = value_type;
     static constexpr bool has_grad = A::has_grad;
-    A a;
-    Fn f;
+    ///@}
+    A a;  ///< The operand.
+    Fn f; ///< The element-wise function (value(x), grad(x, y)).
 
+    /// Takes ownership of the operand and the function object.
     unary(A a_, Fn f_) : a(std::move(a_)), f(std::move(f_)) {}
 
+    /// Returns y, y[i] = f.value(x[i]) with x = a.forward(ctx) (same shape as x).
     template <class Ctx>
     const matrix<T>& forward(const Ctx& ctx) {
         const matrix<T>& x = a.forward(ctx);
@@ -115,6 +134,7 @@ struct unary : node_tag {
         });
         return y_;
     }
+    /// Requires g shaped like y (after a forward); passes g[i] * f.grad(x[i], y[i]) to a.backward.
     template <class Ctx>
     void backward(const matrix<T>& g, const Ctx& ctx) {
         if constexpr (has_grad) {
@@ -128,7 +148,8 @@ struct unary : node_tag {
             a.backward(ga_, ctx);
         }
     }
-    const matrix<T>& value() const { return y_; }
+    const matrix<T>& value() const { return y_; } ///< y of the last forward.
+    /// Visits A's parameters (f has none).
     template <class F>
     void for_each_param(F&& fun) { a.for_each_param(fun); }
 

@@ -17,10 +17,13 @@
 
 namespace b2m::ad {
 
+/// A graph E evaluated on N bound input matrices (arg<T, 0..N-1>), with its gradient.
+/// Owns the graph and its buffers: not thread-safe; calls with unchanged shapes allocate nothing.
 template <real T, std::size_t N, expression E>
 class function {
 public:
-    using value_type = T;
+    using value_type = T; ///< The element type of inputs and result.
+    /// Takes ownership of the graph (usually via make_function).
     explicit function(E e) : expr_(std::move(e)) {}
 
     /// Evaluates the graph; the result's shape is whatever the expression makes.
@@ -56,6 +59,7 @@ public:
     /// Calls f(name, value, grad) for every param leaf of the graph.
     template <class F>
     void for_each_param(F&& f) { expr_.for_each_param(f); }
+    /// The graph itself (e.g. to reach a param leaf by member access).
     E& expression() { return expr_; }
 
 private:

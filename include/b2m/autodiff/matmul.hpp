@@ -12,12 +12,21 @@ namespace b2m::ad {
 /// (shape_error naming both operands otherwise).
 template <bool TransA, bool TransB, expression A, expression B>
 struct matmul_node : node_tag {
+    /// @name Node interface (the concept in b2m/autodiff/node.hpp)
+    ///@{
+
+    /// Node interface: forward(ctx) returns y = op(x) op(z), x = a.forward(ctx), z = b.forward(ctx),
+    /// shape (rows of op(x), columns of op(z)); throws b2m::shape_error naming both shapes when the
+    /// inner dimensions differ. backward(g, ctx) requires g shaped like y and passes dL/dx (shape of
+    /// x) to a and dL/dz (shape of z) to b, for the operands that have gradients; value() is y of
+    /// the last forward; for_each_param visits A's, then B's parameters.
     using value_type = value_type_t<A>;
     using T = value_type;
     static constexpr bool has_grad = A::has_grad || B::has_grad;
-    A a;
-    B b;
+    A a; ///< The left operand.
+    B b; ///< The right operand.
 
+    /// Takes both operands.
     matmul_node(A a_, B b_) : a(std::move(a_)), b(std::move(b_)) {}
 
     template <class Ctx>
@@ -49,6 +58,7 @@ struct matmul_node : node_tag {
         a.for_each_param(fun);
         b.for_each_param(fun);
     }
+    ///@}
 
 private:
     matrix<T> y_, ga_, gb_;

@@ -31,6 +31,7 @@ struct node_tag {};
 template <class N>
 concept expression = std::derived_from<std::remove_cvref_t<N>, node_tag>;
 
+/// The element type (float or double) of expression N.
 template <expression N>
 using value_type_t = typename std::remove_cvref_t<N>::value_type;
 
@@ -39,8 +40,8 @@ using value_type_t = typename std::remove_cvref_t<N>::value_type;
 /// shape as values[I]; the caller zeroes it when a fresh gradient is wanted).
 template <real T, std::size_t N>
 struct context {
-    std::array<const matrix<T>*, N> values{};
-    std::array<matrix<T>*, N> grads{};
+    std::array<const matrix<T>*, N> values{}; ///< values[I]: the matrix arg<T, I> reads; must be non-null at forward.
+    std::array<matrix<T>*, N> grads{};        ///< grads[I]: null, or a buffer shaped like *values[I] that backward adds into.
 };
 
 namespace detail {
@@ -61,6 +62,12 @@ void accumulate(matrix<T>& into, const matrix<T>& g, const char* who) {
 /// The I-th matrix of the evaluation context.
 template <real T, std::size_t I>
 struct arg : node_tag {
+    /// @name Node interface (the concept in b2m/autodiff/node.hpp)
+    ///@{
+
+    /// Node interface: forward(ctx) returns *ctx.values[I] (throws b2m::error when it is null);
+    /// backward(g, ctx) adds g into *ctx.grads[I] when that is non-null (g must have its shape);
+    /// value() is the matrix of the last forward; for_each_param visits nothing (no parameters).
     using value_type = T;
     static constexpr bool has_grad = true;
 
@@ -79,6 +86,7 @@ struct arg : node_tag {
     const matrix<T>& value() const { return *value_; }
     template <class F>
     void for_each_param(F&&) {}
+    ///@}
 
 private:
     const matrix<T>* value_ = nullptr;
@@ -87,22 +95,26 @@ private:
 /// A learnable matrix owned by the graph; backward accumulates into `grad`.
 template <real T>
 struct param : node_tag {
-    using value_type = T;
-    static constexpr bool has_grad = true;
-    matrix<T> value_;
-    matrix<T> grad;
-    std::string name;
+    using value_type = T; ///< The element type.
+    static constexpr bool has_grad = true; ///< A parameter always receives a gradient.
+    matrix<T> value_;     ///< The current value (an optimiser updates it in place).
+    matrix<T> grad;       ///< dL/d(value_), same shape; backward adds into it, the caller zeroes it.
+    std::string name;     ///< The name for_each_param reports (state dicts, optimiser groups).
 
     param() = default;
+    /// Takes v as the value; ensures grad has v's shape and is zero.
     param(matrix<T> v, std::string n = "param")
         : value_(std::move(v)), grad(matrix<T>::from_shape(value_.shape())), name(std::move(n)) {
         grad.fill(T(0));
     }
 
+    /// Returns value_ (the context is not read).
     template <class Ctx>
     const matrix<T>& forward(const Ctx&) { return value_; }
+    /// grad += g; throws b2m::shape_error naming the parameter when g's shape differs.
     template <class Ctx>
     void backward(const matrix<T>& g, const Ctx&) { detail::accumulate(grad, g, name.c_str()); }
+    /// Returns value_.
     const matrix<T>& value() const { return value_; }
     /// Calls f(name, value, grad) for this parameter.
     template <class F>
@@ -112,6 +124,11 @@ struct param : node_tag {
 /// A fixed matrix owned by the graph (no gradient).
 template <real T>
 struct constant : node_tag {
+    /// @name Node interface (the concept in b2m/autodiff/node.hpp)
+    ///@{
+
+    /// Node interface: forward(ctx) and value() return value_; backward does nothing and
+    /// has_grad is false (no gradient flows into a constant); for_each_param visits nothing.
     using value_type = T;
     static constexpr bool has_grad = false;
     matrix<T> value_;
@@ -125,6 +142,7 @@ struct constant : node_tag {
     const matrix<T>& value() const { return value_; }
     template <class F>
     void for_each_param(F&&) {}
+    ///@}
 };
 
 } // namespace b2m::ad

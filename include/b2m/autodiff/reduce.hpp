@@ -12,14 +12,24 @@ namespace b2m::ad {
 
 enum class axis : int { all = -1, rows = 0, cols = 1 };
 
+/// The sum (Mean false) or the mean (Mean true) of A's entries over ax.
 template <expression A, bool Mean>
 struct reduce_node : node_tag {
+    /// @name Node interface (the concept in b2m/autodiff/node.hpp)
+    ///@{
+
+    /// Node interface: forward(ctx) returns y for x = a.forward(ctx) of shape (r, c): axis::all
+    /// gives (1, 1), axis::rows (down the rows) gives (1, c), axis::cols (along each row) gives
+    /// (r, 1). backward(g, ctx) requires g shaped like y and passes g broadcast back to (r, c)
+    /// (divided by the count averaged over, for the mean) to a.backward; value() is y of the last
+    /// forward; for_each_param visits A's parameters.
     using value_type = value_type_t<A>;
     using T = value_type;
     static constexpr bool has_grad = A::has_grad;
-    A a;
-    ad::axis ax;
+    A a;         ///< The operand.
+    ad::axis ax; ///< The axis reduced over (axis::all: every entry).
 
+    /// Takes the operand and the axis.
     reduce_node(A a_, ad::axis ax_) : a(std::move(a_)), ax(ax_) {}
 
     template <class Ctx>
@@ -65,6 +75,7 @@ struct reduce_node : node_tag {
     const matrix<T>& value() const { return y_; }
     template <class F>
     void for_each_param(F&& fun) { a.for_each_param(fun); }
+    ///@}
 
 private:
     matrix<T> y_, ga_;

@@ -26,16 +26,27 @@ T row_logsumexp(const T* x, std::size_t n) {
 }
 } // namespace detail
 
+/// Which row function a rowwise_node computes (see softmax, log_softmax, logsumexp, l2_normalize below).
 enum class rowwise_kind { softmax, log_softmax, logsumexp, l2_normalize };
 
+/// The row function Kind applied to each row of A independently.
 template <expression A, rowwise_kind Kind>
 struct rowwise_node : node_tag {
+    /// @name Node interface (the concept in b2m/autodiff/node.hpp)
+    ///@{
+
+    /// Node interface: forward(ctx) returns y for x = a.forward(ctx) of shape (r, c): (r, 1) for
+    /// logsumexp, (r, c) for the other kinds, each row computed from the same row of x.
+    /// backward(g, ctx) requires g shaped like y and passes the row-wise vector-Jacobian product
+    /// (shape (r, c)) to a.backward (l2_normalize: zero for a row of norm <= eps); value() is y of
+    /// the last forward; for_each_param visits A's parameters.
     using value_type = value_type_t<A>;
     using T = value_type;
     static constexpr bool has_grad = A::has_grad;
-    A a;
+    A a;         ///< The operand.
     double eps;  ///< l2_normalize: a row of norm <= eps has no direction (see core/row_normalize.hpp)
 
+    /// Takes the operand; eps is used by l2_normalize only.
     explicit rowwise_node(A a_, double eps_ = row_norm_eps) : a(std::move(a_)), eps(eps_) {}
 
     template <class Ctx>
@@ -104,6 +115,7 @@ struct rowwise_node : node_tag {
     const matrix<T>& value() const { return y_; }
     template <class F>
     void for_each_param(F&& fun) { a.for_each_param(fun); }
+    ///@}
 
 private:
     matrix<T> y_, aux_, ga_;

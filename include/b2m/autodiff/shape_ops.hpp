@@ -9,17 +9,28 @@
 
 namespace b2m::ad {
 
+/// Which layout change a reshape_node makes.
 enum class shape_kind { reshape, transpose };
 
 /// reshape to (rows, cols) keeping row-major order (sizes must agree), or transpose.
 template <expression A, shape_kind Kind>
 struct reshape_node : node_tag {
+    /// @name Node interface (the concept in b2m/autodiff/node.hpp)
+    ///@{
+
+    /// Node interface: forward(ctx) returns y: for transpose, (c, r) with y(j, i) = x(i, j), for
+    /// x = a.forward(ctx) of shape (r, c); for reshape, (rows, cols) holding x's entries in
+    /// row-major order (throws b2m::shape_error when rows * cols != x.size()). backward(g, ctx)
+    /// requires g shaped like y and passes g mapped back to x's shape to a.backward; value() is y
+    /// of the last forward; for_each_param visits A's parameters.
     using value_type = value_type_t<A>;
     using T = value_type;
     static constexpr bool has_grad = A::has_grad;
-    A a;
-    std::size_t rows = 0, cols = 0;
+    A a; ///< The operand.
+    /// The target row count of a reshape (unused by transpose);
+    std::size_t rows = 0, cols = 0; ///< the target column count.
 
+    /// Takes the operand and the target shape (r, c) (ignored by transpose).
     reshape_node(A a_, std::size_t r, std::size_t c) : a(std::move(a_)), rows(r), cols(c) {}
 
     template <class Ctx>
@@ -57,6 +68,7 @@ struct reshape_node : node_tag {
     const matrix<T>& value() const { return y_; }
     template <class F>
     void for_each_param(F&& fun) { a.for_each_param(fun); }
+    ///@}
 
 private:
     matrix<T> y_, ga_;
@@ -70,13 +82,22 @@ template <expression A> auto reshape(A a, std::size_t rows, std::size_t cols) {
 /// [A, B] side by side (axis::cols: same row count) or stacked (axis::rows: same column count).
 template <expression A, expression B>
 struct concat_node : node_tag {
+    /// @name Node interface (the concept in b2m/autodiff/node.hpp)
+    ///@{
+
+    /// Node interface: forward(ctx) returns y = [x, z] (axis::cols: x, z with the same row count r,
+    /// y is (r, cx + cz)) or x above z (axis::rows: same column count c, y is (rx + rz, c)), for
+    /// x = a.forward(ctx), z = b.forward(ctx); throws b2m::shape_error naming both shapes otherwise.
+    /// backward(g, ctx) requires g shaped like y and passes the two blocks of g to a and b;
+    /// value() is y of the last forward; for_each_param visits A's, then B's parameters.
     using value_type = value_type_t<A>;
     using T = value_type;
     static constexpr bool has_grad = A::has_grad || B::has_grad;
-    A a;
-    B b;
-    ad::axis ax;
+    A a;       ///< The first operand (left, or top).
+    B b;       ///< The second operand (right, or bottom).
+    ad::axis ax; ///< axis::cols (side by side) or axis::rows (stacked).
 
+    /// Throws b2m::error when ax is axis::all.
     concat_node(A a_, B b_, ad::axis ax_) : a(std::move(a_)), b(std::move(b_)), ax(ax_) {
         if (ax == axis::all) throw error("b2m::ad::concat: axis must be axis::rows or axis::cols");
     }
@@ -127,6 +148,7 @@ struct concat_node : node_tag {
         a.for_each_param(fun);
         b.for_each_param(fun);
     }
+    ///@}
 
 private:
     matrix<T> y_, ga_, gb_;
@@ -138,13 +160,23 @@ auto concat(A a, B b, axis ax = axis::cols) { return concat_node<A, B>(std::move
 /// Rows [begin, end) (axis::rows) or columns [begin, end) (axis::cols) of A.
 template <expression A>
 struct slice_node : node_tag {
+    /// @name Node interface (the concept in b2m/autodiff/node.hpp)
+    ///@{
+
+    /// Node interface: forward(ctx) returns y = rows [begin, end) of x = a.forward(ctx), shape
+    /// (end - begin, c), or columns [begin, end), shape (r, end - begin); throws b2m::shape_error
+    /// when end exceeds that extent of x. backward(g, ctx) requires g shaped like y and passes
+    /// a gradient shaped like x, g inside the range and 0 outside, to a.backward; value() is y
+    /// of the last forward; for_each_param visits A's parameters.
     using value_type = value_type_t<A>;
     using T = value_type;
     static constexpr bool has_grad = A::has_grad;
-    A a;
-    ad::axis ax;
-    std::size_t begin, end;
+    A a;         ///< The operand.
+    ad::axis ax; ///< axis::rows or axis::cols.
+    /// The first index of the range along ax;
+    std::size_t begin, end; ///< one past the last index (begin <= end).
 
+    /// Throws b2m::error when ax is axis::all or b > e.
     slice_node(A a_, ad::axis ax_, std::size_t b, std::size_t e) : a(std::move(a_)), ax(ax_), begin(b), end(e) {
         if (ax == axis::all || b > e) throw error("b2m::ad::slice: need axis rows or cols and begin <= end");
     }
@@ -188,6 +220,7 @@ struct slice_node : node_tag {
     const matrix<T>& value() const { return y_; }
     template <class F>
     void for_each_param(F&& fun) { a.for_each_param(fun); }
+    ///@}
 
 private:
     matrix<T> y_, ga_;
