@@ -10,9 +10,18 @@
 
 namespace b2m::loss {
 
+/// The term object of loss::binary_cross_entropy(logits, data::targets).
 template <real T, class Logits>
 class binary_cross_entropy_term {
 public:
+    /// @name Term interface (the concept at the head of b2m/loss/objective.hpp)
+    ///@{
+
+    /// Term interface: name() is "binary_cross_entropy(<Logits>)"; check<Student>() requires the
+    /// logits to be the student's; forward(student, batch) returns mean_ij [softplus(z_ij) - t_ij z_ij]
+    /// for t = data::targets of z's shape (b2m::shape_error otherwise; data_error for a target
+    /// outside [0, 1]); backward(student, batch, w) adds w / size * (sigmoid(z) - t) into the logits'
+    /// gradient; for_each_param visits nothing.
     std::string name() const { return "binary_cross_entropy(" + source_traits<Logits>::name() + ")"; }
 
     template <class Student>
@@ -48,10 +57,13 @@ public:
     }
     template <class F>
     void for_each_param(F&&) {}
+    ///@}
 };
 
+/// The spec loss::binary_cross_entropy(logits, data::targets) returns.
 template <class Logits>
 struct binary_cross_entropy_spec : term_spec_tag {
+    /// The term object for scalar type T.
     template <real T>
     binary_cross_entropy_term<T, Logits> make() const { return {}; }
 };

@@ -21,14 +21,15 @@
 
 namespace b2m::loss {
 
+/// The fixed linear map z = (b - mean) map + offset from V brain columns to K latent features.
 struct brain_reduction {
     matrix<double> mean;    ///< (1, V)
     matrix<double> map;     ///< (V, K)
     matrix<double> offset;  ///< (1, K)
 
-    std::size_t in_features() const { return map.shape(0); }
-    std::size_t out_features() const { return map.shape(1); }
-    bool empty() const { return map.size() == 0; }
+    std::size_t in_features() const { return map.shape(0); }  ///< V, the brain columns read.
+    std::size_t out_features() const { return map.shape(1); } ///< K, the latent features made.
+    bool empty() const { return map.size() == 0; }           ///< True for a default-constructed (unfitted) reduction.
 
     /// From explicit parts. Requires mean (1, V), map (V, K), offset (1, K) (shape_error).
     static brain_reduction linear(matrix<double> mean, matrix<double> map, matrix<double> offset) {
@@ -45,6 +46,7 @@ struct brain_reduction {
         p.fit(train_brain, k);
         return from_pca(p);
     }
+    /// The reduction of a fitted PCA: mean its mean, map its components transposed (V, K), offset 0.
     template <real U>
     static brain_reduction from_pca(const brain::pca<U>& p) {
         const std::size_t v = p.components.shape(1), k = p.components.shape(0);

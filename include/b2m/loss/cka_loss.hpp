@@ -21,14 +21,25 @@
 
 namespace b2m::loss {
 
+/// Options of loss::cka_loss.
 struct cka_loss_options {
     bool log = false;  ///< -log CKA instead of 1 - CKA
 };
 
+/// The term object of loss::cka_loss (the contract is at the head of this file).
 template <real T, class A, class B>
 class cka_loss_term {
 public:
-    explicit cka_loss_term(cka_loss_options o) : opt_(o) {}
+    explicit cka_loss_term(cka_loss_options o) : opt_(o) {} ///< Keeps the options.
+    /// @name Term interface (the concept at the head of b2m/loss/objective.hpp)
+    ///@{
+
+    /// Term interface: name() is "cka_loss(<A>, <B>)" ("log_cka_loss(...)" with options.log);
+    /// check<Student>() requires both sources and at least one to be the student's;
+    /// forward(student, batch) reads a (n, da) and b (n, db) and returns 1 - CKA or -log CKA
+    /// (b2m::shape_error when the row counts differ, data_error for n < 2 or a side with zero
+    /// variance); backward(student, batch, w) adds w * dL/da and w * dL/db into the student sides'
+    /// gradients; for_each_param visits nothing.
     std::string name() const {
         return std::string(opt_.log ? "log_cka_loss(" : "cka_loss(") + source_traits<A>::name() + ", " +
                source_traits<B>::name() + ")";
@@ -74,6 +85,7 @@ public:
     }
     template <class F>
     void for_each_param(F&&) {}
+    ///@}
 
 private:
     /// xc = x centred over rows; g = xc xc^T; returns ||g||_F (> 0, else data_error).
@@ -118,12 +130,15 @@ private:
 };
 
 template <class A, class B>
+/// The spec loss::cka_loss(a, b, options) returns.
 struct cka_loss_spec : term_spec_tag {
-    cka_loss_options options;
+    cka_loss_options options; ///< As given to loss::cka_loss.
+    /// The term object for scalar type T.
     template <real T>
     cka_loss_term<T, A, B> make() const { return cka_loss_term<T, A, B>(options); }
 };
 
+/// Linear-CKA alignment loss between sources a and b (one of them the student's).
 template <source A, source B>
 auto cka_loss(A, B, cka_loss_options options = {}) { return cka_loss_spec<A, B>{{}, options}; }
 

@@ -13,9 +13,19 @@
 
 namespace b2m::loss {
 
+/// The term object of loss::cross_entropy: Soft false reads data::labels, true data::targets.
 template <real T, class Logits, bool Soft>
 class cross_entropy_term {
 public:
+    /// @name Term interface (the concept at the head of b2m/loss/objective.hpp)
+    ///@{
+
+    /// Term interface: name() is "cross_entropy(<Logits>)"; check<Student>() requires the logits to
+    /// be the student's, rank 2; forward(student, batch) reads logits z (B, C) and returns
+    /// mean_i [logsumexp(z_i) sum_j t_ij - sum_j t_ij z_ij], t the one-hot rows of data::labels (B
+    /// entries in [0, C): shape_error / data_error otherwise) or data::targets (B, C); backward(student,
+    /// batch, w) adds w / B * (softmax(z_i) sum_j t_ij - t_i) into the logits' gradient;
+    /// for_each_param visits nothing.
     std::string name() const { return "cross_entropy(" + source_traits<Logits>::name() + ")"; }
 
     template <class Student>
@@ -78,13 +88,16 @@ public:
     void for_each_param(F&&) {}
     /// Softmax probabilities of the last forward (B, C).
     const matrix<T>& probabilities() const { return p_; }
+    ///@}
 
 private:
     matrix<T> p_;
 };
 
+/// The spec loss::cross_entropy(logits, data::labels / data::targets) returns.
 template <class Logits, bool Soft>
 struct cross_entropy_spec : term_spec_tag {
+    /// The term object for scalar type T.
     template <real T>
     cross_entropy_term<T, Logits, Soft> make() const { return {}; }
 };

@@ -51,6 +51,7 @@ struct tap_list {};
 template <source... Taps>
 tap_list<Taps...> taps(Taps...) { return {}; }
 
+/// Options of loss::encoding_alignment (see the head of this file).
 struct encoding_alignment_options {
     std::size_t units = 128;   ///< encoder width per tap
     bool mse = true;           ///< the MSE part
@@ -62,15 +63,17 @@ struct encoding_alignment_options {
     /// first subject_widths[s] columns of its (padded) brain row and its own head C_s; the
     /// encoders are shared. Empty: one subject, every column.
     std::vector<std::size_t> subject_widths{};
-    std::uint64_t seed = 0;
+    std::uint64_t seed = 0;    ///< the encoders' and heads' initialisation stream (split per layer)
 };
 
+/// The term object of loss::encoding_alignment (the contract is at the head of this file).
 template <real T, class B, class... Taps>
 class encoding_alignment_term {
     static constexpr std::size_t L = sizeof...(Taps);
     static_assert(L > 0, "b2m: encoding_alignment needs at least one tap");
 
 public:
+    /// Throws b2m::error when units is 0, both parts are off, or a subject width is 0.
     explicit encoding_alignment_term(encoding_alignment_options o) : opt_(std::move(o)) {
         if (opt_.units == 0) throw error("loss::encoding_alignment: units must be positive");
         if (!opt_.mse && !opt_.correlation) throw error("loss::encoding_alignment: both mse and correlation are off");
@@ -81,6 +84,17 @@ public:
         blocks_.resize(S);
     }
 
+    /// @name Term interface (the concept at the head of b2m/loss/objective.hpp)
+    ///@{
+
+    /// Term interface: name() is "encoding_alignment(<taps...>, <B>)"; check<Student>() requires the
+    /// taps to be the student's and B a batch field; forward(student, batch) encodes each tap h_l
+    /// (B, F_l) to e_l (B, units) (encoders and heads built on the first call), predicts p (B, V) or
+    /// per subject (n_s, V_s), and returns the MSE and/or correlation parts of the head of this file
+    /// (throws b2m::shape_error on row or width mismatches); backward(student, batch, w) adds w * dL/dh_l
+    /// into each tap's gradient and w * dL/d(parameter) into the encoders and heads (the correlation
+    /// part only when correlation_gradient); for_each_param visits "encoder<l>.*" and "head.*"
+    /// ("head<s>.*" with several subjects).
     std::string name() const {
         std::string s = "encoding_alignment(";
         ((s += source_traits<Taps>::name() + ", "), ...);
@@ -200,7 +214,9 @@ public:
         else
             for (std::size_t s = 0; s < c_.size(); ++s) c_[s].for_each_param(f, "head" + std::to_string(s) + ".");
     }
+    ///@}
 
+    /// The encoder A_l of tap l (l < number of taps; empty before the first forward).
     linear_head<T>& encoder(std::size_t l) { return a_[l]; }
     /// The head C (one subject) or C_s.
     linear_head<T>& head(std::size_t s = 0) { return c_[s]; }
@@ -282,8 +298,10 @@ private:
 };
 
 template <class B, class... Taps>
+/// The spec loss::encoding_alignment(taps, brain, options) returns.
 struct encoding_alignment_spec : term_spec_tag {
-    encoding_alignment_options options;
+    encoding_alignment_options options; ///< As given to loss::encoding_alignment.
+    /// The term object for scalar type T (throws as its constructor does).
     template <real T>
     encoding_alignment_term<T, B, Taps...> make() const { return encoding_alignment_term<T, B, Taps...>(options); }
 };

@@ -20,15 +20,25 @@
 
 namespace b2m::loss {
 
+/// The term object of loss::expression: builder's autodiff graph evaluated on the sources.
 template <real T, class Builder, class... Sources>
 class expression_term {
     static constexpr std::size_t N = sizeof...(Sources);
     using function_type = decltype(ad::make_function<T, N>(std::declval<Builder&>()));
 
 public:
+    /// Calls builder once with arg<T, 0..N-1> to build the graph (the type is fixed at compile time).
     expression_term(std::string name, Builder builder)
         : name_(std::move(name)), f_(ad::make_function<T, N>(builder)) {}
 
+    /// @name Term interface (the concept at the head of b2m/loss/objective.hpp)
+    ///@{
+
+    /// Term interface: name() is the name given ("expression" by default); check<Student>() requires
+    /// every source to exist; forward(student, batch) binds the sources' matrices to the args and
+    /// returns the graph's value (b2m::shape_error unless it is 1x1); backward(student, batch, w) adds
+    /// w * d(value)/d(source) into every student source's gradient and into the graph's param
+    /// gradients; for_each_param visits the graph's param leaves.
     std::string name() const { return name_; }
 
     template <class Student>
@@ -49,6 +59,7 @@ public:
     }
     template <class F>
     void for_each_param(F&& f) { f_.for_each_param(f); }
+    ///@}
 
 private:
     template <class Student>
@@ -67,9 +78,11 @@ private:
 };
 
 template <class Builder, class... Sources>
+/// The spec loss::expression / loss::named_expression returns.
 struct expression_spec : term_spec_tag {
-    std::string name;
-    Builder builder;
+    std::string name; ///< The term's name in logs and parameter names.
+    Builder builder;  ///< Called with one ad::arg per source; returns a scalar expression.
+    /// The term object for scalar type T.
     template <real T>
     expression_term<T, Builder, Sources...> make() const { return {name, builder}; }
 };
@@ -80,6 +93,7 @@ template <class Builder, source... Sources>
 auto expression(Builder builder, Sources...) {
     return expression_spec<Builder, Sources...>{{}, "expression", std::move(builder)};
 }
+/// As loss::expression, with the term named name.
 template <class Builder, source... Sources>
 auto named_expression(std::string name, Builder builder, Sources...) {
     return expression_spec<Builder, Sources...>{{}, std::move(name), std::move(builder)};

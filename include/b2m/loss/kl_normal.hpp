@@ -15,9 +15,17 @@
 
 namespace b2m::loss {
 
+/// The term object of loss::kl_normal(stats).
 template <real T, class Stats>
 class kl_normal_term {
 public:
+    /// @name Term interface (the concept at the head of b2m/loss/objective.hpp)
+    ///@{
+
+    /// Term interface: name() is "kl_normal(<Stats>)"; check<Student>() requires a student source
+    /// of rank 2; forward(student, batch) reads x (B, 2k) = [mu | logvar] and returns
+    /// mean_i sum_j (mu_ij^2 + exp(logvar_ij) - 1 - logvar_ij) / 2 (b2m::shape_error unless B, k > 0);
+    /// backward is documented below; for_each_param visits nothing.
     std::string name() const { return "kl_normal(" + source_traits<Stats>::name() + ")"; }
 
     template <class Student>
@@ -58,10 +66,13 @@ public:
     }
     template <class F>
     void for_each_param(F&&) {}
+    ///@}
 };
 
+/// The spec loss::kl_normal(stats) returns.
 template <class Stats>
 struct kl_normal_spec : term_spec_tag {
+    /// The term object for scalar type T.
     template <real T>
     kl_normal_term<T, Stats> make() const { return {}; }
 };

@@ -33,19 +33,23 @@
 
 namespace b2m::loss {
 
+/// The latent term's discrepancy: mse (mean squared error) or cosine (mean 1 - cosine per row).
 enum class latent_loss { mse, cosine };
 
+/// Options of loss::latent (see the head of this file).
 struct latent_options {
-    latent_loss kind = latent_loss::mse;
+    latent_loss kind = latent_loss::mse; ///< mse over all entries or 1 - cosine per row
     bool map = true;          ///< learnable linear map W (else the tap is regressed directly)
     bool bias = true;         ///< W has a bias
     std::size_t steps = 0;    ///< time steps T of a sequence tap (0: 1 for a rank-2 tap)
     std::uint64_t seed = 0;   ///< W's initialisation stream
 };
 
+/// The term object of loss::latent: regresses student source A (through W) onto the latent from Z.
 template <real T, class A, class Z>
 class latent_term {
 public:
+    /// Keeps the options; with a reduction, keeps it cast to T (it is applied to Z every batch).
     latent_term(latent_options o, const brain_reduction* reduction) : opt_(o) {
         if (reduction) {
             has_reduction_ = true;
@@ -53,6 +57,15 @@ public:
         }
     }
 
+    /// @name Term interface (the concept at the head of b2m/loss/objective.hpp)
+    ///@{
+
+    /// Term interface: name() is "latent(<A>, <Z>[ reduced])"; check<Student>() requires A the
+    /// student's (rank <= 3) and Z a batch field; forward(student, batch) reads h (B, T*H) and z
+    /// (B, T*K) (or b (B, T*V) reduced to z), builds W (H -> K) on the first call, and returns the mse
+    /// or cosine loss of W h + w0 against z over the B*T rows (see the head of this file; throws
+    /// b2m::shape_error / b2m::error on mismatched rows, widths or steps); backward(student, batch, w)
+    /// adds w * dL/dh into A's gradient and w * dL/dW into W's; for_each_param visits W as "map.*".
     std::string name() const {
         return "latent(" + source_traits<A>::name() + ", " + source_traits<Z>::name() +
                (has_reduction_ ? " reduced" : "") + ")";
@@ -169,7 +182,9 @@ public:
 
     template <class F>
     void for_each_param(F&& f) { w_.for_each_param(f, "map."); }
+    ///@}
 
+    /// The learnable map W (empty before the first forward, unused when options.map is false).
     linear_head<T>& map() { return w_; }
     /// The latent targets of the last forward, (B*T, K) row-major.
     const T* latent() const { return z_; }
@@ -187,9 +202,11 @@ private:
 };
 
 template <class A, class Z>
+/// The spec loss::latent(a, z, ...) returns.
 struct latent_spec : term_spec_tag {
-    latent_options options;
-    std::optional<brain_reduction> reduction;
+    latent_options options;                   ///< As given to loss::latent.
+    std::optional<brain_reduction> reduction; ///< The fitted reduction P applied to Z, or none.
+    /// The term object for scalar type T.
     template <real T>
     latent_term<T, A, Z> make() const {
         return latent_term<T, A, Z>(options, reduction ? &*reduction : nullptr);

@@ -9,9 +9,18 @@
 
 namespace b2m::loss {
 
+/// The term object of loss::mse(A, B) (see mse_spec).
 template <real T, class A, class B>
 class mse_term {
 public:
+    /// @name Term interface (the concept at the head of b2m/loss/objective.hpp)
+    ///@{
+
+    /// Term interface: name() is "mse(<A>, <B>)"; check<Student>() requires both sources to exist
+    /// and at least one to be the student's; forward(student, batch) returns mean_ij (a_ij - b_ij)^2
+    /// (summed in double), throwing b2m::shape_error when the shapes differ or are empty;
+    /// backward(student, batch, w) adds w * 2 (a - b) / size into a's gradient and its negative into
+    /// b's (for the student's sides); for_each_param visits nothing (no parameters).
     std::string name() const { return "mse(" + source_traits<A>::name() + ", " + source_traits<B>::name() + ")"; }
 
     template <class Student>
@@ -53,14 +62,18 @@ public:
     }
     template <class F>
     void for_each_param(F&&) {}
+    ///@}
 };
 
+/// The spec loss::mse(a, b) returns: reads sources A and B (the same shape).
 template <class A, class B>
 struct mse_spec : term_spec_tag {
+    /// The term object for scalar type T.
     template <real T>
     mse_term<T, A, B> make() const { return {}; }
 };
 
+/// Mean squared error between sources a and b (one of them the student's).
 template <source A, source B>
 auto mse(A, B) { return mse_spec<A, B>{}; }
 

@@ -43,12 +43,14 @@ concept term_spec = std::derived_from<std::remove_cvref_t<S>, term_spec_tag>;
 template <real T, class... Terms>
 class objective_t {
 public:
-    static constexpr std::size_t size = sizeof...(Terms);
-    using value_type = T;
+    static constexpr std::size_t size = sizeof...(Terms); ///< The number of terms.
+    using value_type = T;                                   ///< The scalar type of values and weights.
 
+    /// Term k gets weights[k] (also its base weight).
     objective_t(std::array<T, size> weights, Terms... terms)
         : weights_(weights), base_weights_(weights), terms_(std::move(terms)...) {}
 
+    /// Compile-time: every term's sources exist in Student with the ranks it needs (static_assert).
     template <class Student>
     static constexpr void check() {
         (Terms::template check<Student>(), ...);
@@ -71,6 +73,8 @@ public:
         });
         return total;
     }
+    /// After forward on the same batch: adds weight_k * d(term k)/d(source) into the student's
+    /// output/tap gradients and the terms' parameter gradients (a term of weight 0 is skipped).
     template <class Student>
     void backward(Student& s, const data::batch<T>& b) {
         std::size_t k = 0;
@@ -79,6 +83,8 @@ public:
             ++k;
         });
     }
+    /// Calls f(name, value, grad) for every parameter of every term, named
+    /// "objective.<k>.<the term's name>" (no allocation per call once the names have been seen).
     template <class F>
     void for_each_param(F&& f) {
         std::size_t k = 0;
@@ -100,7 +106,9 @@ public:
         boost::hana::for_each(terms_, [&](const auto& t) { out[k++] = t.name(); });
         return out;
     }
+    /// Each term's value at the last forward (unweighted; 0 before any).
     const std::array<T, size>& values() const { return values_; }
+    /// The current weights (base weights unless set_weight changed them).
     const std::array<T, size>& weights() const { return weights_; }
     /// The weights the objective was composed with (schedules scale these).
     const std::array<T, size>& base_weights() const { return base_weights_; }
@@ -111,6 +119,7 @@ public:
         if (!std::isfinite(w)) throw data_error("objective: the weight of term " + std::to_string(k) + " must be finite");
         weights_[k] = w;
     }
+    /// Term object I (I < size, checked at compile time), e.g. to read a head's parameters.
     template <std::size_t I>
     auto& term() { return boost::hana::at_c<I>(terms_); }
 
@@ -124,10 +133,11 @@ private:
 /// The spec of a weighted sum of term specs.
 template <class... Specs>
 struct objective {
-    static constexpr std::size_t size = sizeof...(Specs);
-    std::array<double, size> weights;
-    boost::hana::tuple<Specs...> specs;
+    static constexpr std::size_t size = sizeof...(Specs); ///< The number of terms.
+    std::array<double, size> weights;                     ///< weights[k] multiplies term k.
+    boost::hana::tuple<Specs...> specs;                   ///< The term specs, in order.
 
+    /// Builds the objective object for scalar type T (each spec's make<T>(), the weights cast to T).
     template <real T>
     auto make() const {
         std::array<T, size> w;

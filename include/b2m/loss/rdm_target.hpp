@@ -33,15 +33,26 @@
 
 namespace b2m::loss {
 
+/// Options of loss::rdm_target.
 struct rdm_target_options {
     bool center = true;  ///< correlation distance (true) or cosine distance (false)
 };
 
+/// The term object of loss::rdm_target (the contract is at the head of this file).
 template <real T, class A>
 class rdm_target_term {
 public:
+    /// Keeps the target RDM (S, S), already checked square and finite by loss::rdm_target.
     rdm_target_term(matrix<T> target, rdm_target_options o) : target_(std::move(target)), opt_(o) {}
 
+    /// @name Term interface (the concept at the head of b2m/loss/objective.hpp)
+    ///@{
+
+    /// Term interface: name() is "rdm_target(<A>)"; check<Student>() requires A the student's;
+    /// forward(student, batch) returns 1 - pearson(D_ij, T_ij) over the pairs i < j of the batch's
+    /// rows of h (n, d) (b2m::data_error for n < 3, a stimulus index list of the wrong size or out of
+    /// [0, S), or a constant target sub-RDM); backward(student, batch, w) adds w * dL/dh into A's
+    /// gradient (nothing when the student RDM was constant); for_each_param visits nothing.
     std::string name() const { return "rdm_target(" + source_traits<A>::name() + ")"; }
 
     template <class Student>
@@ -124,6 +135,7 @@ public:
 
     template <class F>
     void for_each_param(F&&) {}
+    ///@}
 
     /// Pearson r between the student's and the target's RDM over the last batch's pairs.
     double last_r() const { return r_; }
@@ -137,9 +149,11 @@ private:
 };
 
 template <class A>
+/// The spec loss::rdm_target(a, target, options) returns.
 struct rdm_target_spec : term_spec_tag {
-    matrix<double> target;
-    rdm_target_options options;
+    matrix<double> target;      ///< The target RDM (S, S), square and finite.
+    rdm_target_options options; ///< As given to loss::rdm_target.
+    /// The term object for scalar type T (the target cast to T).
     template <real T>
     rdm_target_term<T, A> make() const { return rdm_target_term<T, A>(xt::cast<T>(target), options); }
 };

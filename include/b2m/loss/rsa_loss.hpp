@@ -23,16 +23,27 @@
 
 namespace b2m::loss {
 
+/// Options of loss::rsa_loss.
 struct rsa_loss_options {
     double clamp = 0.999;  ///< |cos| is clamped to this before atanh; in (0, 1)
 };
 
+/// The term object of loss::rsa_loss (the contract is at the head of this file).
 template <real T, class A, class B>
 class rsa_loss_term {
 public:
+    /// Throws b2m::error unless 0 < o.clamp < 1.
     explicit rsa_loss_term(rsa_loss_options o) : opt_(o) {
         if (!(opt_.clamp > 0 && opt_.clamp < 1)) throw error("loss::rsa_loss: clamp must lie in (0, 1)");
     }
+    /// @name Term interface (the concept at the head of b2m/loss/objective.hpp)
+    ///@{
+
+    /// Term interface: name() is "rsa_loss(<A>, <B>)"; check<Student>() requires both sources and
+    /// at least one to be the student's; forward(student, batch) reads a (n, da) and b (n, db) and
+    /// returns mean over i != j of (atanh c(S^a_ij) - atanh c(S^b_ij))^2 (b2m::shape_error when the
+    /// row counts differ, data_error for n < 2); backward(student, batch, w) adds w * dL/da and
+    /// w * dL/db into the student sides' gradients; for_each_param visits nothing.
     std::string name() const { return "rsa_loss(" + source_traits<A>::name() + ", " + source_traits<B>::name() + ")"; }
 
     template <class Student>
@@ -81,6 +92,7 @@ public:
     }
     template <class F>
     void for_each_param(F&&) {}
+    ///@}
 
 private:
     static void side(const matrix<T>& x, matrix<T>& xn, std::vector<T>& nrm, matrix<T>& s) {
@@ -113,12 +125,15 @@ private:
 };
 
 template <class A, class B>
+/// The spec loss::rsa_loss(a, b, options) returns.
 struct rsa_loss_spec : term_spec_tag {
-    rsa_loss_options options;
+    rsa_loss_options options; ///< As given to loss::rsa_loss.
+    /// The term object for scalar type T (throws as its constructor does).
     template <real T>
     rsa_loss_term<T, A, B> make() const { return rsa_loss_term<T, A, B>(options); }
 };
 
+/// Representational similarity loss between sources a and b (one of them the student's).
 template <source A, source B>
 auto rsa_loss(A, B, rsa_loss_options options = {}) { return rsa_loss_spec<A, B>{{}, options}; }
 

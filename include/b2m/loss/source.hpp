@@ -14,8 +14,18 @@ namespace b2m::loss {
 template <class S>
 struct source_traits;  ///< undefined for anything that is not a source
 
+/// The student's output as a source (the last layer's activations).
 template <>
 struct source_traits<nn::output_t> {
+    /// @name Source interface (every source_traits specialisation, see the head of b2m/loss/source.hpp)
+    ///@{
+
+    /// Source interface: from_student is true when the matrix is the student's (then it has a
+    /// gradient buffer), false for a batch field; name() names the source in error messages;
+    /// valid<Student>() says whether Student provides it; rank<Student>() is its logical rank
+    /// (2: (batch, features), 3: (batch, time, features)); value(student, batch) is the matrix
+    /// (valid after the student's forward); grad(student) points to the buffer, shaped like
+    /// value, that a term adds dL/d(value) into, or is nullptr for data (no gradient).
     static constexpr bool from_student = true;
     static std::string name() { return "nn::output"; }
     template <class Student> static constexpr bool valid() { return true; }
@@ -24,10 +34,17 @@ struct source_traits<nn::output_t> {
     static const auto& value(Student& s, const B&) { return s.output(); }
     template <class Student>
     static auto* grad(Student& s) { return &s.output_grad(); }
+    ///@}
 };
 
+/// The value of the student's tap named Name as a source (valid only when the student has it).
 template <fixed_string Name>
 struct source_traits<nn::tap<Name>> {
+    /// @name Source interface (every source_traits specialisation, see the head of b2m/loss/source.hpp)
+    ///@{
+
+    /// Source interface: as for source_traits<nn::output_t>: value is the tap's value, grad its
+    /// gradient buffer; valid and rank are the student's has_tap<Name>() and tap_rank<Name>().
     static constexpr bool from_student = true;
     static std::string name() { return "nn::tap<\"" + std::string(Name.view()) + "\">"; }
     template <class Student> static constexpr bool valid() { return Student::template has_tap<Name>(); }
@@ -36,11 +53,16 @@ struct source_traits<nn::tap<Name>> {
     static const auto& value(Student& s, const B&) { return s.template tap<Name>().value(); }
     template <class Student>
     static auto* grad(Student& s) { return &s.template tap<Name>().grad(); }
+    ///@}
 };
 
 #define B2M_DATA_SOURCE(tag, field)                                                                \
+    /** A batch field (rank 2, no gradient) as a source. */                                     \
     template <>                                                                                    \
     struct source_traits<data::tag> {                                                              \
+        /** @name Source interface (see source_traits<nn::output_t>) */                           \
+        /** @{ */                                                                                  \
+        /** Source interface: value is the batch field, grad is nullptr, rank is 2. */            \
         static constexpr bool from_student = false;                                                \
         static std::string name() { return std::string("data::") + data::tag::name; }             \
         template <class Student> static constexpr bool valid() { return true; }                   \
@@ -49,6 +71,7 @@ struct source_traits<nn::tap<Name>> {
         static const auto& value(Student&, const B& b) { return b.field; }                         \
         template <class Student>                                                                   \
         static std::nullptr_t grad(Student&) { return nullptr; }                                   \
+        /** @} */                                                                                  \
     };
 B2M_DATA_SOURCE(inputs_t, x)
 B2M_DATA_SOURCE(targets_t, targets)

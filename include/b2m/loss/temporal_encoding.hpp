@@ -36,14 +36,15 @@
 
 namespace b2m::loss {
 
+/// Options of loss::temporal_encoding (see the head of this file).
 struct temporal_encoding_options {
     std::size_t features = 0;  ///< F, features per time step of the tap (required)
     std::size_t volumes = 0;   ///< R, fMRI volumes per batch row (required)
     std::size_t targets = 0;   ///< V, brain targets; 0: taken from the first batch
     std::size_t kernel = 5;    ///< temporal kernel over volumes
-    nn::time_padding padding = nn::time_padding::causal;
+    nn::time_padding padding = nn::time_padding::causal; ///< causal (volume r sees r-k+1..r) or same (centred); not valid
     bool channels_first = false;  ///< tap rows are (F, T) channel-major (nn::conv1d) instead of (T, F)
-    std::uint64_t seed = 0;
+    std::uint64_t seed = 0;       ///< the head's initialisation stream
 };
 
 namespace detail {
@@ -53,9 +54,12 @@ inline std::size_t volume_first_step(std::size_t r, std::size_t steps, std::size
 }
 } // namespace detail
 
+/// The term object of loss::temporal_encoding (the contract is at the head of this file).
 template <real T, class Tap, class Brain>
 class temporal_encoding_term {
 public:
+    /// Throws b2m::error when features, volumes or kernel is 0 or the padding is valid; builds
+    /// the head now when o.targets is given.
     explicit temporal_encoding_term(temporal_encoding_options o) : opt_(o) {
         if (o.features == 0 || o.volumes == 0 || o.kernel == 0)
             throw error("loss::temporal_encoding: features, volumes and kernel must be positive");
@@ -65,6 +69,16 @@ public:
         if (o.targets) build(o.targets);
     }
 
+    /// @name Term interface (the concept at the head of b2m/loss/objective.hpp)
+    ///@{
+
+    /// Term interface: name() is "temporal_encoding(<Tap>, <Brain>)"; check<Student>() requires Tap
+    /// the student's and Brain a batch field; forward(student, batch) pools the tap (B, T*F) into
+    /// u (B, volumes*F), predicts p (B, volumes*V) with the head and returns mean (p - brain)^2
+    /// (throws on T < volumes or a brain width other than volumes*V); backward(student, batch, w)
+    /// adds w * dL/d(tap) (spread evenly over each volume's steps) into the tap's gradient and the
+    /// head's gradients; for_each_param visits the head's parameters as "head.weight", "head.bias"
+    /// (nothing before the head is built).
     std::string name() const {
         return "temporal_encoding(" + source_traits<Tap>::name() + ", " + source_traits<Brain>::name() + ")";
     }
@@ -140,6 +154,7 @@ public:
         if (!head_) return;
         head_->for_each_param([&](const std::string& n, auto& v, auto& g) { f("head." + n, v, g); });
     }
+    ///@}
 
     /// The encoding head (nn::temporal_conv F -> V over volumes); requires it to be built.
     nn::temporal_conv_layer<T>& head() {
@@ -165,8 +180,10 @@ private:
 };
 
 template <class Tap, class Brain>
+/// The spec loss::temporal_encoding(tap, brain, options) returns.
 struct temporal_encoding_spec : term_spec_tag {
-    temporal_encoding_options options;
+    temporal_encoding_options options; ///< As given to loss::temporal_encoding.
+    /// The term object for scalar type T (throws as its constructor does).
     template <real T>
     temporal_encoding_term<T, Tap, Brain> make() const { return temporal_encoding_term<T, Tap, Brain>(options); }
 };
