@@ -29,18 +29,20 @@
 
 namespace b2m::optim {
 
+/// Options of optim::sgd (torch.optim.SGD's meaning).
 struct sgd_options {
-    double lr = 1e-2;
-    double momentum = 0.0;
-    bool nesterov = false;
+    double lr = 1e-2;          ///< learning rate (the optimiser's starting lr; schedules change it)
+    double momentum = 0.0;     ///< momentum factor; 0: plain SGD
+    bool nesterov = false;     ///< Nesterov momentum (requires momentum > 0)
     double weight_decay = 0.0;  ///< L2 penalty added to the gradient
     std::vector<param_group> groups{};  ///< per-group lr scale / weight decay (first match)
 };
+/// Options of optim::adam and optim::adamw (torch.optim.Adam / AdamW's meaning).
 struct adam_options {
-    double lr = 1e-3;
-    double beta1 = 0.9;
-    double beta2 = 0.999;
-    double eps = 1e-8;
+    double lr = 1e-3;     ///< learning rate (the optimiser's starting lr; schedules change it)
+    double beta1 = 0.9;   ///< decay of the first-moment (mean) estimate, in [0, 1)
+    double beta2 = 0.999; ///< decay of the second-moment estimate, in [0, 1)
+    double eps = 1e-8;    ///< added to the square root of the bias-corrected second moment
     double weight_decay = 0.0;  ///< adam: L2 added to the gradient; adamw: decoupled decay
     std::vector<param_group> groups{};  ///< per-group lr scale / weight decay (first match)
 };
@@ -156,19 +158,25 @@ inline void adam_update(const adam_segment<T>& sg, std::size_t i, std::size_t e,
 }
 } // namespace detail
 
+/// The optimiser object of optim::sgd for scalar type T.
 template <real T>
 class sgd_optimizer {
 public:
+    /// Throws b2m::error for Nesterov without momentum > 0.
     explicit sgd_optimizer(sgd_options o) : opt(o), lr(o.lr) {
         if (o.nesterov && o.momentum <= 0) throw error("optim::sgd: Nesterov momentum requires momentum > 0");
     }
-    sgd_options opt;
+    sgd_options opt; ///< The options (groups resolved per parameter on the first step).
     double lr;  ///< current learning rate (schedules change it)
 
     /// Allocates the state for the parameters visit presents (done by the first step).
     template <class Visit>
     void prepare(Visit&& visit) { state_.prepare(visit, false, opt.groups, opt.weight_decay); }
 
+    /// Optimiser step (see the head of this file): for each parameter p with gradient g,
+    /// d = g + wd p; with momentum, buf = momentum buf + d (buf = d on the first step) and
+    /// d = buf (Nesterov: d + momentum buf); p -= lr * lr_scale * d; then g = 0. visit must
+    /// present the same parameters, with the same shapes, in the same order on every step.
     template <class Visit>
     void step(Visit&& visit) {
         state_.prepare(visit, false, opt.groups, opt.weight_decay);
@@ -209,17 +217,22 @@ private:
     std::size_t steps_ = 0;
 };
 
+/// The optimiser object of optim::adam (Decoupled false) and optim::adamw (true) for scalar type T.
 template <real T, bool Decoupled>
 class adam_optimizer {
 public:
-    explicit adam_optimizer(adam_options o) : opt(o), lr(o.lr) {}
-    adam_options opt;
-    double lr;
+    explicit adam_optimizer(adam_options o) : opt(o), lr(o.lr) {} ///< Keeps the options; lr = o.lr.
+    adam_options opt; ///< The options (groups resolved per parameter on the first step).
+    double lr;        ///< current learning rate (schedules change it)
 
     /// Allocates the state for the parameters visit presents (done by the first step).
     template <class Visit>
     void prepare(Visit&& visit) { state_.prepare(visit, true, opt.groups, opt.weight_decay); }
 
+    /// Optimiser step (see the head of this file): Adam's update of every parameter with
+    /// bias-corrected moments (weight decay added to the gradient for adam, applied to the
+    /// value as p *= 1 - lr wd for adamw), then zeroes the gradients. visit must present the
+    /// same parameters, with the same shapes, in the same order on every step.
     template <class Visit>
     void step(Visit&& visit) {
         state_.prepare(visit, true, opt.groups, opt.weight_decay);
@@ -246,7 +259,7 @@ public:
             }
         });
     }
-    std::size_t steps() const { return t_; }
+    std::size_t steps() const { return t_; } ///< The number of steps taken (Adam's t).
 
     /// Visits the optimiser's state for checkpoints (see sgd_optimizer::serialize).
     template <class Archive>
@@ -267,16 +280,22 @@ private:
     std::size_t t_ = 0;
 };
 
+/// Spec of SGD: optim::sgd{{.lr = 0.1, .momentum = 0.9}}.
 struct sgd {
-    sgd_options options;
+    sgd_options options; ///< The options every optimiser made from this spec starts with.
+    /// The optimiser object for scalar type T (throws as its constructor does).
     template <real T> sgd_optimizer<T> make() const { return sgd_optimizer<T>(options); }
 };
+/// Spec of Adam (weight decay as an L2 term in the gradient).
 struct adam {
-    adam_options options;
+    adam_options options; ///< The options every optimiser made from this spec starts with.
+    /// The optimiser object for scalar type T.
     template <real T> adam_optimizer<T, false> make() const { return adam_optimizer<T, false>(options); }
 };
+/// Spec of AdamW (decoupled weight decay; default weight_decay 1e-2 as PyTorch).
 struct adamw {
-    adam_options options{.lr = 1e-3, .weight_decay = 1e-2};
+    adam_options options{.lr = 1e-3, .weight_decay = 1e-2}; ///< The options every optimiser made from this spec starts with.
+    /// The optimiser object for scalar type T.
     template <real T> adam_optimizer<T, true> make() const { return adam_optimizer<T, true>(options); }
 };
 

@@ -18,6 +18,7 @@
 
 namespace b2m::optim {
 
+/// One parameter group: the parameters whose names start with one of its prefixes.
 struct param_group {
     std::vector<std::string> prefixes;  ///< name prefixes, e.g. "0." for layer 0
     double lr_scale = 1.0;              ///< multiplies the optimiser's (scheduled) lr; >= 0
@@ -26,8 +27,8 @@ struct param_group {
 
 /// The settings of one parameter after resolving the groups.
 struct param_setting {
-    double lr_scale = 1.0;
-    double weight_decay = 0.0;
+    double lr_scale = 1.0;     ///< multiplies the optimiser's lr for this parameter
+    double weight_decay = 0.0; ///< this parameter's weight decay
 };
 
 /// Requires lr_scale >= 0 and finite in every group (error naming the group).
