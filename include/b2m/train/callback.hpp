@@ -29,22 +29,22 @@ namespace b2m::train {
 struct epoch_record {
     std::size_t epoch = 0;  ///< 1-based
     double lr = 0;          ///< the learning rate this epoch trained with
-    double train_total = 0;
-    std::vector<double> train_terms;
-    double train_accuracy = std::numeric_limits<double>::quiet_NaN();
-    double val_total = std::numeric_limits<double>::quiet_NaN();
-    std::vector<double> val_terms;
-    double val_accuracy = std::numeric_limits<double>::quiet_NaN();
+    double train_total = 0; ///< the weighted objective, mean over the epoch's training batches (weighted by rows)
+    std::vector<double> train_terms; ///< each term's unweighted value, mean over the training batches (weighted by rows)
+    double train_accuracy = std::numeric_limits<double>::quiet_NaN(); ///< not measured by train::fit (stays NaN)
+    double val_total = std::numeric_limits<double>::quiet_NaN();      ///< the weighted objective on the validation data (NaN when it lacks the training data's fields)
+    std::vector<double> val_terms;  ///< each term's value on the validation data (empty when val_total is NaN)
+    double val_accuracy = std::numeric_limits<double>::quiet_NaN();   ///< argmax accuracy on the validation labels
     std::vector<double> weights;  ///< each term's weight during this epoch
-    double seconds = 0;
+    double seconds = 0;           ///< wall-clock time of the epoch (training and validation)
 };
 
 /// What one fit() call ran.
 struct fit_report {
-    std::vector<std::string> term_names;
+    std::vector<std::string> term_names; ///< the objective's term names, in order
     std::vector<epoch_record> epochs;  ///< the epochs run by this call
     std::size_t resumed_after = 0;     ///< epoch restored from a checkpoint (0: fresh start)
-    bool stopped_early = false;
+    bool stopped_early = false;        ///< a callback's on_epoch_end returned false before the planned epochs
 };
 
 /// What callbacks see: progress so far, and the learning rate and term weights they may
@@ -54,12 +54,12 @@ struct fit_state {
     std::size_t epoch = 0;          ///< current epoch, 1-based (0 before the first)
     std::size_t epochs = 0;         ///< planned epochs
     std::size_t resumed_after = 0;  ///< epoch restored from a checkpoint (0: fresh start)
-    std::vector<std::string> term_names;
+    std::vector<std::string> term_names; ///< the objective's term names, in order
     double* lr = nullptr;           ///< the optimiser's learning rate
     double base_lr = 0;             ///< the learning rate when fit() began (or was first run)
     std::span<double> weights;         ///< each term's current weight (a callback may write them)
     std::vector<double> base_weights;  ///< the objective's weights as composed
-    bool has_validation = false;
+    bool has_validation = false;       ///< fit() was given validation data
 };
 
 /// A type with at least one hook fit() recognises, each with the signature above. A

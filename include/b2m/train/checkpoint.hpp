@@ -43,6 +43,12 @@ inline std::size_t checkpoint_fail_after_bytes = 0;
 /// Collects entries in memory; write_atomically() puts them on disk.
 class checkpoint_writer {
 public:
+    /// @name Archive interface (what serialize(Archive&) visits; see the head of b2m/train/checkpoint.hpp)
+    ///@{
+
+    /// Archive interface (writer): tensor(name, m), u64(name, v) and f64(name, v) append an
+    /// entry named name holding m (its element size and 2-D shape, then its values), v as a
+    /// 64-bit integer, or v as a double; the arguments are not changed.
     template <real T>
     void tensor(const std::string& name, matrix<T>& m) {
         head(name, detail::entry_kind::tensor);
@@ -59,6 +65,7 @@ public:
         head(name, detail::entry_kind::f64);
         put(v);
     }
+    ///@}
 
     /// Writes magic + entries + checksum to path atomically (core/atomic_write.hpp).
     /// Throws io_error naming the file on any failure; the previous file is then unchanged.
@@ -94,6 +101,8 @@ private:
 /// against what the visit expects (nothing changes); with apply = true values are copied.
 class checkpoint_reader {
 public:
+    /// Reads the whole file; throws b2m::io_error naming it when it is missing, too short, not a
+    /// b2m checkpoint or fails the checksum.
     explicit checkpoint_reader(const std::string& path) : path_(path) {
         std::ifstream in(path, std::ios::binary);
         if (!in) throw io_error("checkpoint '" + path + "': cannot open (missing or unreadable)");
@@ -118,6 +127,14 @@ public:
             throw io_error("checkpoint '" + path_ + "': has entries this trainer does not expect (saved from a different student or objective)");
     }
 
+    /// @name Archive interface (what serialize(Archive&) visits; see the head of b2m/train/checkpoint.hpp)
+    ///@{
+
+    /// Archive interface (reader): tensor(name, m), u64(name, v) and f64(name, v) read the next
+    /// entry, which must be named name and of that kind (b2m::io_error otherwise, and for an
+    /// element size other than sizeof(T)); a tensor must have m's shape (b2m::shape_error
+    /// naming both). In an applying pass (begin(true)) the value is copied into m / v; in a
+    /// checking pass nothing changes.
     template <real T>
     void tensor(const std::string& name, matrix<T>& m) {
         head(name, detail::entry_kind::tensor);
@@ -143,6 +160,7 @@ public:
         const auto x = get<double>(name);
         if (apply_) v = x;
     }
+    ///@}
 
 private:
     void need(std::size_t n, const std::string& name) const {

@@ -43,11 +43,12 @@
 
 namespace b2m::train {
 
+/// Options of train::fit.
 struct fit_options {
-    std::size_t epochs = 10;
-    std::size_t batch_size = 64;
-    std::uint64_t shuffle_seed = 0;
-    bool shuffle = true;
+    std::size_t epochs = 10;          ///< the last epoch to run (1-based; a resumed fit runs the remaining ones)
+    std::size_t batch_size = 64;      ///< rows per training step (see batch_plan for the remainder)
+    std::uint64_t shuffle_seed = 0;   ///< epoch e's order is drawn from rng(shuffle_seed).split(e)
+    bool shuffle = true;              ///< false: rows in data order every epoch
     std::string checkpoint_path;      ///< empty: no checkpoints
     std::size_t checkpoint_every = 1; ///< epochs between checkpoints
     bool resume = false;              ///< continue from checkpoint_path when it exists
@@ -58,15 +59,18 @@ struct fit_options {
 /// row joins the batch before it (batch-level objectives such as contrastive terms need
 /// at least two trials). Requires size >= 1.
 struct batch_plan {
-    std::size_t n, size;
-    bool drop_last = false;
+    /// The number of rows;
+    std::size_t n, size; ///< the batch size (>= 1).
+    bool drop_last = false; ///< drop the final smaller batch (but keep at least one batch)
+    /// The number of batches.
     std::size_t count() const {
         if (n == 0) return 0;
         if (drop_last) return std::max<std::size_t>(1, n / size);
         const std::size_t full = n / size, rest = n % size;
         return full + (rest >= 2 || full == 0 ? (rest ? 1 : 0) : 0);
     }
-    std::size_t begin(std::size_t k) const { return std::min(n, k * size); }
+    std::size_t begin(std::size_t k) const { return std::min(n, k * size); } ///< First row of batch k (k < count()).
+    /// One past the last row of batch k (the last batch takes the remainder unless drop_last).
     std::size_t end(std::size_t k) const { return k + 1 == count() && !drop_last ? n : std::min(n, (k + 1) * size); }
 };
 

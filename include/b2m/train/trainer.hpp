@@ -47,12 +47,14 @@
 
 namespace b2m::train {
 
+/// Options of a trainer (make_trainer's last argument).
 struct trainer_options {
     std::uint64_t seed = 0;      ///< parameter initialisation and step noise (dropout, ...)
     bool init_student = true;    ///< draw the student's parameters from the seed
     double clip_norm = 0.0;      ///< > 0: clip the joint gradient norm to this
 };
 
+/// What one step or evaluation of a trainer with K terms measured.
 template <std::size_t K, real T>
 struct step_result {
     T total = 0;                  ///< weighted sum of the terms
@@ -68,16 +70,21 @@ concept optimizer_spec = requires(const O o) {
     o.template make<double>();
 };
 
+/// Training of one student by one objective with one optimiser (the contract is at the head
+/// of this file; build one with make_trainer).
 template <real T, class Student, class Objective, class Optimizer>
 class trainer {
 public:
-    using value_type = T;
-    using student_type = std::remove_reference_t<Student>;
-    static constexpr std::size_t num_terms = Objective::size;
-    using result_type = step_result<num_terms, T>;
+    using value_type = T; ///< The scalar type of batches, parameters and results.
+    using student_type = std::remove_reference_t<Student>; ///< The student's type (without the reference).
+    static constexpr std::size_t num_terms = Objective::size; ///< The objective's number of terms.
+    using result_type = step_result<num_terms, T>; ///< What step() and evaluate() return.
     /// Rows of the build batch kept for checkpoints.
     static constexpr std::size_t max_build_rows = 256;
 
+    /// Takes (or refers to) the student, owns the objective and optimiser objects; checks at
+    /// compile time that the objective's sources exist in the student; with
+    /// options.init_student draws the student's parameters from rng(seed).split(0).
     template <class S>
     trainer(S&& s, Objective o, Optimizer opt, trainer_options options)
         : student_(std::forward<S>(s)), objective_(std::move(o)), optimizer_(std::move(opt)), options_(options),
@@ -185,7 +192,7 @@ public:
         serialize(w, extra);
         w.write_atomically(path);
     }
-    void save(const std::string& path) { save(path, [](auto&) {}); }
+    void save(const std::string& path) { save(path, [](auto&) {}); } ///< save() with no extra state.
 
     /// Restores the state written by save(). Works on a fresh trainer of the same type:
     /// lazily built parts are first built from the batch kept in the checkpoint. Throws
@@ -212,12 +219,13 @@ public:
         serialize(r, extra);
         if (build_batch_.size() == 0) build_batch_ = kept;
     }
-    void load(const std::string& path) { load(path, [](auto&) {}); }
+    void load(const std::string& path) { load(path, [](auto&) {}); } ///< load() with no extra state.
 
-    student_type& student() { return student_; }
-    Objective& objective() { return objective_; }
-    Optimizer& optimizer() { return optimizer_; }
-    rng& noise() { return noise_; }
+    student_type& student() { return student_; }    ///< The student being trained.
+    Objective& objective() { return objective_; }    ///< The objective object (weights, values, term parts).
+    Optimizer& optimizer() { return optimizer_; }    ///< The optimiser object (its lr is what schedules change).
+    rng& noise() { return noise_; }                  ///< The step noise stream (dropout, ...), rng(seed).split(1) at start.
+    /// The objective's term names, in order.
     std::array<std::string, num_terms> term_names() const { return objective_.names(); }
 
 private:

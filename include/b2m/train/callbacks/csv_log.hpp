@@ -35,9 +35,10 @@
 
 namespace b2m::train {
 
+/// A fit() callback writing one CSV row per epoch to `path` (the contract is at the head of this file).
 class csv_log {
 public:
-    explicit csv_log(std::string file) : path(std::move(file)) {}
+    explicit csv_log(std::string file) : path(std::move(file)) {} ///< Logs to file (nothing is written before on_fit_begin).
     std::string path;  ///< the log file
 
     /// Lower-case letters, digits and single underscores: "nn::tap<\"h\">" -> "nn_tap_h".
@@ -101,6 +102,13 @@ public:
         return q + "\"";
     }
 
+    /// @name Callback hooks (the concept at the head of b2m/train/callback.hpp)
+    ///@{
+
+    /// Callback hooks: on_fit_begin writes the header and the kept rows of epochs
+    /// 1..s.resumed_after (see the head of this file); on_epoch_end appends the epoch's row and
+    /// rewrites the file atomically, returning true (never stops training). Both throw
+    /// b2m::io_error naming the file when it cannot be written.
     void on_fit_begin(const fit_state& s) {
         std::string header;
         for (const auto& h : header_fields(s.term_names)) header += (header.empty() ? "" : ",") + field(h);
@@ -128,6 +136,7 @@ public:
         atomic_write(path, text_, "CSV log");
         return true;
     }
+    ///@}
 
 private:
     std::string text_;  ///< the file's contents (the header and the rows written so far)

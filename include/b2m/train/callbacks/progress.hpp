@@ -15,11 +15,19 @@
 
 namespace b2m::train {
 
+/// A fit() callback printing training progress (see the head of this file).
 struct progress {
-    std::FILE* out = stdout;
-    bool force_plain = false;
-    std::chrono::steady_clock::time_point start{};
+    std::FILE* out = stdout;  ///< the stream printed to (not owned; must outlive the fit call)
+    bool force_plain = false; ///< one line per epoch even on a terminal
+    std::chrono::steady_clock::time_point start{}; ///< state: when fit began (for the ETA)
 
+    /// @name Callback hooks (the concept at the head of b2m/train/callback.hpp)
+    ///@{
+
+    /// Callback hooks: on_fit_begin records the start time; on_step redraws the progress bar
+    /// (epoch, loss, ETA) when out is a terminal and not force_plain; on_epoch_end prints the
+    /// epoch's line (loss, each term when there are several, validation loss and accuracy when
+    /// measured, seconds) and returns true.
     void on_fit_begin(const fit_state&) { start = std::chrono::steady_clock::now(); }
     void on_step(const fit_state& s, std::size_t step, std::size_t steps, double loss) {
         if (!interactive()) return;
@@ -42,6 +50,7 @@ struct progress {
         std::fflush(out);
         return true;
     }
+    ///@}
 
 private:
     bool interactive() const { return !force_plain && ::isatty(::fileno(out)); }

@@ -35,18 +35,24 @@
 
 namespace b2m::train {
 
+/// Weight schedule rising linearly from start to 1 over the first `epochs` epochs.
 struct warmup {
     std::size_t epochs = 5;  ///< epochs to reach the full weight
     double start = 0.0;      ///< factor at epoch 1
+    /// start + (1 - start) (epoch - 1) / (epochs - 1) before epoch `epochs`, 1 from then on
+    /// (1 throughout when epochs <= 1); epoch is 1-based, the planned total is ignored.
     double factor(std::size_t epoch, std::size_t) const {
         if (epochs <= 1 || epoch >= epochs) return 1.0;
         return start + (1.0 - start) * double(epoch - 1) / double(epochs - 1);
     }
 };
 
+/// Weight schedule falling along half a cosine from 1 at epoch 1 to floor.
 struct cosine_decay {
     std::size_t epochs = 0;  ///< epochs of the decay (0: all planned epochs)
     double floor = 0.0;      ///< factor at the last epoch of the decay and after
+    /// floor + (1 - floor) (1 + cos(pi (epoch - 1) / (n - 1))) / 2 for epoch < n, floor from
+    /// epoch n on (1 when n <= 1), with n = epochs, or planned when epochs is 0.
     double factor(std::size_t epoch, std::size_t planned) const {
         const std::size_t n = epochs ? epochs : planned;
         if (n <= 1) return 1.0;
@@ -56,11 +62,19 @@ struct cosine_decay {
     }
 };
 
+/// A fit() callback setting term `term`'s weight to base weight * schedule.factor(epoch, epochs)
+/// before each epoch (the contract is at the head of this file).
 template <class Schedule>
 struct weight_schedule {
-    std::size_t term = 0;
-    Schedule schedule;
+    std::size_t term = 0; ///< the term's index in the objective (0-based)
+    Schedule schedule;    ///< anything with double factor(std::size_t epoch, std::size_t planned) const
 
+    /// @name Callback hooks (the concept at the head of b2m/train/callback.hpp)
+    ///@{
+
+    /// Callback hooks: on_fit_begin throws b2m::error when term is not an index of the
+    /// objective's terms; on_epoch_begin sets s.weights[term] = s.base_weights[term] *
+    /// schedule.factor(s.epoch, s.epochs) (b2m::error when the factor is not finite).
     void on_fit_begin(const fit_state& s) {
         if (term >= s.weights.size())
             throw error("weight_schedule: term " + std::to_string(term) + " does not exist (the objective has " +
@@ -72,6 +86,7 @@ struct weight_schedule {
             throw error("weight_schedule: the schedule's factor at epoch " + std::to_string(s.epoch) + " is not finite");
         s.weights[term] = s.base_weights[term] * f;
     }
+    ///@}
 };
 template <class Schedule>
 weight_schedule(std::size_t, Schedule) -> weight_schedule<Schedule>;
