@@ -46,6 +46,7 @@ namespace b2m::mpi {
 /// ensures: MPI is initialised with at least MPI_THREAD_FUNNELED while the object lives.
 class environment {
 public:
+    /// Initialises MPI with the program's arguments (which MPI may edit), unless already initialised.
     environment(int& argc, char**& argv) { init(&argc, &argv); }
     environment() { init(nullptr, nullptr); }
     environment(const environment&) = delete;
@@ -81,20 +82,22 @@ inline bool launched_by_mpi() {
 class communicator {
 public:
     communicator() : c_(MPI_COMM_WORLD) {}
-    explicit communicator(MPI_Comm c) : c_(c) {}
-    MPI_Comm get() const { return c_; }
+    explicit communicator(MPI_Comm c) : c_(c) {} ///< Refers to c (not owned: the caller frees it after use).
+    MPI_Comm get() const { return c_; }          ///< The MPI handle, for calls b2m does not wrap.
+    /// This process's rank in [0, size()).
     int rank() const {
         int r = 0;
         MPI_Comm_rank(c_, &r);
         return r;
     }
+    /// The number of ranks.
     int size() const {
         int s = 1;
         MPI_Comm_size(c_, &s);
         return s;
     }
-    bool root() const { return rank() == 0; }
-    void barrier() const { MPI_Barrier(c_); }
+    bool root() const { return rank() == 0; }  ///< Whether this is rank 0.
+    void barrier() const { MPI_Barrier(c_); } ///< Collective: returns once every rank has called it.
 
 private:
     MPI_Comm c_;
@@ -114,8 +117,9 @@ MPI_Datatype datatype() {
 /// [begin, end) of part `part` when n items are split into `parts` contiguous blocks whose
 /// sizes differ by at most one (the first n % parts blocks are one larger).
 struct range {
-    std::size_t begin = 0, end = 0;
-    std::size_t size() const { return end - begin; }
+    /// The first index;
+    std::size_t begin = 0, end = 0; ///< one past the last index (begin <= end).
+    std::size_t size() const { return end - begin; } ///< end - begin.
 };
 inline range block(std::size_t n, std::size_t parts, std::size_t part) {
     const std::size_t q = n / parts, r = n % parts;
@@ -216,6 +220,7 @@ std::vector<T> allgather(const communicator& c, const std::vector<T>& local) {
 struct agreed_error : b2m::error {
     int code = 1;         ///< exit code chosen by the classifier on the failing rank
     int origin_rank = 0;  ///< the lowest rank that failed
+    /// Carries the failing rank's message, exit code and rank.
     agreed_error(const std::string& what, int code_, int origin) : b2m::error(what), code(code_), origin_rank(origin) {}
 };
 

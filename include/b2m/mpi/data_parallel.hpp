@@ -62,6 +62,10 @@ namespace b2m::mpi {
 template <class Student>
 class gathered_student {
 public:
+    /// @name Student sources (what loss::source_traits reads; the same as Student's)
+    ///@{
+
+    /// The student's scalar type; output_rank, has_tap and tap_rank are Student's (compile time).
     using value_type = typename Student::value_type;
     using T = value_type;
 
@@ -70,13 +74,14 @@ public:
     static constexpr bool has_tap() { return Student::template has_tap<Name>(); }
     template <fixed_string Name>
     static constexpr int tap_rank() { return Student::template tap_rank<Name>(); }
+    ///@}
 
     /// One gathered source: value() is the (B, d) activation of the whole batch, grad() its
     /// gradient buffer (zeroed when gathered).
     class source_slot {
     public:
-        const matrix<T>& value() const { return full_; }
-        matrix<T>& grad() { return grad_; }
+        const matrix<T>& value() const { return full_; } ///< The whole batch's activation (B, d).
+        matrix<T>& grad() { return grad_; }              ///< Its gradient buffer (B, d), zeroed when gathered.
 
     private:
         friend class gathered_student;
@@ -99,9 +104,12 @@ public:
         for (auto& t : taps_) t.ready_ = false;
     }
 
+    /// The whole batch's output (B, d), all-gathered on the first call after begin().
     const matrix<T>& output() { return gathered(output_, student_->output(), &student_->output_grad()).full_; }
+    /// The gradient buffer of output() (B, d), zeroed when gathered; finish() passes this rank's rows on.
     matrix<T>& output_grad() { return gathered(output_, student_->output(), &student_->output_grad()).grad_; }
 
+    /// The gathered slot of tap Name (requires the student to have it), gathered on first use after begin().
     template <fixed_string Name>
     source_slot& tap() {
         source_slot* slot = nullptr;
@@ -159,6 +167,7 @@ private:
     bool replicated_ = false;
 };
 
+/// Options of mpi::distributed_trainer.
 struct distributed_options {
     double clip_norm = 0.0;  ///< > 0: clip the joint gradient norm (pass the trainer's clip_norm)
     bool sync_batch_norm = false;  ///< batch norm statistics over the global batch (see above)
@@ -173,12 +182,19 @@ struct distributed_options {
 template <class Trainer>
 class distributed_trainer {
 public:
+    /// @name The trainer's types (as in train::trainer)
+    ///@{
+
+    /// The local trainer's value_type, number of terms, result_type and student type.
     using value_type = typename Trainer::value_type;
     using T = value_type;
     static constexpr std::size_t num_terms = Trainer::num_terms;
     using result_type = typename Trainer::result_type;
     using student_type = std::remove_cvref_t<decltype(std::declval<Trainer&>().student())>;
+    ///@}
 
+    /// Refers to t (which must outlive this object) and c; with o.sync_batch_norm installs an
+    /// allreduce in the student's batch norm layers (b2m::error when the student cannot take one).
     distributed_trainer(const communicator& c, Trainer& t, distributed_options o = {}) : comm_(c), tr_(&t), opt_(o) {
         if (!opt_.sync_batch_norm) return;
         using reducer = std::function<void(T*, std::size_t)>;
@@ -244,16 +260,16 @@ public:
 
     /// What train::fit reads after evaluate/predict: the whole batch's output.
     struct student_view {
-        distributed_trainer* dp;
-        const matrix<T>& output() const { return dp->view_.output(); }
+        distributed_trainer* dp; ///< The trainer viewed.
+        const matrix<T>& output() const { return dp->view_.output(); } ///< The whole batch's output (B, d).
     };
-    student_view student() { return {this}; }
+    student_view student() { return {this}; } ///< What train::fit reads as the student (output() only).
 
-    auto& optimizer() { return tr_->optimizer(); }
-    auto& objective() { return tr_->objective(); }
-    auto term_names() const { return tr_->term_names(); }
-    Trainer& local() { return *tr_; }
-    const communicator& comm() const { return comm_; }
+    auto& optimizer() { return tr_->optimizer(); }    ///< The local trainer's optimiser (identical on every rank).
+    auto& objective() { return tr_->objective(); }    ///< The local trainer's objective object.
+    auto term_names() const { return tr_->term_names(); } ///< The objective's term names, in order.
+    Trainer& local() { return *tr_; }                  ///< The trainer this rank runs.
+    const communicator& comm() const { return comm_; } ///< The communicator of the ranks.
     /// Bytes of the gradient allreduce per step (the student's parameters).
     std::size_t allreduce_bytes() {
         std::size_t n = 0;
@@ -270,14 +286,14 @@ public:
             if (comm_.root()) tr_->save(path, extra);
         });
     }
-    void save(const std::string& path) { save(path, [](auto&) {}); }
+    void save(const std::string& path) { save(path, [](auto&) {}); } ///< save() with no extra state.
     /// Every rank reads the checkpoint (a shared file system); an error on any rank is
     /// thrown on every rank.
     template <class Extra>
     void load(const std::string& path, Extra&& extra) {
         agree(comm_, [&] { tr_->load(path, extra); });
     }
-    void load(const std::string& path) { load(path, [](auto&) {}); }
+    void load(const std::string& path) { load(path, [](auto&) {}); } ///< load() with no extra state.
 
 private:
     /// Checks b and, on the first batch, lets the trainer build its lazily sized parts

@@ -42,9 +42,15 @@ namespace b2m::mpi {
 /// For callbacks that write output; state in checkpoints is still saved (from rank 0).
 template <class C>
 struct root_only {
-    C inner;
-    bool active = true;
+    C inner;            ///< the wrapped callback
+    bool active = true; ///< whether this rank forwards the hooks (true on rank 0 via on_root)
 
+    /// @name Callback hooks (the concept at the head of b2m/train/callback.hpp)
+    ///@{
+
+    /// Callback hooks: each exists when C has it; on_fit_begin, on_step and on_epoch_end call
+    /// inner's when active (on_epoch_end returns true otherwise); serialize always forwards, so
+    /// inner's state is in the checkpoint on every rank.
     void on_fit_begin(const train::fit_state& s)
         requires requires(C& c, const train::fit_state& st) { c.on_fit_begin(st); }
     {
@@ -66,6 +72,7 @@ struct root_only {
     {
         inner.serialize(ar);
     }
+    ///@}
 };
 /// cb wrapped to act on rank 0 of c only.
 template <class C>

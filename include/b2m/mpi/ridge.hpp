@@ -33,15 +33,16 @@
 
 namespace b2m::mpi {
 
+/// brain::ridge_cv split over the ranks by targets (the contract is at the head of this file).
 template <real T>
 struct sharded_ridge_cv {
-    brain::ridge_cv_options options{};
+    brain::ridge_cv_options options{}; ///< as brain::ridge_cv's; must be the same on every rank
     range targets{};               ///< this rank's block of [0, total_targets)
-    std::size_t total_targets = 0;
+    std::size_t total_targets = 0; ///< t, the targets over all ranks (set by fit)
     brain::ridge_cv<T> local;      ///< the fitted model of this rank's targets (empty block: unfitted)
 
     sharded_ridge_cv() = default;
-    explicit sharded_ridge_cv(brain::ridge_cv_options o) : options(std::move(o)) {}
+    explicit sharded_ridge_cv(brain::ridge_cv_options o) : options(std::move(o)) {} ///< Unfitted, with options o.
 
     /// Fits this rank's block of the targets of y (n, t), present in full on every rank.
     /// Collective. Requires the same x, y and options on every rank.

@@ -131,9 +131,11 @@ inline void dgemm_tn(std::size_t rows, std::size_t cols, std::size_t k, const do
 
 } // namespace detail
 
+/// brain::ridge_cv on rows split over the ranks; the fitted model (coef, intercept,
+/// predict of brain::linear_model) is identical on every rank (see the head of this file).
 template <real T>
 struct row_sharded_ridge_cv : brain::linear_model<T> {
-    brain::ridge_cv_options options{};
+    brain::ridge_cv_options options{}; ///< as brain::ridge_cv's; must be the same on every rank
     std::vector<double> alpha;        ///< chosen alpha per target (every rank)
     xt::xtensor<double, 2> cv_error;  ///< (alphas, targets): mean squared LOO / held-out error
     std::size_t total_rows = 0;       ///< samples over all ranks
@@ -142,7 +144,7 @@ struct row_sharded_ridge_cv : brain::linear_model<T> {
     double eigh_seconds = 0;          ///< wall time of the serial step (eigh on rank 0 + broadcast)
 
     row_sharded_ridge_cv() = default;
-    explicit row_sharded_ridge_cv(brain::ridge_cv_options o) : options(std::move(o)) {}
+    explicit row_sharded_ridge_cv(brain::ridge_cv_options o) : options(std::move(o)) {} ///< Unfitted, with options o.
 
     /// Fits on the rows of every rank stacked in rank order: x (n_k, p), y (n_k, t) on rank
     /// k (n_k may be 0). options.fold_of_row, when given, has one entry per stacked row.
