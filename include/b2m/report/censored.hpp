@@ -22,8 +22,11 @@ namespace b2m::report {
 /// S(t) = P(T > t) <= 0.5; NaN when fewer than half the runs are known to have reached
 /// it ("not reached"). Ensures n == events + censored.
 struct km_summary {
+    ///@{
+    /// the runs (n), those with a finite time (events) and the censored ones (censored)
     std::size_t n = 0, events = 0, censored = 0;
-    double median = std::numeric_limits<double>::quiet_NaN();
+    ///@}
+    double median = std::numeric_limits<double>::quiet_NaN(); ///< Kaplan-Meier median time (NaN: not reached)
 };
 
 inline km_summary kaplan_meier(std::span<const double> times) {
@@ -54,9 +57,10 @@ inline km_summary kaplan_meier(std::span<const double> times) {
 /// epoch). chi2 with 1 degree of freedom and its p value; NaN when no event occurred.
 /// Ignores any pairing of runs (seeds): conservative for paired designs.
 struct logrank_result {
-    double chi2 = std::numeric_limits<double>::quiet_NaN();
-    double p = std::numeric_limits<double>::quiet_NaN();
-    double observed_a = 0, expected_a = 0;  ///< events in a, and expected under no difference
+    double chi2 = std::numeric_limits<double>::quiet_NaN(); ///< the log-rank statistic (1 degree of freedom)
+    double p = std::numeric_limits<double>::quiet_NaN();    ///< its p value
+    /// events in a,
+    double observed_a = 0, expected_a = 0;  ///< and expected under no difference
 };
 
 namespace detail {

@@ -41,10 +41,11 @@ inline std::string ramp(double t) {
 }
 } // namespace detail
 
+/// Options of the RDM heat map.
 struct rdm_plot_options {
-    std::string title;
+    std::string title;  ///< drawn above the map (escaped)
     bool rank = false;  ///< colour by rank percentile of the off-diagonal entries
-    int size = 520;
+    int size = 520;     ///< width and height of the SVG in pixels
 };
 
 /// Heat map of a square RDM (NaN cells grey). rank: colours are percentiles of the
@@ -131,11 +132,12 @@ inline matrix<double> classical_mds(const matrix<double>& rdm) {
     return x;
 }
 
+/// Options of mds_svg.
 struct mds_plot_options {
-    std::string title;
+    std::string title;                ///< drawn above the scatter (escaped)
     std::vector<std::string> labels;  ///< optional, one per condition (drawn next to points)
     std::vector<int> groups;          ///< optional, colour index per condition
-    int size = 520;
+    int size = 520;                   ///< width and height of the SVG in pixels
 };
 
 /// Scatter of classical_mds(rdm).
@@ -170,12 +172,24 @@ inline std::string mds_svg(const matrix<double>& rdm, const mds_plot_options& o 
 /// noise ceiling as a grey band from nc_lower to nc_upper, and a bracket above each pair in
 /// `brackets` (e.g. pairs whose difference is significant after correction).
 struct model_bars {
+    ///@{
+    /// the chart's title, the vertical axis label, and a note explaining the brackets
     std::string title, y_label = "RDM correlation", bracket_note;
-    std::vector<std::string> names;
+    ///@}
+    std::vector<std::string> names; ///< one per model, in bar order
+    ///@{
+    /// per model: the bar's value and its error bar's lower and upper end
     std::vector<double> value, low, high;
+    ///@}
+    ///@{
+    /// the noise ceiling's lower and upper bound (NaN: no band)
     double nc_lower = std::numeric_limits<double>::quiet_NaN(), nc_upper = std::numeric_limits<double>::quiet_NaN();
-    std::vector<std::pair<std::size_t, std::size_t>> brackets;
+    ///@}
+    std::vector<std::pair<std::size_t, std::size_t>> brackets; ///< pairs of model indices to bracket
+    ///@{
+    /// the SVG's width and height in pixels
     int width = 720, height = 480;
+    ///@}
 };
 
 /// Requires names, value, low, high of equal length >= 1 (shape_error).

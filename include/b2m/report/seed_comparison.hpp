@@ -24,8 +24,8 @@ namespace b2m::report {
 
 /// One condition's per-seed curves (rows: seeds, columns: epochs).
 struct condition {
-    std::string name;
-    std::vector<std::uint64_t> seeds;
+    std::string name;                 ///< the condition's label in tables and plots
+    std::vector<std::uint64_t> seeds; ///< the seeds run, in row order
     std::vector<std::vector<double>> accuracy;  ///< held-out accuracy per epoch
     std::vector<std::vector<double>> loss;      ///< training total per epoch
 };
@@ -48,15 +48,30 @@ condition run_condition(std::string name, const std::vector<std::uint64_t>& seed
     return c;
 }
 
+/// What compare() measured for a treatment against a baseline (per-seed values and their summaries).
 struct comparison {
+    ///@{
+    /// the two conditions' names
     std::string treatment_name, baseline_name;
-    double target = 0;
+    ///@}
+    double target = 0; ///< the accuracy whose first epoch is counted
+    ///@{
     std::vector<double> treatment_epochs, baseline_epochs;  ///< epochs to target per seed (inf: never)
+    ///@}
+    ///@{
     std::vector<double> treatment_final, baseline_final;    ///< final accuracy per seed
+    ///@}
+    ///@{
+    /// summaries of the four vectors above (epochs: seeds that reached the target; accuracy clipped to [0, 1])
     summary treatment_epochs_summary, baseline_epochs_summary, treatment_final_summary, baseline_final_summary;
+    ///@}
+    ///@{
     km_summary treatment_epochs_km, baseline_epochs_km;  ///< censored-data summaries (every seed counts)
+    ///@}
     logrank_result epochs_test;                          ///< log-rank: treatment vs baseline epochs to target
+    ///@{
     paired_comparison epochs_difference, final_difference;  ///< treatment - baseline
+    ///@}
     std::size_t comparisons = 2;  ///< tests behind the verdict (epochs: log-rank; final accuracy: paired t)
 };
 

@@ -30,14 +30,15 @@ inline double t_quantile_975(std::size_t df) { return t_quantile(0.975, df); }
 /// lower_limit / upper_limit: the range the quantity can take (e.g. [0, 1] for an
 /// accuracy); low() and high() are clipped to it, so no interval reads "accuracy 1.238".
 struct summary {
-    double mean = std::numeric_limits<double>::quiet_NaN();
-    double sd = std::numeric_limits<double>::quiet_NaN();
-    double ci95 = std::numeric_limits<double>::quiet_NaN();
-    std::size_t n = 0, missing = 0;
-    double lower_limit = -std::numeric_limits<double>::infinity();
-    double upper_limit = std::numeric_limits<double>::infinity();
-    double low() const { return std::max(mean - ci95, lower_limit); }
-    double high() const { return std::min(mean + ci95, upper_limit); }
+    double mean = std::numeric_limits<double>::quiet_NaN(); ///< mean of the finite values (NaN when none)
+    double sd = std::numeric_limits<double>::quiet_NaN();   ///< sample standard deviation (NaN for n < 2)
+    double ci95 = std::numeric_limits<double>::quiet_NaN(); ///< half-width of the 95% t interval (NaN for n < 2)
+    /// the number of finite values used;
+    std::size_t n = 0, missing = 0; ///< the number of non-finite values left out
+    double lower_limit = -std::numeric_limits<double>::infinity(); ///< the smallest value the quantity can take
+    double upper_limit = std::numeric_limits<double>::infinity();  ///< the largest value the quantity can take
+    double low() const { return std::max(mean - ci95, lower_limit); }  ///< mean - ci95, clipped to lower_limit
+    double high() const { return std::min(mean + ci95, upper_limit); } ///< mean + ci95, clipped to upper_limit
 };
 
 inline summary summarize(std::span<const double> values) {
@@ -77,9 +78,9 @@ inline summary summarize_within(std::span<const double> values, double lo, doubl
 /// difference is the same (sd 0, or rounding noise: sd <= 1e-9 |mean|), d_z is undefined:
 /// effect_size is NaN and constant_difference is true (it used to print -5.3e14).
 struct paired_comparison {
-    summary difference;
-    double effect_size = std::numeric_limits<double>::quiet_NaN();
-    bool constant_difference = false;
+    summary difference; ///< treatment - baseline per seed, summarised (missing: pairs left out)
+    double effect_size = std::numeric_limits<double>::quiet_NaN(); ///< d_z = mean / sd of the differences (NaN: undefined)
+    bool constant_difference = false; ///< every difference is the same, so d_z is undefined
 };
 
 inline paired_comparison compare_paired(std::span<const double> treatment, std::span<const double> baseline) {

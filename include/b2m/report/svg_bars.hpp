@@ -20,17 +20,24 @@
 
 namespace b2m::report {
 
+/// Labels and size of an svg_bars chart.
 struct bar_options {
-    std::string title;
-    std::string y_label = "value";
+    std::string title;              ///< drawn above the chart (escaped)
+    std::string y_label = "value";  ///< the vertical axis label
     double y_max = 1.0;  ///< the axis reaches at least this high
+    ///@{
+    /// the SVG's width and height in pixels
     int width = 560, height = 380;
+    ///@}
 };
 
+/// A bar chart of (label, value) pairs as SVG text; a non-finite value gets no bar and the label "n/a".
 class svg_bars {
 public:
+    /// One bar per pair, in order.
     svg_bars(bar_options o, std::vector<std::pair<std::string, double>> bars) : o_(std::move(o)), bars_(std::move(bars)) {}
 
+    /// The SVG document; the axis spans 0 (or the smallest value) to max(y_max, the largest value).
     std::string str() const {
         double lo = 0, hi = o_.y_max;
         for (const auto& [n, v] : bars_)

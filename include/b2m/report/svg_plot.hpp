@@ -20,17 +20,24 @@
 
 namespace b2m::report {
 
+/// Labels and size of an svg_plot.
 struct plot_options {
-    std::string title;
-    std::string x_label = "x";
-    std::string y_label = "y";
+    std::string title;          ///< drawn above the plot (escaped)
+    std::string x_label = "x";  ///< the horizontal axis label
+    std::string y_label = "y";  ///< the vertical axis label
+    ///@{
+    /// the SVG's width and height in pixels
     int width = 720, height = 440;
+    ///@}
 };
 
 /// One line; low/high (same length as y, or empty) draw a shaded band.
 struct series {
-    std::string name;
+    std::string name; ///< the legend entry
+    ///@{
+    /// the points (x[i], y[i]) and the band's lower and upper edge at x[i]
     std::vector<double> x, y, low, high;
+    ///@}
 };
 
 /// XML-escapes s (&, <, >, ", ').
@@ -54,9 +61,10 @@ inline void write_file_atomically(const std::string& path, const std::string& te
     atomic_write(path, text, "SVG plot");
 }
 
+/// A line plot with optional shaded bands, rendered as SVG text (axes scaled to the finite data).
 class svg_plot {
 public:
-    explicit svg_plot(plot_options o) : opt_(std::move(o)) {}
+    explicit svg_plot(plot_options o) : opt_(std::move(o)) {} ///< An empty plot with labels and size o.
 
     /// Adds a line. Requires x.size() == y.size() and low/high empty or of that size.
     void add(series s) {
@@ -136,6 +144,7 @@ public:
         return o.str();
     }
 
+    /// Writes str() to path atomically; throws b2m::io_error naming path.
     void write(const std::string& path) const { write_file_atomically(path, str()); }
 
 private:
