@@ -129,22 +129,23 @@ inline std::vector<std::vector<double>> dirichlet_candidates(std::size_t n, std:
     return out;
 }
 
+/// Options of banded_ridge_cv and multiple_kernel_ridge_cv.
 struct banded_ridge_options {
-    std::vector<double> alphas = {1e-2, 1e-1, 1, 10, 100, 1e3, 1e4, 1e5};
+    std::vector<double> alphas = {1e-2, 1e-1, 1, 10, 100, 1e3, 1e4, 1e5}; ///< the ridge penalties tried per candidate (> 0)
     std::vector<std::vector<double>> candidates{};  ///< fixed space weights (one row per candidate); empty = random search
     std::size_t n_iter = 20;                        ///< random search: number of candidates
     std::vector<double> concentration = {0.1, 1.0};  ///< random search: Dirichlet concentrations, cycled
     std::uint64_t seed = 0;                         ///< random search seed
     std::size_t folds = 5;                          ///< contiguous folds like sklearn KFold(folds)
     std::vector<std::size_t> fold_of_row{};         ///< explicit fold per sample (e.g. group_folds); overrides folds
-    bool fit_intercept = true;
+    bool fit_intercept = true;                      ///< centre features and targets (else no intercept)
     std::size_t block_targets = 0;                  ///< 0 = automatic
 };
 
 /// Banded ridge with per-target space weights and alpha chosen by CV (see the file comment).
 template <real T>
 struct banded_ridge_cv {
-    banded_ridge_options options{};
+    banded_ridge_options options{};               ///< as given to the constructor
     std::vector<std::size_t> space_sizes;          ///< features per space
     std::vector<std::vector<double>> candidates;  ///< the candidates searched
     std::vector<std::size_t> best_candidate;      ///< (targets)
@@ -155,10 +156,10 @@ struct banded_ridge_cv {
     std::vector<double> x_mean;                   ///< training feature means (zeros without intercept)
 
     banded_ridge_cv() = default;
-    explicit banded_ridge_cv(banded_ridge_options o) : options(std::move(o)) {}
+    explicit banded_ridge_cv(banded_ridge_options o) : options(std::move(o)) {} ///< Unfitted, with options o.
 
-    std::size_t spaces() const { return space_sizes.size(); }
-    std::size_t targets() const { return best_alpha.size(); }
+    std::size_t spaces() const { return space_sizes.size(); } ///< The number of feature spaces (0 before fit).
+    std::size_t targets() const { return best_alpha.size(); } ///< The number of targets (0 before fit).
     /// gamma_{k,t} of the chosen candidate, (spaces, targets).
     xt::xtensor<double, 2> space_weights() const {
         xt::xtensor<double, 2> g = xt::zeros<double>({spaces(), targets()});

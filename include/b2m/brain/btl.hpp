@@ -19,13 +19,15 @@
 
 namespace b2m::brain {
 
+/// The task model of brain transfer learning: ridge regression or logistic classification.
 enum class task_kind { regression, classification };
 
+/// Options of brain transfer learning (btl): the encoding model and the task model.
 struct btl_options {
     ridge_cv_options encoding{};            ///< features -> brain (alpha per target)
     ridge_cv_options task_ridge{.alphas = {0.01, 0.1, 1, 10, 100, 1000, 1e4}};  ///< regression task model
     logistic_options task_logistic{};       ///< classification task model
-    task_kind task = task_kind::regression;
+    task_kind task = task_kind::regression; ///< which task model (and task_ridge or task_logistic) is used
     bool standardise_inputs = true;  ///< z-score task-model inputs with task-training statistics
 };
 
@@ -33,9 +35,13 @@ struct btl_options {
 /// values; classification: (n, 1) class indices 0..K-1).
 template <real T>
 struct btl_task {
+    ///@{
+    /// the task's training features (n, p) and labels, and its test features (m, p) and labels
     matrix<T> train_features, train_labels, test_features, test_labels;
+    ///@}
 };
 
+/// Scores of the task model on predicted brain responses and on the raw features.
 template <real T>
 struct btl_result {
     double brain_score = 0;     ///< BTL: task model on predicted brain responses

@@ -18,17 +18,19 @@
 
 namespace b2m::brain {
 
+/// A recorded experiment: per trial, the stimulus, the brain responses and labels.
 template <real T>
 struct dataset {
     matrix<T> stimuli;                      ///< (trials, features); may be empty (0 columns) if unused
     std::vector<std::size_t> stimulus_shape;  ///< logical shape of one stimulus row, optional
     matrix<T> responses;                    ///< (trials, time_steps * targets)
-    std::size_t time_steps = 1;
+    std::size_t time_steps = 1;             ///< time steps per trial in responses (>= 1)
     matrix<T> labels;                       ///< (trials, label columns); may have 0 columns
     std::vector<std::int64_t> stimulus_ids;  ///< (trials); empty = every trial its own stimulus
     std::vector<std::int64_t> repeat_index;  ///< (trials); optional: which presentation of its stimulus
 
-    std::size_t trials() const { return responses.shape(0); }
+    std::size_t trials() const { return responses.shape(0); } ///< The number of trials (response rows).
+    /// The number of targets (voxels, channels) per time step.
     std::size_t targets() const { return time_steps == 0 ? 0 : responses.shape(1) / time_steps; }
 
     /// Stimulus id of trial i (the trial index when no ids were given).
@@ -110,7 +112,10 @@ dataset<T> subset(const dataset<T>& d, const std::vector<std::size_t>& idx) {
 
 /// Trial indices of a train / validation / test split.
 struct split_indices {
+    ///@{
+    /// the trials of each part, in ascending order; the parts are disjoint
     std::vector<std::size_t> train, validation, test;
+    ///@}
 };
 
 /// Splits trials by stimulus: the distinct ids (from `ids`, one per trial) are shuffled

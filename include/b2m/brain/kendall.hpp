@@ -23,7 +23,11 @@ namespace b2m::brain {
 /// Counts of a pair of equally long vectors: n0 pairs, discordant pairs, pairs tied in a,
 /// in b and in both.
 struct kendall_counts {
+    ///@{
+    /// the counts named in the comment above (n0 = n (n - 1) / 2, all pairs)
     std::int64_t n0 = 0, discordant = 0, tied_a = 0, tied_b = 0, tied_both = 0;
+    ///@}
+    /// Concordant minus discordant pairs (the numerator of Kendall's tau).
     std::int64_t c_minus_d() const { return n0 - tied_a - tied_b + tied_both - 2 * discordant; }
 };
 

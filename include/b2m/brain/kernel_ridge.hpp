@@ -37,10 +37,12 @@
 
 namespace b2m::brain {
 
+/// The kernel of kernel ridge: a b^T, (gamma a b^T + coef0)^degree, exp(-gamma |a - b|^2), or given by the caller.
 enum class kernel_kind { linear, poly, rbf, precomputed };
 
+/// A kernel and its parameters (sklearn's names and defaults, gamma 0 meaning 1 / n_features).
 struct kernel_spec {
-    kernel_kind kind = kernel_kind::linear;
+    kernel_kind kind = kernel_kind::linear; ///< which kernel
     double degree = 3;   ///< poly
     double gamma = 0;    ///< poly, rbf; 0 = 1 / n_features
     double coef0 = 1;    ///< poly
@@ -144,15 +146,16 @@ matrix<T> dual_solve(const xt::xtensor<double, 2>& kd, const matrix<T>& y, const
 /// Kernel ridge with a fixed alpha (one, or one per target).
 template <real T>
 struct kernel_ridge {
-    double alpha = 1.0;
-    kernel_spec kernel{};
+    double alpha = 1.0;          ///< the ridge penalty (> 0)
+    kernel_spec kernel{};        ///< the kernel (precomputed: fit and predict take kernel matrices)
     bool fit_intercept = false;  ///< himalaya's default
     matrix<T> x_train;           ///< features (not for precomputed)
     matrix<T> dual_coef;         ///< (n, targets)
     vector<T> y_mean;            ///< (targets), zeros without intercept
-    detail::kernel_centering centering;
+    detail::kernel_centering centering; ///< the training kernel's means, to centre test kernels (fit_intercept)
 
     kernel_ridge() = default;
+    /// Unfitted, with penalty a, kernel k and fit_intercept = intercept.
     kernel_ridge(double a, kernel_spec k, bool intercept = false) : alpha(a), kernel(k), fit_intercept(intercept) {}
 
     /// Requires X (n, p), Y (n, t) finite, n >= 1, alpha > 0, a non-precomputed kernel.
@@ -213,18 +216,19 @@ struct kernel_ridge {
 template <real T>
 struct multiple_kernel_ridge_cv {
     banded_ridge_options options{};  ///< alphas, candidates / n_iter / concentration / seed, folds, fit_intercept, block_targets
-    std::vector<std::vector<double>> candidates;
-    std::vector<std::size_t> best_candidate;
-    std::vector<double> best_alpha;
+    std::vector<std::vector<double>> candidates; ///< the space-weight candidates searched (each n_kernels weights)
+    std::vector<std::size_t> best_candidate;     ///< (targets): index of each target's chosen candidate
+    std::vector<double> best_alpha;              ///< (targets): each target's chosen alpha
     xt::xtensor<double, 2> cv_scores;  ///< (candidates, targets)
     matrix<T> dual_coef;               ///< (n_train, targets) for K = sum_k gamma_k K_k of the target's candidate
-    vector<T> y_mean;
+    vector<T> y_mean;                  ///< (targets): training target means (zeros without intercept)
     std::vector<detail::kernel_centering> centering;  ///< per used candidate (fit_intercept)
-    std::size_t n_kernels = 0;
+    std::size_t n_kernels = 0;         ///< the number of kernels (feature spaces) fitted with
 
     multiple_kernel_ridge_cv() = default;
-    explicit multiple_kernel_ridge_cv(banded_ridge_options o) : options(std::move(o)) {}
+    explicit multiple_kernel_ridge_cv(banded_ridge_options o) : options(std::move(o)) {} ///< Unfitted, with options o.
 
+    /// gamma_{k,t} of each target's chosen candidate, (n_kernels, targets).
     xt::xtensor<double, 2> space_weights() const {
         xt::xtensor<double, 2> g = xt::zeros<double>({n_kernels, best_alpha.size()});
         for (std::size_t j = 0; j < best_alpha.size(); ++j)
@@ -371,6 +375,7 @@ struct multiple_kernel_ridge_cv {
     /// Predictions from the test kernels (rows, n_train), one per space; with split, the
     /// per-space parts gamma_k K_k dual (centred kernels with fit_intercept; mean not added).
     matrix<T> predict(const std::vector<matrix<T>>& ks_test) const { return predict_impl(ks_test, nullptr); }
+    /// The per-space parts of predict (n_kernels matrices (rows, targets)), see predict.
     std::vector<matrix<T>> predict_split(const std::vector<matrix<T>>& ks_test) const {
         std::vector<matrix<T>> parts;
         predict_impl(ks_test, &parts);

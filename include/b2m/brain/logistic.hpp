@@ -14,9 +14,10 @@
 
 namespace b2m::brain {
 
+/// Options of logistic_regression.
 struct logistic_options {
     double C = 1.0;               ///< inverse regularisation, as sklearn: C * sum CE + 0.5 ||W||^2
-    std::size_t max_iter = 1000;
+    std::size_t max_iter = 1000;  ///< the most gradient iterations
     double tol = 1e-6;            ///< stop when ||gradient||_inf of the mean loss < tol
 };
 
@@ -26,13 +27,14 @@ struct logistic_options {
 /// so the optimum does not depend on the start.
 template <real T>
 struct logistic_regression {
-    logistic_options options{};
+    logistic_options options{}; ///< as given to the constructor
     matrix<T> coef;        ///< (features, classes)
     vector<T> intercept;   ///< (classes)
-    std::size_t classes = 0, iterations = 0;
+    /// the number of classes K (labels are 0..K-1);
+    std::size_t classes = 0, iterations = 0; ///< the iterations the last fit ran
 
     logistic_regression() = default;
-    explicit logistic_regression(logistic_options o) : options(o) {}
+    explicit logistic_regression(logistic_options o) : options(o) {} ///< Unfitted, with options o.
 
     /// An upper bound (not an estimate) of the Lipschitz constant of the gradient of the mean
     /// cross-entropy w.r.t. (W, b): 0.5 lambda_max(A^T A) / n with A = [X 1], where
@@ -128,6 +130,7 @@ struct logistic_regression {
             for (std::size_t c = 0; c < s.shape(1); ++c) s(i, c) += intercept(c);
         return s;
     }
+    /// The most likely class (argmax of decision_function) of each row of x (n, features).
     std::vector<std::int64_t> predict(const matrix<T>& x) const {
         const auto s = decision_function(x);
         std::vector<std::int64_t> out(s.shape(0));

@@ -35,12 +35,13 @@ namespace b2m::brain {
 
 /// What a .npy header says. data_offset is where the array bytes start.
 struct npy_header {
-    int version = 1;
+    int version = 1;               ///< the format's major version (1, 2 or 3)
     std::string descr;             ///< e.g. "<f4"
-    bool fortran_order = false;
-    std::vector<std::size_t> shape;
-    std::size_t itemsize = 0;
-    std::size_t data_offset = 0;
+    bool fortran_order = false;    ///< column-major data
+    std::vector<std::size_t> shape; ///< the array's shape (empty: a scalar)
+    std::size_t itemsize = 0;      ///< bytes per element
+    std::size_t data_offset = 0;   ///< byte offset of the data in the file
+    /// The number of elements (the product of shape).
     std::size_t count() const {
         std::size_t n = 1;
         for (auto s : shape) n *= s;

@@ -68,10 +68,10 @@ public:
         if (fd_ >= 0) ::close(fd_);
     }
 
-    std::size_t rows() const { return rows_; }
-    std::size_t cols() const { return cols_; }
-    const npy_header& header() const { return header_; }
-    const std::string& path() const { return path_; }
+    std::size_t rows() const { return rows_; }            ///< The matrix's rows.
+    std::size_t cols() const { return cols_; }            ///< The matrix's columns.
+    const npy_header& header() const { return header_; } ///< The file's parsed header.
+    const std::string& path() const { return path_; }    ///< The file mapped.
 
     /// out (rows listed in `rows`, or all rows; b columns) = columns [c0, c0 + b) as T.
     /// Requires c0 + b <= cols() and row indices < rows() (shape_error naming the file).
@@ -200,7 +200,7 @@ public:
         if (ec) throw io_error(path_ + ": cannot rename " + tmp_ + " into place (" + ec.message() + ")");
         committed_ = true;
     }
-    const std::string& path() const { return path_; }
+    const std::string& path() const { return path_; } ///< The final file (written under a temporary name until commit).
 
 private:
     void put(const void* p, std::size_t bytes, std::size_t at) {

@@ -69,8 +69,10 @@ inline rdm_stack pool_rdms(const rdm_stack& rdms, rsa_method method) {
     return r;
 }
 
+/// The noise ceiling of an RDM comparison: the range a true model's mean score should fall in.
 struct rdm_ceiling {
-    double lower = 0, upper = 0;
+    /// the lower bound (each subject's RDM against the others' mean);
+    double lower = 0, upper = 0; ///< the upper bound (against the mean of all, itself included).
 };
 
 /// Leave-one-group-out noise ceiling (rsatoolbox's boot_noise_ceiling). groups[k] is RDM

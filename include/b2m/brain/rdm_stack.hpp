@@ -29,15 +29,16 @@ inline std::size_t pair_index(std::size_t i, std::size_t j, std::size_t n) {
     return i * n - i * (i + 1) / 2 + (j - i - 1);
 }
 
+/// S RDMs over the same N conditions, each stored as its upper triangle (squareform order).
 struct rdm_stack {
-    std::size_t n_cond = 0;
+    std::size_t n_cond = 0;                  ///< N, the conditions
     matrix<double> vectors;                  ///< (S, N (N - 1) / 2), NaN = missing pair
     std::vector<std::string> rdm_names;      ///< S descriptors (file names, subject labels)
     std::vector<std::string> pattern_names;  ///< N descriptors (default "0".."N-1")
     std::string measure = "dissimilarity";   ///< e.g. "correlation", "squared euclidean"
 
-    std::size_t n_rdm() const { return vectors.shape(0); }
-    std::size_t n_pairs() const { return vectors.shape(1); }
+    std::size_t n_rdm() const { return vectors.shape(0); }   ///< S, the number of RDMs
+    std::size_t n_pairs() const { return vectors.shape(1); } ///< N (N - 1) / 2
 
     /// RDM s as a vector of length n_pairs().
     std::vector<double> vector(std::size_t s) const {

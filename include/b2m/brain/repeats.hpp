@@ -11,6 +11,7 @@
 
 namespace b2m::brain {
 
+/// The trial responses averaged per stimulus (over its repeated presentations).
 template <real T>
 struct repeat_average {
     matrix<T> mean;                    ///< (stimuli, columns), stimuli in order of first appearance

@@ -156,9 +156,11 @@ double compare_rdms(const matrix<T>& a, const matrix<T>& b, rdm_compare how = rd
     }
 }
 
+/// A statistic with its bootstrap distribution and percentile interval.
 struct bootstrap_result {
     double value = 0;              ///< on all stimuli
-    double low = 0, high = 0;      ///< percentile interval
+    /// the percentile interval's lower end;
+    double low = 0, high = 0;      ///< its upper end
     std::vector<double> samples;   ///< one per bootstrap draw
 };
 

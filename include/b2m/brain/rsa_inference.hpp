@@ -45,7 +45,11 @@ inline std::string boot_name(boot_over b) {
 
 /// Resample indices: per draw, conditions and/or subject RDMs drawn with replacement.
 struct resamples {
-    std::vector<std::vector<std::size_t>> patterns, rdms;  ///< empty when not resampled
+    ///@{
+    /// per draw, the condition indices and the subject-RDM indices drawn; empty when not resampled
+    std::vector<std::vector<std::size_t>> patterns, rdms;
+    ///@}
+    /// The number of draws.
     std::size_t draws() const { return std::max(patterns.size(), rdms.size()); }
 };
 
@@ -73,20 +77,29 @@ inline resamples draw_resamples(boot_over over, std::size_t n_pattern, std::size
 inline double t_quantile(double p, double dof) { return boost::math::quantile(boost::math::students_t(dof), p); }
 inline double t_cdf(double x, double dof) { return boost::math::cdf(boost::math::students_t(dof), x); }
 
+/// A bootstrap evaluation of RSA models against data RDMs, with the noise ceiling and
+/// rsatoolbox's statistics (filled by eval_bootstrap and compute_stats).
 struct rsa_eval {
-    std::vector<std::string> models;
-    rsa_method method = rsa_method::corr;
-    boot_over over = boot_over::patterns;
+    std::vector<std::string> models;      ///< the models' names, in column order
+    rsa_method method = rsa_method::corr; ///< how model and data RDMs were compared
+    boot_over over = boot_over::patterns; ///< what the draws resampled (conditions, subjects or both)
     std::vector<double> value;     ///< per model, on all the data
     rdm_ceiling ceiling;           ///< on all the data
     matrix<double> evaluations;    ///< (draws, models); NaN rows: unusable draws
+    ///@{
     std::vector<double> nc_lower, nc_upper;  ///< per draw
-    std::size_t n_rdm = 0, n_pattern = 0;
-    double dof = 1;
-    /// statistics (compute_stats)
+    ///@}
+    /// the number of data RDMs (subjects);
+    std::size_t n_rdm = 0, n_pattern = 0; ///< the number of conditions
+    double dof = 1; ///< degrees of freedom of t intervals: n - 1 for the n resampled units
+    ///@{
+    /// statistics (compute_stats) over the usable draws, per model: the mean, its standard
+    /// error, the variance (times n / (n - 1)), and the variance of the difference to the
+    /// lower noise ceiling
     std::vector<double> mean, sem, model_var, nc_var_lower;
+    ///@}
     matrix<double> diff_var;       ///< (models, models) variance of differences
-    std::size_t usable = 0;
+    std::size_t usable = 0;        ///< the number of usable draws (>= 2 after compute_stats)
 };
 
 namespace detail {

@@ -109,27 +109,34 @@ inline std::vector<double> nn_least_squares(const std::vector<std::vector<double
     return x;
 }
 
+/// How an RSA model predicts an RDM: one fixed RDM, a fitted weighted sum of component RDMs,
+/// or the best single component.
 enum class model_kind { fixed, weighted, select };
 
+/// An RSA model (rsatoolbox's ModelFixed / ModelWeighted / ModelSelect) over N conditions.
 struct rsa_model {
-    std::string name;
-    model_kind kind = model_kind::fixed;
+    std::string name;                   ///< the model's label in results and plots
+    model_kind kind = model_kind::fixed; ///< fixed, weighted or select
     rdm_stack rdms;             ///< fixed: 1 RDM; weighted / select: the K component RDMs
     std::vector<double> theta;  ///< weighted: K weights (default all 1); select: {index}
 
+    /// A fixed model; requires one to hold exactly 1 RDM (b2m::shape_error).
     static rsa_model fixed(std::string name, rdm_stack one) {
         if (one.n_rdm() != 1)
             throw shape_error("rsa_model::fixed '" + name + "': needs exactly 1 RDM, got " + std::to_string(one.n_rdm()));
         return {std::move(name), model_kind::fixed, std::move(one), {}};
     }
+    /// A weighted sum of the K RDMs in parts, weights starting at 1.
     static rsa_model weighted(std::string name, rdm_stack parts) {
         std::vector<double> t(parts.n_rdm(), 1.0);
         return {std::move(name), model_kind::weighted, std::move(parts), std::move(t)};
     }
+    /// The best one of the RDMs in parts, starting with the first.
     static rsa_model select(std::string name, rdm_stack parts) {
         return {std::move(name), model_kind::select, std::move(parts), {0.0}};
     }
 
+    /// The number of fitted weights: K for weighted, 0 otherwise.
     std::size_t n_params() const { return kind == model_kind::weighted ? rdms.n_rdm() : 0; }
 
     /// The predicted RDM (a stack of one) for the current theta.

@@ -17,7 +17,10 @@ namespace b2m::brain {
 /// only, then transform() any rows, so no test statistics leak into training.
 template <real T>
 struct zscore {
+    ///@{
+    /// per column: the training mean and the divisor (the standard deviation, or 1, see above)
     vector<T> mean, scale;
+    ///@}
 
     /// Requires x non-empty and finite (else data_error naming "zscore input").
     zscore& fit(const matrix<T>& x) {
@@ -51,6 +54,7 @@ struct zscore {
         for (std::size_t i = 0; i < x.shape(0); ++i)
             for (std::size_t j = 0; j < x.shape(1); ++j) x(i, j) = (x(i, j) - mean(j)) / scale(j);
     }
+    /// A copy of x transformed (see transform_inplace).
     matrix<T> transform(const matrix<T>& x) const {
         matrix<T> y = x;
         transform_inplace(y);
