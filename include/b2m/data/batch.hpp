@@ -20,14 +20,18 @@ struct batch {
     index_vector subject;    ///< (B) subject / session id per trial
     index_vector lengths;    ///< (B) valid steps of each sequence row (empty: every step is valid);
                              ///< the trainer hands them to recurrent and last_step layers
-    std::size_t size() const { return x.shape(0); }
+    std::size_t size() const { return x.shape(0); } ///< B, the rows of x.
 };
 
 /// Tags naming batch fields in objectives: loss::mse(nn::tap<"z">{}, data::brain).
-struct inputs_t { static constexpr const char* name = "inputs"; };
-struct labels_t { static constexpr const char* name = "labels"; };
-struct targets_t { static constexpr const char* name = "targets"; };
-struct brain_t { static constexpr const char* name = "brain"; };
+/// This one: batch::x.
+struct inputs_t { static constexpr const char* name = "inputs"; /**< the field's name in messages */ };
+/// Tag of batch::labels.
+struct labels_t { static constexpr const char* name = "labels"; /**< the field's name in messages */ };
+/// Tag of batch::targets.
+struct targets_t { static constexpr const char* name = "targets"; /**< the field's name in messages */ };
+/// Tag of batch::brain.
+struct brain_t { static constexpr const char* name = "brain"; /**< the field's name in messages */ };
 inline constexpr inputs_t inputs{};
 inline constexpr labels_t labels{};
 inline constexpr targets_t targets{};

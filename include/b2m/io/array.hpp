@@ -26,11 +26,12 @@ namespace b2m::io {
 
 /// One array: dtype (numpy descr), shape, and its elements' bytes in C order.
 struct array {
-    std::string name;
-    std::string dtype;
-    std::vector<std::size_t> shape;
-    std::string bytes;
+    std::string name;               ///< the array's name in its file (npz member, safetensors key)
+    std::string dtype;              ///< numpy descr, e.g. "<f4", or "bf16" (see the head of this file)
+    std::vector<std::size_t> shape; ///< the array's shape (empty: a scalar)
+    std::string bytes;              ///< count() elements of dtype, little-endian, C order
 
+    /// The number of elements (the product of shape).
     std::size_t count() const {
         std::size_t n = 1;
         for (auto s : shape) n *= s;

@@ -31,10 +31,12 @@ namespace b2m::io {
 struct array_data {
     std::string source;               ///< the file (or "archive.npz:member") named in errors
     std::string dtype;                ///< the file's dtype, e.g. ">f8", "<U5"
-    std::vector<std::size_t> shape;
+    std::vector<std::size_t> shape;   ///< the array's shape (empty: a scalar)
     std::vector<double> values;       ///< numeric dtypes (bool as 0/1)
     std::vector<std::string> text;    ///< string dtypes, UTF-8, trailing NULs removed
+    /// Whether the array holds strings (then text, not values, has the elements).
     bool is_text() const { return !text.empty() || (dtype.size() > 1 && (dtype[1] == 'U' || dtype[1] == 'S')); }
+    /// The number of elements (the product of shape).
     std::size_t count() const {
         std::size_t n = 1;
         for (auto s : shape) n *= s;

@@ -55,9 +55,9 @@ inline std::vector<array> read_npz(const std::string& path) {
 
 /// What list_npz reports per array.
 struct npz_entry {
-    std::string name;
-    std::string dtype;
-    std::vector<std::size_t> shape;
+    std::string name;               ///< the array's name (the member name without ".npy")
+    std::string dtype;              ///< numpy descr, e.g. "<f4"
+    std::vector<std::size_t> shape; ///< the array's shape
 };
 
 /// Names, dtypes and shapes of the archive's arrays (each member is read and validated).

@@ -93,29 +93,36 @@ struct state_entry {
     std::string default_name;        ///< "<torch module index>.<tensor>"
     std::string b2m_name;            ///< for_each_param / for_each_buffer name ("" for counters)
     std::vector<std::size_t> shape;  ///< PyTorch's shape
-    tensor_layout layout = tensor_layout::same;
+    tensor_layout layout = tensor_layout::same; ///< how the b2m matrix maps to the PyTorch tensor
     bool buffer = false;             ///< running statistics / counters, not parameters
 };
 
+/// Options of load_state_dict.
 struct load_options {
-    bool strict = true;
+    bool strict = true;                          ///< any problem throws state_dict_error, nothing loaded (false: load what matches)
     std::string prefix{};                        ///< prepended to every name, e.g. "features."
     std::map<std::string, std::string> names{};  ///< default name or module prefix -> file name
 };
 
+/// What load_state_dict did (with strict, only returned when ok()).
 struct load_result {
     std::vector<std::string> loaded;      ///< file names loaded into the student
     std::vector<std::string> missing;     ///< expected, absent from the file
     std::vector<std::string> unexpected;  ///< in the file (inside the prefix), not expected
     std::vector<std::string> mismatched;  ///< "name: file (a, b) vs student (b, a)" or a dtype/value problem
     std::vector<std::string> ignored;     ///< outside options.prefix
+    /// No missing, unexpected or mismatched tensor.
     bool ok() const { return missing.empty() && unexpected.empty() && mismatched.empty(); }
 };
 
+/// Options of save_state_dict.
 struct save_options {
     std::string prefix{};                        ///< as load_options
     std::map<std::string, std::string> names{};  ///< as load_options
+    ///@{
+    /// the element type written: native (float32 for a float student, float64 for double) or forced
     enum class dtype { native, float32, float64 } type = dtype::native;
+    ///@}
     bool compressed = false;  ///< .npz only: deflate (np.savez_compressed)
 };
 

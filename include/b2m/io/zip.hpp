@@ -41,10 +41,10 @@ namespace b2m::io {
 
 /// One member of a zip archive as its central directory describes it.
 struct zip_member {
-    std::string name;
+    std::string name;                   ///< the member's path inside the archive
     std::uint16_t method = 0;           ///< 0 stored, 8 deflate
-    std::uint32_t crc = 0;
-    std::uint64_t compressed_size = 0;
+    std::uint32_t crc = 0;              ///< CRC-32 of the uncompressed bytes
+    std::uint64_t compressed_size = 0;  ///< bytes stored in the archive
     std::uint64_t size = 0;             ///< uncompressed
     std::uint64_t header_offset = 0;    ///< of the local file header
 };
@@ -186,8 +186,8 @@ public:
         cd_off_ = cd_off;
     }
 
-    const std::string& path() const { return path_; }
-    const std::vector<zip_member>& members() const { return members_; }
+    const std::string& path() const { return path_; }                     ///< The archive's file.
+    const std::vector<zip_member>& members() const { return members_; } ///< Every member, in central-directory order.
     /// The member called name, or nullptr.
     const zip_member* find(const std::string& name) const {
         for (const auto& m : members_)
@@ -202,6 +202,7 @@ public:
         if (!m) throw io_error(path_ + ": no member '" + name + "' in zip archive");
         return read(*m);
     }
+    /// The uncompressed bytes of member m (one of members()); throws as read(name).
     std::string read(const zip_member& m) {
         const std::string what = path_ + ": member '" + m.name + "'";
         unsigned char lh[30];

@@ -33,24 +33,25 @@ namespace b2m::testing {
 struct gradient_entry {
     std::string name;           ///< "input", "input 1", "parameter weight", ...
     double relative_error = 0;  ///< |analytic - numeric| / max(|analytic|, |numeric|, tiny)
-    double analytic_norm = 0;
-    double numeric_norm = 0;
+    double analytic_norm = 0;   ///< norm of the analytic (backward) gradient
+    double numeric_norm = 0;    ///< norm of the central finite-difference gradient
     bool expect_zero = false;   ///< a gradient the value provably does not depend on
-    bool passed = false;
+    bool passed = false;        ///< relative_error <= tol and both norms > 1e-8 (expect_zero: both < 1e-8)
 };
 
 /// The outcome of a check (see the header comment).
 struct check_result {
-    std::vector<gradient_entry> entries;
+    std::vector<gradient_entry> entries; ///< one per compared gradient
     std::vector<std::string> problems;  ///< failures that are not a gradient (a missing parameter)
 
+    /// Every entry passed, at least one was compared, and there is no problem.
     bool ok() const {
         if (!problems.empty() || entries.empty()) return false;
         for (const auto& e : entries)
             if (!e.passed) return false;
         return true;
     }
-    explicit operator bool() const { return ok(); }
+    explicit operator bool() const { return ok(); } ///< ok().
     /// One line per entry and problem, failures marked.
     std::string report() const {
         std::ostringstream os;
