@@ -45,10 +45,11 @@
 
 namespace b2m::sim {
 
+/// Options of an auditory_world.
 struct auditory_world_options {
     std::size_t samples = 1024;   ///< waveform samples per clip (one clip per volume)
     double sample_rate = 4000;    ///< Hz
-    std::uint64_t seed = 0;
+    std::uint64_t seed = 0;       ///< draws the subjects' maps (clips are drawn from the rng given to clips)
 };
 
 /// Categories of clips.
@@ -63,13 +64,15 @@ struct sound_set {
     index_vector category;     ///< (n) sound_category
 };
 
+/// Synthetic sound clips of five categories with a 6-dimensional acoustic latent.
 class auditory_world {
 public:
+    /// Throws b2m::error unless samples >= 64 and sample_rate >= 1000 Hz.
     explicit auditory_world(auditory_world_options o) : opt_(o) {
         if (o.samples < 64) throw error("sim::auditory_world: samples must be >= 64");
         if (!(o.sample_rate >= 1000)) throw error("sim::auditory_world: sample_rate must be >= 1000 Hz");
     }
-    const auditory_world_options& options() const { return opt_; }
+    const auditory_world_options& options() const { return opt_; } ///< The options it was built with.
 
     /// n random clips, categories balanced in turn (clip i has category i mod 5).
     sound_set clips(std::size_t n, rng& r) const {
@@ -155,6 +158,7 @@ private:
     auditory_world_options opt_;
 };
 
+/// Options of an auditory_subject.
 struct auditory_subject_options {
     std::size_t parcels = 40;  ///< P brain targets
     double noise = 0.7;        ///< noise sd relative to each parcel's clean BOLD sd
@@ -162,6 +166,7 @@ struct auditory_subject_options {
     std::size_t id = 0;        ///< subject id (selects the map A)
 };
 
+/// The design of an auditory_subject's scanning session.
 struct scan_options {
     std::size_t runs = 6;         ///< runs
     std::size_t volumes = 60;     ///< volumes (clips) per run
@@ -180,8 +185,11 @@ struct auditory_scan {
     vector<double> noise_sd;    ///< (P) sd of the added noise per parcel
 };
 
+/// A simulated listener: BOLD = HRF * (z A + c) + noise per parcel, z the clips' latent.
 class auditory_subject {
 public:
+    /// Draws A (6, P) and c from (the world's seed, o.id); refers to world, which must outlive
+    /// it. Throws b2m::error unless parcels > 0, noise >= 0 and tr > 0.
     auditory_subject(const auditory_world& world, auditory_subject_options o) : world_(&world), opt_(o) {
         if (o.parcels == 0) throw error("sim::auditory_subject: parcels must be positive");
         if (!(o.noise >= 0)) throw error("sim::auditory_subject: noise must be >= 0");
@@ -256,8 +264,8 @@ public:
         return out;
     }
 
-    const auditory_subject_options& options() const { return opt_; }
-    const matrix<double>& latent_map() const { return a_; }
+    const auditory_subject_options& options() const { return opt_; } ///< The options it was built with.
+    const matrix<double>& latent_map() const { return a_; }               ///< A (6, P), the latent-to-parcel map.
 
 private:
     const auditory_world* world_;

@@ -26,18 +26,20 @@
 
 namespace b2m::sim {
 
+/// Options of a decision_subject (symbols as in the head of this file).
 struct decision_options {
-    std::size_t steps = 50;
-    std::size_t inputs = 8;
-    std::size_t neurons = 64;
-    double coherence_min = 0.05;
-    double coherence_max = 0.4;
-    double input_noise = 1.0;
-    double neural_noise = 0.3;
+    std::size_t steps = 50;      ///< T, time steps per trial
+    std::size_t inputs = 8;      ///< input channels (the dimension of u)
+    std::size_t neurons = 64;    ///< recorded neurons
+    double coherence_min = 0.05; ///< c is drawn uniformly from [coherence_min, coherence_max]
+    double coherence_max = 0.4;  ///< see coherence_min
+    double input_noise = 1.0;    ///< sd of the momentary evidence noise
+    double neural_noise = 0.3;   ///< sd of the noise added to each neuron's rate
     double leak = 0.0;         ///< 0: perfect integrator
     std::uint64_t seed = 0;    ///< the subject (input direction, tuning)
 };
 
+/// Simulated trials; sequences time-major inside a row.
 struct decision_trials {
     matrix<double> x;       ///< (n, steps * inputs)
     index_vector labels;    ///< (n) 0 / 1
@@ -45,8 +47,10 @@ struct decision_trials {
     matrix<double> latent;  ///< (n, steps) accumulated evidence
 };
 
+/// A simulated subject of the two-choice accumulation task (the head of this file).
 class decision_subject {
 public:
+    /// Draws u, the gains and offsets from o.seed; throws b2m::error when steps, inputs or neurons is 0.
     explicit decision_subject(decision_options o) : opt_(o) {
         if (o.steps == 0 || o.inputs == 0 || o.neurons == 0) throw error("sim::decision_subject: empty sizes");
         rng r(o.seed);
@@ -63,6 +67,7 @@ public:
         }
     }
 
+    /// n trials (signs, coherences and noise drawn from r).
     decision_trials trials(std::size_t n, rng& r) const {
         const std::size_t t = opt_.steps, f = opt_.inputs, v = opt_.neurons;
         decision_trials d;
@@ -87,7 +92,7 @@ public:
         }
         return d;
     }
-    const decision_options& options() const { return opt_; }
+    const decision_options& options() const { return opt_; } ///< The options it was built with.
 
 private:
     decision_options opt_;

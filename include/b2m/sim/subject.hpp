@@ -35,16 +35,20 @@
 
 namespace b2m::sim {
 
+/// Options of a latent_world (see the head of this file).
 struct world_options {
     std::size_t features = 64;    ///< stimulus dimension F
     std::size_t latent_dim = 4;   ///< hidden latent dimension k (< F)
     std::size_t classes = 4;      ///< task classes C
     double task_share = 1.0;      ///< how much of the task the latent carries, in [0, 1]
-    std::uint64_t seed = 0;
+    std::uint64_t seed = 0;       ///< draws M, U, W, and the subjects' group map
 };
 
+/// Stimuli x ~ N(0, I_F), their hidden latent z = x M and task labels (the head of this file).
 class latent_world {
 public:
+    /// Draws M, U, W from the seed; throws b2m::error unless 0 < latent_dim < features,
+    /// classes >= 2 and task_share in [0, 1].
     explicit latent_world(world_options o) : opt_(o) {
         if (o.latent_dim == 0 || o.latent_dim >= o.features || o.classes < 2)
             throw error("sim::latent_world: need 0 < latent_dim < features and classes >= 2");
@@ -83,7 +87,7 @@ public:
         rw.fill_normal(w_);
     }
 
-    const world_options& options() const { return opt_; }
+    const world_options& options() const { return opt_; } ///< The options it was built with.
     /// n stimuli, rows ~ N(0, I_F).
     matrix<double> stimuli(std::size_t n, rng& r) const {
         matrix<double> x = matrix<double>::from_shape({n, opt_.features});
@@ -115,13 +119,14 @@ public:
         }
         return y;
     }
-    const matrix<double>& latent_map() const { return m_; }
+    const matrix<double>& latent_map() const { return m_; } ///< M (F, k), orthonormal columns: latent(x) = x M.
 
 private:
     world_options opt_;
     matrix<double> m_, u_, w_;
 };
 
+/// Options of a simulated subject.
 struct subject_options {
     std::size_t voxels = 100;       ///< V targets (voxels, channels, neurons)
     double noise = 0.5;             ///< noise sd relative to each target's signal sd
@@ -136,8 +141,11 @@ struct recording {
     index_vector subject;        ///< (trials) the subject id
 };
 
+/// A simulated subject of a latent_world: responses b = gain * tanh(z A + c) + noise (the head of this file).
 class subject {
 public:
+    /// Draws A, c, gain from (the world's seed, o.id); refers to world, which must outlive it.
+    /// Throws b2m::error unless voxels > 0, variability in [0, 1] and noise >= 0.
     subject(const latent_world& world, subject_options o) : opt_(o) {
         if (o.voxels == 0) throw error("sim::subject: voxels must be positive");
         if (!(o.variability >= 0 && o.variability <= 1)) throw error("sim::subject: variability must lie in [0, 1]");
@@ -160,6 +168,7 @@ public:
 
     /// Noise-free responses to stimuli x (n x V).
     matrix<double> signal(const matrix<double>& x) const { return signal_from_latent(world_->latent(x)); }
+    /// Noise-free responses gain * tanh(z A + c) (n x V) to latents z (n x k).
     matrix<double> signal_from_latent(const matrix<double>& z) const {
         matrix<double> s;
         gemm<double>(z, a_, s);
@@ -197,7 +206,7 @@ public:
             for (std::size_t j = 0; j < y.shape(1); ++j) y(i, j) += opt_.noise * sd(0, j) * r.normal();
         return y;
     }
-    const subject_options& options() const { return opt_; }
+    const subject_options& options() const { return opt_; } ///< The options it was built with.
 
 private:
     static matrix<double> signal_sd(const matrix<double>& s) {
