@@ -84,7 +84,7 @@ public:
         });
     }
     /// Calls f(name, value, grad) for every parameter of every term, named
-    /// "objective.<k>.<the term's name>" (no allocation per call once the names have been seen).
+    /// "objective.<k>.<the parameter's name in term k>" (built in a reused member buffer).
     template <class F>
     void for_each_param(F&& f) {
         std::size_t k = 0;
