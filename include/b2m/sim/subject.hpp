@@ -9,7 +9,7 @@
 //   auto rec = s.record(x, 2, r);                        // 2 repeats: rec.brain (400, 300), rec.stimulus
 //
 // The world: every stimulus x (F features) has a hidden low-dimensional latent
-// z = x M (M: F x k, orthonormal columns scaled by sqrt(F / k), so z ~ N(0, I_k)): the
+// z = x M (M: F x k, orthonormal columns, so z ~ N(0, I_k)): the
 // compact representation the brain is assumed to compute. The task's class is
 // argmax_c [ task_share * (z W)_c + (1 - task_share) * (x U)_c ] with random W (k x C) and
 // U (F x C) whose directions are orthogonal to the latent: task_share = 1 means the latent
