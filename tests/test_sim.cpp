@@ -23,19 +23,59 @@ double corr(const matrix<double>& a, const matrix<double>& b) {
 }
 } // namespace
 
-TEST_CASE("sim.subject - seeded / noise knob / repeats / per-subject variability") {
-    sim::latent_world world({.features = 20, .latent_dim = 3, .classes = 3, .seed = 4});
-    rng r(1);
-    const auto x = world.stimuli(300, r);
-    sim::subject s0(world, {.voxels = 50, .noise = 0.5, .variability = 0.3, .id = 0});
+namespace {
+/// A world, 300 of its stimuli and one subject recorded from them (the shared setup of the
+/// sim.subject cases).
+struct recorded_world {
+    sim::latent_world world{{.features = 20, .latent_dim = 3, .classes = 3, .seed = 4}};
+    matrix<double> x = [this] {
+        rng r(1);
+        return world.stimuli(300, r);
+    }();
+    sim::subject s0{world, {.voxels = 50, .noise = 0.5, .variability = 0.3, .id = 0}};
+};
+
+/// Nearest-class-mean accuracy of the labels in the latent of 2000 stimuli of a 2-class world.
+double latent_class_accuracy(double task_share, rng& r) {
+    sim::latent_world world({.features = 20, .latent_dim = 3, .classes = 2, .task_share = task_share, .seed = 5});
+    const auto x = world.stimuli(2000, r);
+    const auto y = world.labels(x);
+    const auto z = world.latent(x);
+    double mean[2][3] = {};
+    double count[2] = {};
+    for (std::size_t i = 0; i < 2000; ++i) {
+        count[y(i)] += 1;
+        for (std::size_t k = 0; k < 3; ++k) mean[y(i)][k] += z(i, k);
+    }
+    for (int c = 0; c < 2; ++c)
+        for (int k = 0; k < 3; ++k) mean[c][k] /= count[c];
+    std::size_t hit = 0;
+    for (std::size_t i = 0; i < 2000; ++i) {
+        double d[2] = {};
+        for (int c = 0; c < 2; ++c)
+            for (std::size_t k = 0; k < 3; ++k) d[c] += (z(i, k) - mean[c][k]) * (z(i, k) - mean[c][k]);
+        hit += std::int64_t(d[1] < d[0]) == y(i);
+    }
+    return double(hit) / 2000;
+}
+} // namespace
+
+TEST_CASE_FIXTURE(recorded_world, "sim.subject gives the same recording from the same seed") {
     rng a(9), b(9);
     const auto r1 = s0.record(x, 2, a), r2 = s0.record(x, 2, b);
-    CHECK(r1.brain == r2.brain);  // seeded
+    CHECK(r1.brain == r2.brain);
+}
+
+TEST_CASE_FIXTURE(recorded_world, "sim.subject records each stimulus the given number of times in a row") {
+    rng a(9);
+    const auto r1 = s0.record(x, 2, a);
     CHECK(r1.brain.shape(0) == 600);
     CHECK(r1.stimulus(0) == 0);
     CHECK(r1.stimulus(1) == 0);
     CHECK(r1.stimulus(2) == 1);
-    // Noise knob: repeats of one stimulus agree more when the noise is lower.
+}
+
+TEST_CASE_FIXTURE(recorded_world, "sim.subject repeats of one stimulus agree more when the noise is lower") {
     auto repeat_corr = [&](double noise) {
         sim::subject s(world, {.voxels = 50, .noise = noise, .id = 0});
         rng rr(3);
@@ -47,43 +87,33 @@ TEST_CASE("sim.subject - seeded / noise knob / repeats / per-subject variability
     const double low = repeat_corr(0.2), high = repeat_corr(1.0);
     CHECK(low > 0.9);
     CHECK(high < low - 0.2);
-    // Subjects share the group map: signals correlate, but not perfectly.
+}
+
+TEST_CASE_FIXTURE(recorded_world, "sim.subject signals of two subjects share the group map but not perfectly") {
     sim::subject s1(world, {.voxels = 50, .variability = 0.3, .id = 1});
     const double between = corr(s0.signal(x), s1.signal(x));
     CHECK(between > 0.3);
     CHECK(between < 0.99);
-    // Responses depend on the stimulus only through its latent.
+}
+
+TEST_CASE_FIXTURE(recorded_world, "sim.subject responses depend on the stimulus only through its latent") {
     CHECK(xt::allclose(s0.signal_from_latent(world.latent(x)), s0.signal(x)));
+}
+
+TEST_CASE_FIXTURE(recorded_world, "sim.subject refuses a negative noise level") {
     CHECK_THROWS_AS(sim::subject(world, {.noise = -1}), error);
 }
 
-TEST_CASE("sim.latent_world - task_share 1 puts the task in the latent / 0 takes it out") {
+TEST_CASE("sim.latent_world with task_share 1 puts the task in the latent") {
     rng r(2);
-    for (double share : {1.0, 0.0}) {
-        sim::latent_world world({.features = 20, .latent_dim = 3, .classes = 2, .task_share = share, .seed = 5});
-        const auto x = world.stimuli(2000, r);
-        const auto y = world.labels(x);
-        const auto z = world.latent(x);
-        // Nearest-class-mean accuracy in the latent: high when the latent carries the task.
-        double mean[2][3] = {};
-        double count[2] = {};
-        for (std::size_t i = 0; i < 2000; ++i) {
-            count[y(i)] += 1;
-            for (std::size_t k = 0; k < 3; ++k) mean[y(i)][k] += z(i, k);
-        }
-        for (int c = 0; c < 2; ++c)
-            for (int k = 0; k < 3; ++k) mean[c][k] /= count[c];
-        std::size_t hit = 0;
-        for (std::size_t i = 0; i < 2000; ++i) {
-            double d[2] = {};
-            for (int c = 0; c < 2; ++c)
-                for (std::size_t k = 0; k < 3; ++k) d[c] += (z(i, k) - mean[c][k]) * (z(i, k) - mean[c][k]);
-            hit += std::int64_t(d[1] < d[0]) == y(i);
-        }
-        const double acc = double(hit) / 2000;
-        if (share == 1.0) CHECK(acc > 0.85);
-        else CHECK(acc < 0.6);
-    }
+    const double acc = latent_class_accuracy(1.0, r);
+    CHECK(acc > 0.85);
+}
+
+TEST_CASE("sim.latent_world with task_share 0 takes the task out of the latent") {
+    rng r(2);
+    const double acc = latent_class_accuracy(0.0, r);
+    CHECK(acc < 0.6);
 }
 
 TEST_CASE("sim - canonical HRF and the fMRI-like time series") {
