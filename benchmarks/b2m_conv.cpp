@@ -8,6 +8,8 @@
 // Prints key=value: steps_per_s, peak_rss_mb, allocs_per_step, loss_first, loss_last.
 //   b2m_conv --data=DIR [--threads=2] [--warmup=5] [--seconds=2] [--steps=1000] [--batch=64]
 //            [--min-steps=5] [--im2col-budget=N (entries per conv layer; default the library's)]
+//            [--backend=auto|dnnl|im2col (default auto: nn::conv2d's choice per layer; oneDNN needs
+//             a build with b2m::dnnl)]
 #include "bench_common.hpp"
 
 #include <b2m/brain/npy.hpp>
@@ -83,6 +85,27 @@ int main(int argc, char** argv) {
         st.layer<7>().set_im2col_budget(std::size_t(budget));
         st.layer<11>().set_im2col_budget(std::size_t(budget));
     }
+    const std::string backend = bench::arg(argc, argv, "backend", "auto");
+    if (backend != "auto" && backend != "dnnl" && backend != "im2col") {
+        std::fprintf(stderr, "b2m_conv: --backend must be auto, dnnl or im2col, got '%s'\n", backend.c_str());
+        return 2;
+    }
+    std::string on_dnnl;  // the conv layers that run on oneDNN
+    {
+        const auto b = backend == "dnnl" ? nn::conv_backend::dnnl
+                       : backend == "im2col" ? nn::conv_backend::im2col : nn::conv_backend::automatic;
+        auto& st = trainer.student();
+        st.layer<0>().set_backend(b);
+        st.layer<3>().set_backend(b);
+        st.layer<7>().set_backend(b);
+        st.layer<11>().set_backend(b);
+        const bool on[] = {st.layer<0>().uses_dnnl(), st.layer<3>().uses_dnnl(), st.layer<7>().uses_dnnl(),
+                           st.layer<11>().uses_dnnl()};
+        const char* names[] = {"V1", "V2", "V4", "IT"};
+        for (int i = 0; i < 4; ++i)
+            if (on[i]) on_dnnl += std::string(on_dnnl.empty() ? "" : "+") + names[i];
+        if (on_dnnl.empty()) on_dnnl = "none";
+    }
 
     double loss_first = 0, loss_last = 0;
     for (long s = 0; s < warmup; ++s) loss_first = trainer.step(batches[std::size_t(s) % nb]).total;
@@ -95,6 +118,7 @@ int main(int argc, char** argv) {
         dt = bench::now() - t0;
     }
     const long allocs = bench::allocations.load() - allocs_before;
+    std::printf("backend=%s\nconv_on_dnnl=%s\n", backend.c_str(), on_dnnl.c_str());
     std::printf("steps_per_s=%.4f\npeak_rss_mb=%.1f\nallocs_per_step=%.3f\nloss_first=%.5f\nloss_last=%.5f\n",
                 double(steps) / dt, bench::peak_rss_mb(), double(allocs) / double(steps), loss_first, loss_last);
     return 0;

@@ -13,17 +13,26 @@
 // backward overwrote it), then reuses that buffer for dcol = W^T dY before col2im: one
 // buffer of at most the budget (default 2^22 entries, 16 MiB in float) per layer. Buffers
 // are members: no allocation after warm-up.
+// Backend: built with the optional component b2m::dnnl (B2M_WITH_DNNL=1), float layers run
+// on oneDNN's convolution primitives instead (nn/conv2d_dnnl.hpp), by default;
+// set_backend(conv_backend::im2col) chooses the path above. double layers always use it
+// (oneDNN has no f64 convolution).
 #pragma once
 
 #include <cmath>
 #include <cstddef>
 #include <string>
+#include <type_traits>
 
 #include "b2m/core/error.hpp"
 #include "b2m/core/gemm.hpp"
 #include "b2m/nn/dense.hpp"
 #include "b2m/nn/image.hpp"
 #include "b2m/nn/layer.hpp"
+
+#if defined(B2M_WITH_DNNL) && B2M_WITH_DNNL
+#include "b2m/nn/conv2d_dnnl.hpp"
+#endif
 
 namespace b2m::nn {
 
@@ -36,6 +45,31 @@ struct conv2d_options {
     bool bias = true;
     nn::init weight_init = nn::init::he;  ///< fans are C_in*k*k (in) and C_out*k*k (out)
 };
+
+/// How a conv2d layer computes: im2col + GEMM (every build), or oneDNN's primitives (float
+/// layers of a build with b2m::dnnl, see dnnl_conv_available). automatic (the default):
+/// oneDNN for float layers whose output has at least dnnl_min_positions pixels per image
+/// when the backend is built, im2col otherwise.
+enum class conv_backend {
+    automatic,  ///< oneDNN where it was measured faster (dnnl_min_positions), else im2col
+    im2col,     ///< im2col + GEMM (b2m's BLAS), in every build and for double
+    dnnl        ///< oneDNN's convolution primitives (float, build with b2m::dnnl)
+};
+
+/// Output pixels per image from which conv_backend::automatic takes oneDNN. Measured on
+/// B2M-Conv's layers (AMD EPYC, AVX2, oneDNN 2.6 jit:avx2 against OpenBLAS's sgemm, 1 and 2
+/// threads): oneDNN 1.7x faster at 32x32 (V1) and 1.3x at 16x16 (V2), within noise at 8x8
+/// (V4), 1.2-1.6x slower at 4x4 (IT), where its direct kernel has few output columns to
+/// block over and im2col's GEMM has a long inner dimension.
+inline constexpr std::size_t dnnl_min_positions = 16 * 16;
+
+/// True when this build has the oneDNN backend (B2M_WITH_DNNL).
+inline constexpr bool dnnl_conv_available =
+#if defined(B2M_WITH_DNNL) && B2M_WITH_DNNL
+    true;
+#else
+    false;
+#endif
 
 template <real T>
 class conv2d_layer {
@@ -56,10 +90,31 @@ public:
                               std::to_string(o.padding));
         g_ = {in.channels, in.height, in.width, o.kernel, o.stride, o.padding, o.dilation, oh, ow};
         out_ = {o.out_channels, oh, ow};
+#if defined(B2M_WITH_DNNL) && B2M_WITH_DNNL
+        dnnl_ = detail::dnnl_conv({in.channels, in.height, in.width, o.out_channels, o.kernel, o.stride, o.padding,
+                                   o.dilation, oh, ow, o.bias});
+#endif
         w_ = xt::zeros<T>({o.out_channels, g_.rows()});
         gw_ = xt::zeros<T>({o.out_channels, g_.rows()});
         b_ = xt::zeros<T>({std::size_t(1), o.out_channels});
         gb_ = xt::zeros<T>({std::size_t(1), o.out_channels});
+    }
+
+    /// Chooses the backend; conv_backend::dnnl requires a float layer in a build with
+    /// b2m::dnnl (else b2m::error naming the layer). Takes effect at the next forward.
+    void set_backend(conv_backend b) {
+        if (b == conv_backend::dnnl && !(dnnl_conv_available && std::is_same_v<T, float>))
+            throw error(name() + ": the oneDNN backend needs float and a build with the b2m::dnnl component "
+                                 "(CMake option B2M_WITH_DNNL, Debian libdnnl-dev)");
+        backend_ = b;
+    }
+    /// The backend chosen with set_backend (conv_backend::automatic by default).
+    conv_backend backend() const { return backend_; }
+    /// Whether the next forward runs on oneDNN.
+    bool uses_dnnl() const {
+        if (!(dnnl_conv_available && std::is_same_v<T, float>)) return false;
+        return backend_ == conv_backend::dnnl ||
+               (backend_ == conv_backend::automatic && out_.height * out_.width >= dnnl_min_positions);
     }
 
     void init(rng& r) {
@@ -71,6 +126,16 @@ public:
         require_image_rows([this] { return name(); }, x, in_);
         x_ = &x;
         const std::size_t B = x.shape(0), P = g_.positions(), R = g_.rows(), Co = o_.out_channels;
+#if defined(B2M_WITH_DNNL) && B2M_WITH_DNNL
+        if constexpr (std::is_same_v<T, float>) {
+            dnnl_forward_ = uses_dnnl();
+            if (dnnl_forward_) {
+                ensure_shape(y_, B, out_.size());
+                if (B > 0) dnnl_.forward(x.data(), B, w_.data(), b_.data(), y_.data());
+                return y_;
+            }
+        }
+#endif
         chunk_ = detail::images_per_chunk(B, R, P, budget_);
         const std::size_t ld = chunk_ * P;
         ensure_shape(col_, R, ld);
@@ -93,7 +158,7 @@ public:
         if (gy.shape(0) != B || gy.shape(1) != out_.size())
             throw_shape_mismatch(name() + " backward", "gradient", gy.shape(), "output", y_.shape());
         const std::size_t ld = chunk_ * P;
-        if (o_.bias && trainable_) {
+        if (o_.bias && trainable_ && !dnnl_forward_) {
             T* pb = gb_.data();
             for (std::size_t s = 0; s < B; ++s)
                 for (std::size_t c = 0; c < Co; ++c) {
@@ -106,6 +171,16 @@ public:
         if (need_input_grad) ensure_shape(gx_, B, in_.size());
         else ensure_shape(gx_, 0, 0);
         if (!trainable_ && !need_input_grad) return gx_;  // frozen: nothing to compute
+#if defined(B2M_WITH_DNNL) && B2M_WITH_DNNL
+        if constexpr (std::is_same_v<T, float>) {
+            if (dnnl_forward_) {
+                if (B > 0)
+                    dnnl_.backward(x.data(), gy.data(), w_.data(), gw_.data(), gb_.data(),
+                                   need_input_grad ? gx_.data() : nullptr, trainable_);
+                return gx_;
+            }
+        }
+#endif
         for (std::size_t s0 = 0; s0 < B; s0 += chunk_) {
             const std::size_t ns = std::min(chunk_, B - s0);
             if (trainable_ && !col_holds_batch_) detail::im2col(x.data() + s0 * in_.size(), ns, g_, col_.data(), ld);
@@ -156,6 +231,11 @@ private:
     bool col_holds_batch_ = false;  // col_ holds the im2col of the whole last forward batch
     matrix<T> w_, gw_, b_, gb_, col_, tmp_, y_, gx_;
     const matrix<T>* x_ = nullptr;
+    conv_backend backend_ = conv_backend::automatic;
+    bool dnnl_forward_ = false;  // the last forward ran on oneDNN (its backward must too)
+#if defined(B2M_WITH_DNNL) && B2M_WITH_DNNL
+    detail::dnnl_conv dnnl_;  // set up by the constructor
+#endif
 };
 
 /// Spec of a conv2d layer on input images of shape `input`.
