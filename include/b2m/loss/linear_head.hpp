@@ -2,7 +2,8 @@
 // heads (contrastive), latent maps (latent transfer), encoders (encoding alignment), and
 // one head per subject when subjects' brain targets differ in width.
 //
-// A head is y = x W + b (W: in x out, b: 1 x out), initialised like PyTorch's nn.Linear
+// A head is y = x W + b (W: in x out, b: 1 x out; the maths is core/affine.hpp's, shared
+// with nn::dense), initialised like PyTorch's nn.Linear
 // (W, b ~ U(+-1/sqrt(in))) from the rng it is given. Heads are created lazily by their
 // term on the first forward (the brain width V is known only from the first batch), so
 // every size-dependent buffer is allocated then and never again for the same batch shape.
@@ -17,8 +18,8 @@
 #include <string>
 #include <vector>
 
+#include "b2m/core/affine.hpp"
 #include "b2m/core/error.hpp"
-#include "b2m/core/gemm.hpp"
 #include "b2m/core/rng.hpp"
 #include "b2m/core/tensor.hpp"
 
@@ -48,25 +49,14 @@ public:
 
     /// y(n x out, row stride ldy) = x(n x in, row stride ldx) W + b.
     void forward(const T* x, std::size_t n, std::size_t ldx, T* y, std::size_t ldy) const {
-        if (n == 0) return;
-        if (bias_) {
-            for (std::size_t i = 0; i < n; ++i)
-                for (std::size_t j = 0; j < out_; ++j) y[i * ldy + j] = b_.data()[j];
-        }
-        gemm_raw<T>(false, false, n, out_, in_, T(1), x, ldx, w_.data(), out_, bias_ ? T(1) : T(0), y, ldy);
+        affine_forward<T>(x, n, in_, ldx, w_.data(), out_, bias_ ? b_.data() : nullptr, y, ldy);
     }
     /// Given gy = dL/dy for the rows x of the last forward: gW += alpha x^T gy, gb += alpha
     /// colsum(gy), and when gx != nullptr, gx += alpha gy W^T (accumulated, row stride ldgx).
     void backward(const T* x, std::size_t n, std::size_t ldx, const T* gy, std::size_t ldgy, T alpha, T* gx,
                   std::size_t ldgx) {
-        if (n == 0) return;
-        gemm_raw<T>(true, false, in_, out_, n, alpha, x, ldx, gy, ldgy, T(1), gw_.data(), out_);
-        if (bias_) {
-            T* pb = gb_.data();
-            for (std::size_t i = 0; i < n; ++i)
-                for (std::size_t j = 0; j < out_; ++j) pb[j] += alpha * gy[i * ldgy + j];
-        }
-        if (gx) gemm_raw<T>(false, true, n, in_, out_, alpha, gy, ldgy, w_.data(), out_, T(1), gx, ldgx);
+        affine_backward<T>(x, n, in_, ldx, gy, ldgy, w_.data(), out_, alpha, gw_.data(), bias_ ? gb_.data() : nullptr, gx,
+                           ldgx, true);
     }
 
     /// f(name, value, grad) for W ("<prefix>weight") and b ("<prefix>bias").

@@ -5,8 +5,8 @@
 #include <cstddef>
 #include <string>
 
+#include "b2m/core/affine.hpp"
 #include "b2m/core/error.hpp"
-#include "b2m/core/gemm.hpp"
 #include "b2m/core/parallel.hpp"
 #include "b2m/nn/layer.hpp"
 
@@ -53,10 +53,7 @@ public:
     void init(rng& r) { detail::init_weights(r, w_, b_, double(in_), double(out_), how_, bias_); }
 
     const matrix<T>& forward(const matrix<T>& x, const step_context&) {
-        if (x.shape(1) != in_)
-            throw shape_error("nn::dense(" + std::to_string(in_) + ", " + std::to_string(out_) +
-                              "): input has shape " + shape_string(x.shape()) + " but the layer expects (batch, " +
-                              std::to_string(in_) + ")");
+        check_input(x);
         x_ = &x;
         ensure_shape(y_, x.shape(0), out_);
         forward_rows(x.data(), x.shape(0), y_.data());
@@ -76,25 +73,15 @@ public:
 
     /// y(rows x out) = x(rows x in) W + b on raw row-major buffers (no checks).
     void forward_rows(const T* x, std::size_t rows, T* y) const {
-        T beta = T(0);
-        if (bias_) {
-            for (std::size_t i = 0; i < rows; ++i) std::copy_n(b_.data(), out_, y + i * out_);
-            beta = T(1);
-        }
-        gemm_raw<T>(false, false, rows, out_, in_, T(1), x, in_, w_.data(), out_, beta, y, out_);
+        affine_forward<T>(x, rows, in_, in_, w_.data(), out_, bias_ ? b_.data() : nullptr, y, out_);
     }
 
     /// Adds dL/dW and dL/db for the rows x(rows x in) with gradient gy(rows x out); writes
     /// dL/dx into gx (rows x in) unless gx is null.
     /// A frozen layer (set_trainable(false)) adds nothing to dL/dW and dL/db (no GEMM).
     void backward_rows(const T* x, const T* gy, std::size_t rows, T* gx) {
-        if (trainable_) gemm_raw<T>(true, false, in_, out_, rows, T(1), x, in_, gy, out_, T(1), gw_.data(), out_);
-        if (bias_ && trainable_) {
-            T* pb = gb_.data();
-            for (std::size_t i = 0; i < rows; ++i)
-                for (std::size_t j = 0; j < out_; ++j) pb[j] += gy[i * out_ + j];
-        }
-        if (gx) gemm_raw<T>(false, true, rows, in_, out_, T(1), gy, out_, w_.data(), out_, T(0), gx, in_);
+        affine_backward<T>(x, rows, in_, in_, gy, out_, w_.data(), out_, T(1), trainable_ ? gw_.data() : nullptr,
+                           bias_ && trainable_ ? gb_.data() : nullptr, gx, in_, false);
     }
 
     template <class F>
@@ -111,6 +98,13 @@ public:
     matrix<T>& bias() { return b_; }
 
 private:
+    void check_input(const matrix<T>& x) const {
+        if (x.shape(1) != in_)
+            throw shape_error("nn::dense(" + std::to_string(in_) + ", " + std::to_string(out_) +
+                              "): input has shape " + shape_string(x.shape()) + " but the layer expects (batch, " +
+                              std::to_string(in_) + ")");
+    }
+
     std::size_t in_, out_;
     bool bias_;
     bool trainable_ = true;

@@ -1,0 +1,119 @@
+// b2m/core/affine.hpp - the affine map y = x W + b, forward and backward, written once for
+// every layer or head that owns a weight matrix and a bias (nn::dense, loss::linear_head,
+// nn::time_distributed through dense).
+//
+// Shapes and strides (row-major, no checks: the callers check their own inputs):
+//   x  (n x in,  row stride ldx)      W (in x out, row stride out)     b (out entries, or null)
+//   y  (n x out, row stride ldy)      gy (n x out, row stride ldgy)
+// Costs around the three GEMMs are kept to one pass each over the n x out block, at the
+// CPU's vector width (simd_dispatch):
+//   forward:  y is initialised with the bias rows and the GEMM accumulates onto it (beta = 1:
+//             no separate zeroing pass inside BLAS); with an epilogue f, a = f(y) is written
+//             in the same pass that follows the GEMM (bias + activation fused).
+//   backward: gb += alpha colsum(gy) in one vectorised pass; with an activation below the
+//             gradient, gz = gy * f'(z, a) and colsum(gz) are computed in the same pass.
+// Contract of the results: equal to the naive sums up to float rounding (GEMM order of
+// OpenBLAS; the bias column sum adds rows in order).
+#pragma once
+
+#include <algorithm>
+#include <cstddef>
+
+#include "b2m/core/gemm.hpp"
+#include "b2m/core/small_gemm.hpp"
+#include "b2m/core/tensor.hpp"
+
+namespace b2m {
+
+namespace detail {
+/// y(n x out, ldy) rows = b, or zero when b is null.
+template <real T>
+void broadcast_rows(const T* b, std::size_t n, std::size_t out, T* y, std::size_t ldy) {
+    for (std::size_t i = 0; i < n; ++i) {
+        T* yi = y + i * ldy;
+        if (b) std::copy_n(b, out, yi);
+        else std::fill_n(yi, out, T(0));
+    }
+}
+} // namespace detail
+
+/// y = x W + b (b null: y = x W). y must not overlap x or W.
+template <real T>
+void affine_forward(const T* x, std::size_t n, std::size_t in, std::size_t ldx, const T* w, std::size_t out,
+                    const T* b, T* y, std::size_t ldy) {
+    if (n == 0) return;
+    detail::broadcast_rows(b, n, out, y, ldy);
+    gemm_raw<T>(false, false, n, out, in, T(1), x, ldx, w, out, T(1), y, ldy);
+}
+
+/// z = x W + b as affine_forward, then a = f(z) element-wise (a (n x out, row stride lda),
+/// may equal z for an in-place epilogue). f(v) is a pure function of one value; it is
+/// inlined into the pass, which is vectorised when f is branch-free (ReLU, leaky ReLU).
+template <real T, class F>
+void affine_forward(const T* x, std::size_t n, std::size_t in, std::size_t ldx, const T* w, std::size_t out,
+                    const T* b, T* z, std::size_t ldz, T* a, std::size_t lda, const F& f) {
+    if (n == 0) return;
+    affine_forward<T>(x, n, in, ldx, w, out, b, z, ldz);
+    simd_dispatch([&](auto) B2M_SIMD_INLINE {
+        for (std::size_t i = 0; i < n; ++i) {
+            const T* zi = z + i * ldz;
+            T* ai = a + i * lda;
+#pragma omp simd
+            for (std::size_t j = 0; j < out; ++j) ai[j] = f(zi[j]);
+        }
+    });
+}
+
+/// gb(out) += alpha * column sums of gy (n x out, row stride ldgy).
+template <real T>
+void add_column_sums(const T* gy, std::size_t n, std::size_t out, std::size_t ldgy, T alpha, T* gb) {
+    simd_dispatch([&](auto) B2M_SIMD_INLINE {
+        for (std::size_t i = 0; i < n; ++i) {
+            const T* gi = gy + i * ldgy;
+#pragma omp simd
+            for (std::size_t j = 0; j < out; ++j) gb[j] += alpha * gi[j];
+        }
+    });
+}
+
+/// gz = g(gy, z, a) element-wise over n x out (gy, z, a, gz with row strides ldgy, ldz,
+/// lda, ldgz; gz may equal gy), and, when gb is not null, gb += alpha colsum(gz) in the same
+/// pass. g(gy_ij, z_ij, a_ij) is inlined (e.g. gy * f'(z, a) of an activation a = f(z)).
+template <real T, class G>
+void map_and_column_sums(const T* gy, std::size_t ldgy, const T* z, std::size_t ldz, const T* a, std::size_t lda,
+                         std::size_t n, std::size_t out, const G& g, T* gz, std::size_t ldgz, T alpha, T* gb) {
+    simd_dispatch([&](auto) B2M_SIMD_INLINE {
+        for (std::size_t i = 0; i < n; ++i) {
+            const T *gi = gy + i * ldgy, *zi = z + i * ldz, *ai = a + i * lda;
+            T* oi = gz + i * ldgz;
+            if (gb) {
+#pragma omp simd
+                for (std::size_t j = 0; j < out; ++j) {
+                    const T v = g(gi[j], zi[j], ai[j]);
+                    oi[j] = v;
+                    gb[j] += alpha * v;
+                }
+            } else {
+#pragma omp simd
+                for (std::size_t j = 0; j < out; ++j) oi[j] = g(gi[j], zi[j], ai[j]);
+            }
+        }
+    });
+}
+
+/// Backward of y = x W + b given gy = dL/dy:
+///   gw += alpha x^T gy      (skipped when gw is null: a frozen map)
+///   gb += alpha colsum(gy)  (skipped when gb is null: no bias, frozen, or already summed
+///                            by map_and_column_sums)
+///   gx  = alpha gy W^T      (accumulate_gx: gx += ...; skipped when gx is null)
+template <real T>
+void affine_backward(const T* x, std::size_t n, std::size_t in, std::size_t ldx, const T* gy, std::size_t ldgy,
+                     const T* w, std::size_t out, T alpha, T* gw, T* gb, T* gx, std::size_t ldgx,
+                     bool accumulate_gx) {
+    if (n == 0) return;
+    if (gw) gemm_raw<T>(true, false, in, out, n, alpha, x, ldx, gy, ldgy, T(1), gw, out);
+    if (gb) add_column_sums<T>(gy, n, out, ldgy, alpha, gb);
+    if (gx) gemm_raw<T>(false, true, n, in, out, alpha, gy, ldgy, w, out, accumulate_gx ? T(1) : T(0), gx, ldgx);
+}
+
+} // namespace b2m
