@@ -276,11 +276,13 @@ private:
             stim = batch.stimulus.data();
         }
         count_.resize(n);
-        for (std::size_t i = 0; i < n; ++i) {
-            std::size_t c = 0;
-            for (std::size_t j = 0; j < n; ++j) c += positive(stim, i, j);
-            count_[i] = T(c);
-        }
+        if (stim == nullptr) std::fill(count_.begin(), count_.end(), T(1));  // only i == j
+        else
+            for (std::size_t i = 0; i < n; ++i) {
+                std::size_t c = 0;
+                for (std::size_t j = 0; j < n; ++j) c += positive(stim, i, j);
+                count_[i] = T(c);
+            }
         ensure_shape(g_mat_, n, n);
         const T wr = (opt_.symmetric ? T(0.5) : T(1)) / T(n);
         const T wc = (opt_.symmetric ? T(0.5) : T(0)) / T(n);

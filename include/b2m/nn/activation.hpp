@@ -47,6 +47,25 @@ public:
     template <class F>
     void for_each_param(F&&) {}
 
+    /// For a layer below that computes this activation in its own pass (nn::dense's
+    /// forward_fused / backward_fused, called by nn::sequential): records z as the input of
+    /// this forward and returns the output buffer, shaped like z; the caller writes f(z) there.
+    matrix<T>& fused_output(const matrix<T>& z) {
+        x_ = &z;
+        ensure_shape_like(y_, z);
+        return y_;
+    }
+    /// The input-gradient buffer, shaped like gy, for the caller to write gy * f'(z, y) into.
+    matrix<T>& fused_grad(const matrix<T>& gy) {
+        ensure_shape_like(gx_, gy);
+        return gx_;
+    }
+    /// The input z and output f(z) of the last forward.
+    const matrix<T>& fused_input() const { return *x_; }
+    const matrix<T>& fused_output() const { return y_; }
+    /// The element-wise function.
+    const Fn& fn() const { return f_; }
+
 private:
     Fn f_;
     matrix<T> y_, gx_;

@@ -84,6 +84,45 @@ public:
                            bias_ && trainable_ ? gb_.data() : nullptr, gx, in_, false);
     }
 
+    /// This layer and the element-wise activation layer `act` above it in one step (called by
+    /// nn::sequential for a dense layer followed by an activation): z = x W + b into this
+    /// layer's output and a = f(z) into act's, in the pass that follows the GEMM. Returns a.
+    /// Afterwards both layers hold what their own forward would have left.
+    template <class Act>
+        requires requires(Act& a, const matrix<T>& z) { a.fused_output(z); a.fn(); }
+    const matrix<T>& forward_fused(const matrix<T>& x, Act& act, const step_context&) {
+        check_input(x);
+        x_ = &x;
+        ensure_shape(y_, x.shape(0), out_);
+        matrix<T>& a = act.fused_output(y_);
+        const auto f = act.fn();
+        affine_forward<T>(x.data(), x.shape(0), in_, in_, w_.data(), out_, bias_ ? b_.data() : nullptr, y_.data(), out_,
+                          a.data(), out_, [f](T v) { return f.value(v); });
+        return a;
+    }
+
+    /// Backward of forward_fused given gy = dL/da: gz = gy * f'(z, a) (into act's input
+    /// gradient) and dL/db in one pass, then the weight and input GEMMs of backward().
+    template <class Act>
+        requires requires(Act& a, const matrix<T>& g) { a.fused_grad(g); a.fn(); a.fused_input(); a.fused_output(); }
+    const matrix<T>& backward_fused(const matrix<T>& gy, Act& act, bool need_input_grad) {
+        matrix<T>& gz = act.fused_grad(gy);
+        const auto f = act.fn();
+        const std::size_t rows = gy.shape(0);
+        map_and_column_sums<T>(gy.data(), out_, act.fused_input().data(), out_, act.fused_output().data(), out_, rows,
+                               out_, [f](T g, T z, T a) {
+                                   const T d = f.grad(z, a);
+                                   return g * d;
+                               },
+                               gz.data(), out_, T(1), bias_ && trainable_ ? gb_.data() : nullptr);
+        if (need_input_grad) ensure_shape(gx_, rows, in_);
+        else ensure_shape(gx_, 0, 0);
+        affine_backward<T>(x_->data(), rows, in_, in_, gz.data(), out_, w_.data(), out_, T(1),
+                           trainable_ ? gw_.data() : nullptr, nullptr, need_input_grad ? gx_.data() : nullptr, in_,
+                           false);
+        return gx_;
+    }
+
     template <class F>
     void for_each_param(F&& f) {
         f("weight", w_, gw_);

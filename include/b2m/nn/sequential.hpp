@@ -5,10 +5,13 @@
 //   auto net64 = b2m::nn::sequential<double>(...);                 // double
 //
 // The layers live in a Boost.Hana tuple; forward and backward are unrolled at compile
-// time. Objectives read net.output() and net.tap<"embed">().value() after forward, add
-// their gradients into net.output_grad() and net.tap<"embed">().grad(), then backward()
-// propagates everything to the parameters. Naming a tap that does not exist is a
-// compile error.
+// time. A dense layer followed by an element-wise activation runs as one step (bias and
+// activation in the pass after the GEMM; the activation's derivative and the bias gradient
+// in one pass before the backward GEMMs: core/affine.hpp), leaving both layers as if each
+// had run alone (the same outputs; gradients equal up to float rounding). Objectives read net.output() and
+// net.tap<"embed">().value() after forward, add their gradients into net.output_grad()
+// and net.tap<"embed">().grad(), then backward() propagates everything to the parameters.
+// Naming a tap that does not exist is a compile error.
 //
 // Fine-tuning (nn/freeze.hpp selects layers by tap block or index range): set_frozen(i)
 // freezes layer i. A frozen layer's parameters are not presented by
@@ -26,6 +29,7 @@
 #include <array>
 #include <cstddef>
 #include <string>
+#include <tuple>
 #include <utility>
 
 #include "b2m/core/error.hpp"
@@ -67,7 +71,7 @@ public:
     /// Runs the chain on x (rows = batch items). x must stay alive until backward().
     const matrix<T>& forward(const matrix<T>& x, const step_context& c = {}) {
         const matrix<T>* cur = &x;
-        boost::hana::for_each(layers_, [&](auto& l) { cur = &l.forward(*cur, c); });
+        forward_from<0>(cur, c);
         out_ = cur;
         ensure_shape_like(out_grad_, *cur);
         out_grad_.fill(T(0));
@@ -81,12 +85,7 @@ public:
         const matrix<T>* g = &out_grad_;
         const std::size_t first = first_trainable_;
         bool go = true;
-        [&]<std::size_t... I>(std::index_sequence<I...>) {
-            (((go = go && (need_input_grad || size - 1 - I >= first)),
-              go ? void(g = &boost::hana::at_c<size - 1 - I>(layers_).backward(*g, size - 1 - I > first || need_input_grad))
-                 : void()),
-             ...);
-        }(std::make_index_sequence<size>{});
+        backward_from<size>(g, go, first, need_input_grad);
         if (zero_after_backward_) zero_frozen_grads();
         if (!go) {
             ensure_shape(empty_, 0, 0);
@@ -215,6 +214,58 @@ public:
     static constexpr int output_rank() { return rank_at<size>(); }
 
 private:
+    /// Whether layer I computes layer I + 1 in its own passes (nn::dense followed by an
+    /// element-wise activation: bias + activation after the GEMM, the activation's
+    /// derivative + the bias gradient in one pass before the backward GEMMs).
+    template <std::size_t I>
+    static constexpr bool fused_pair() {
+        if constexpr (I + 1 >= size) return false;
+        else
+            return requires(typename std::tuple_element<I, std::tuple<Layers...>>::type & l,
+                            typename std::tuple_element<I + 1, std::tuple<Layers...>>::type & next, const matrix<T>& x,
+                            const matrix<T>& gy, const step_context& c) {
+                l.forward_fused(x, next, c);
+                l.backward_fused(gy, next, true);
+            };
+    }
+    /// Whether layer I is the activation of a fused pair (I - 1, I).
+    template <std::size_t I>
+    static constexpr bool fused_below() {
+        if constexpr (I == 0) return false;
+        else return fused_pair<I - 1>();
+    }
+    template <std::size_t I>
+    void forward_from(const matrix<T>*& cur, const step_context& c) {
+        if constexpr (I < size) {
+            if constexpr (fused_pair<I>()) {
+                cur = &boost::hana::at_c<I>(layers_).forward_fused(*cur, boost::hana::at_c<I + 1>(layers_), c);
+                forward_from<I + 2>(cur, c);
+            } else {
+                cur = &boost::hana::at_c<I>(layers_).forward(*cur, c);
+                forward_from<I + 1>(cur, c);
+            }
+        }
+    }
+    /// Back-propagates through layers K-1, K-2, ..., 0 (a fused pair as one step); `go`
+    /// turns false below the lowest layer that needs to run (see backward()).
+    template <std::size_t K>
+    void backward_from(const matrix<T>*& g, bool& go, std::size_t first, bool need_input_grad) {
+        if constexpr (K > 0) {
+            constexpr std::size_t I = K - 1;
+            if constexpr (fused_below<I>()) {
+                // Layer I (parameter-free) runs exactly when layer I - 1 does.
+                go = go && (need_input_grad || I - 1 >= first);
+                if (go)
+                    g = &boost::hana::at_c<I - 1>(layers_).backward_fused(*g, boost::hana::at_c<I>(layers_),
+                                                                          I - 1 > first || need_input_grad);
+                backward_from<K - 2>(g, go, first, need_input_grad);
+            } else {
+                go = go && (need_input_grad || I >= first);
+                if (go) g = &boost::hana::at_c<I>(layers_).backward(*g, I > first || need_input_grad);
+                backward_from<K - 1>(g, go, first, need_input_grad);
+            }
+        }
+    }
     template <class L, fixed_string Name>
     static constexpr bool tap_name_matches() {
         if constexpr (detail::tap_name_of<L>::is_tap) return detail::tap_name_of<L>::name == Name;
