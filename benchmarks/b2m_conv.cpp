@@ -95,10 +95,15 @@ int main(int argc, char** argv) {
         const auto b = backend == "dnnl" ? nn::conv_backend::dnnl
                        : backend == "im2col" ? nn::conv_backend::im2col : nn::conv_backend::automatic;
         auto& st = trainer.student();
-        st.layer<0>().set_backend(b);
-        st.layer<3>().set_backend(b);
-        st.layer<7>().set_backend(b);
-        st.layer<11>().set_backend(b);
+        try {
+            st.layer<0>().set_backend(b);
+            st.layer<3>().set_backend(b);
+            st.layer<7>().set_backend(b);
+            st.layer<11>().set_backend(b);
+        } catch (const error& e) {  // --backend=dnnl in a build without b2m::dnnl
+            std::fprintf(stderr, "b2m_conv: %s\n", e.what());
+            return 2;
+        }
         const bool on[] = {st.layer<0>().uses_dnnl(), st.layer<3>().uses_dnnl(), st.layer<7>().uses_dnnl(),
                            st.layer<11>().uses_dnnl()};
         const char* names[] = {"V1", "V2", "V4", "IT"};
