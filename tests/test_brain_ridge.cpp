@@ -129,27 +129,47 @@ TEST_SUITE("oracle") {
     }
 }
 
-TEST_CASE("ridge_cv: one alpha for all targets / score / and bad input") {
-    rng r(3);
+namespace {
+/// ridge_cv with one alpha for all targets, fitted to 40 rows of noise (5 features, 3 targets).
+struct noise_fit {
     matrix<double> x = matrix<double>::from_shape({40, 5}), y = matrix<double>::from_shape({40, 3});
-    r.fill_normal(x);
-    r.fill_normal(y);
-    ridge_cv<double> m({.alphas = {0.1, 1, 10, 100}, .alpha_per_target = false});
-    m.fit(x, y);
+    ridge_cv<double> m{{.alphas = {0.1, 1, 10, 100}, .alpha_per_target = false}};
+    noise_fit() {
+        rng r(3);
+        r.fill_normal(x);
+        r.fill_normal(y);
+        m.fit(x, y);
+    }
+};
+} // namespace
+
+TEST_CASE_FIXTURE(noise_fit, "ridge_cv with alpha_per_target false picks one alpha for all targets") {
     CHECK(m.alpha[0] == m.alpha[1]);
     CHECK(m.alpha[1] == m.alpha[2]);
-    CHECK(m.score(x, y) < 1.0);
-    matrix<double> ybad = y;
-    ybad(3, 1) = std::nan("");
-    CHECK_THROWS_AS(m.fit(x, ybad), data_error);
-    matrix<double> yshort = xt::zeros<double>({39, 3});
-    try {
-        m.fit(x, yshort);
-        FAIL("no exception");
-    } catch (const shape_error& e) {
-        CHECK(std::string(e.what()).find("(39, 3)") != std::string::npos);
+}
+
+TEST_CASE_FIXTURE(noise_fit, "ridge_cv score of a fit to noise is below 1") { CHECK(m.score(x, y) < 1.0); }
+
+TEST_CASE_FIXTURE(noise_fit, "ridge_cv refuses bad input with an error naming it") {
+    SUBCASE("a NaN response is a data_error") {
+        matrix<double> ybad = y;
+        ybad(3, 1) = std::nan("");
+        CHECK_THROWS_AS(m.fit(x, ybad), data_error);
     }
-    ridge_cv<double> neg({.alphas = {1.0, -1.0}});
-    CHECK_THROWS_AS(neg.fit(x, y), data_error);
-    CHECK_THROWS_AS(m.predict(xt::zeros<double>({2, 4})), shape_error);
+    SUBCASE("responses with fewer rows than the features are a shape_error naming their shape") {
+        matrix<double> yshort = xt::zeros<double>({39, 3});
+        try {
+            m.fit(x, yshort);
+            FAIL("no exception");
+        } catch (const shape_error& e) {
+            CHECK(std::string(e.what()).find("(39, 3)") != std::string::npos);
+        }
+    }
+    SUBCASE("a negative alpha is a data_error") {
+        ridge_cv<double> neg({.alphas = {1.0, -1.0}});
+        CHECK_THROWS_AS(neg.fit(x, y), data_error);
+    }
+    SUBCASE("predict with another number of features is a shape_error") {
+        CHECK_THROWS_AS(m.predict(xt::zeros<double>({2, 4})), shape_error);
+    }
 }
