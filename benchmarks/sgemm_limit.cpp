@@ -3,7 +3,9 @@
 // its exact shape and transposition. The limit is the sum of those times; a workload's
 // fraction_of_gemm_limit = limit seconds / measured seconds per step (1.0 = nothing but
 // GEMM at OpenBLAS speed).
-// Prints key=value: gemm_seconds (per step), gemm_gflop (per step), gemm_gflops (rate).
+// Prints key=value: gemm_seconds (per step), gemm_gflop (per step), gemm_gflops (rate); for
+// ridge also gemm_seconds_two_pass / gemm_gflop_two_pass (the products of the earlier
+// two-pass fit, for comparison with figures measured against that limit).
 //   sgemm_limit --workload=mlp|gru|conv|ridge [--threads=2] [--ridge-targets=20000] [--batch=64 (conv)]
 #include "bench_common.hpp"
 
@@ -80,7 +82,25 @@ std::vector<shape> conv_shapes(std::size_t B = 64) {
     return v;
 }
 
+// The GEMMs of b2m_ridge's fit (ridge_cv::fit_pearson, exact LOO with an alpha per target,
+// keep_coef = false): one pass over blocks of targets, per block Z = U^T Yc, one
+// n x block x p product per alpha (the LOO residual, made in place from the previous
+// alpha's), the test predictions ((X_test - mean) V) diag(.) Z; once, (X_test - mean) V.
 std::vector<shape> ridge_shapes(std::size_t targets) {
+    const std::size_t n = 4000, p = 1024, nte = 1000, na = 10;
+    const std::size_t block = std::min<std::size_t>(targets, (std::size_t(32) << 20) / (n * sizeof(float)));
+    const double blocks = double(targets) / double(block);
+    return {
+        {true, false, p, block, n, blocks},          // Z = U^T Y
+        {false, false, n, block, p, na * blocks},    // the LOO residual, one product per alpha
+        {false, false, nte, block, p, blocks},       // test predictions
+        {false, false, nte, p, p, 1},                // (X_test - mean) V, once
+    };
+}
+
+// The GEMMs of the two-pass fit that b2m_ridge ran before (LOO errors, then the fit again
+// with coefficients, then model.predict): printed as gemm_seconds_two_pass for comparison.
+std::vector<shape> ridge_two_pass_shapes(std::size_t targets) {
     const std::size_t n = 4000, p = 1024, nte = 1000, na = 10;
     const std::size_t block = std::min<std::size_t>(targets, (std::size_t(32) << 20) / (n * sizeof(float)));
     const double blocks = double(targets) / double(block);
@@ -129,11 +149,27 @@ int main(int argc, char** argv) {
         std::fprintf(stderr, "sgemm_limit: unknown workload '%s' (mlp, gru, conv, ridge)\n", w.c_str());
         return 2;
     }
+    // each distinct product timed once
+    std::vector<std::pair<shape, double>> timed;
+    auto seconds_of = [&](const shape& s) {
+        for (const auto& [t, sec] : timed)
+            if (t.ta == s.ta && t.tb == s.tb && t.m == s.m && t.n == s.n && t.k == s.k) return sec;
+        timed.emplace_back(s, time_shape(s));
+        return timed.back().second;
+    };
+    auto total = [&](const std::vector<shape>& list, double& seconds, double& flop) {
+        seconds = 0, flop = 0;
+        for (const auto& s : list) {
+            seconds += s.count * seconds_of(s);
+            flop += s.count * 2.0 * double(s.m) * double(s.n) * double(s.k);
+        }
+    };
     double seconds = 0, flop = 0;
-    for (const auto& s : shapes) {
-        seconds += s.count * time_shape(s);
-        flop += s.count * 2.0 * double(s.m) * double(s.n) * double(s.k);
-    }
+    total(shapes, seconds, flop);
     std::printf("gemm_seconds=%.6f\ngemm_gflop=%.4f\ngemm_gflops=%.2f\n", seconds, flop * 1e-9, flop * 1e-9 / seconds);
+    if (w == "ridge") {
+        total(ridge_two_pass_shapes(std::size_t(bench::arg_int(argc, argv, "ridge-targets", 20000))), seconds, flop);
+        std::printf("gemm_seconds_two_pass=%.6f\ngemm_gflop_two_pass=%.4f\n", seconds, flop * 1e-9);
+    }
     return 0;
 }

@@ -293,10 +293,11 @@ def fit_exponent(xs, ys):
 
 
 def ridge_flop(n, t, p=1024, nte=1000, na=10):
-    """Flop count of one ridge fit (exact LOO over na alphas, predict nte rows): the GEMMs of
-    sgemm_limit's ridge shapes (4np + 2np(1 + na) + 2p^2 + 2 nte p per target) plus the
-    decomposition of X (2np^2 for the Gram matrix, ~10p^3 for its eigendecomposition)."""
-    return t * (4 * n * p + 2 * n * p * (1 + na) + 2 * p * p + 2 * nte * p) + 2 * n * p * p + 10 * p ** 3
+    """Flop count of one ridge fit (exact LOO over na alphas, predict nte rows, one pass,
+    scores only): the GEMMs of sgemm_limit's ridge shapes (2np + 2np na + 2 nte p per target,
+    2 nte p^2 once) plus the decomposition of X (2np^2 for the Gram matrix, ~10p^3 for its
+    eigendecomposition)."""
+    return t * (2 * n * p + 2 * n * p * na + 2 * nte * p) + 2 * nte * p * p + 2 * n * p * p + 10 * p ** 3
 
 
 def scaling(vals, texts, med, results, outdir):

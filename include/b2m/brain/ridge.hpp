@@ -11,11 +11,16 @@
 //     coefficients   W = V diag(s / (s^2 + a)) Z
 //     exact LOO      e_i = r_i / (1 - h_i(a)),  r = Yc - U diag(s^2/(s^2+a)) Z,
 //                    h_i(a) = 1/n + sum_j U_ij^2 s_j^2 / (s_j^2 + a)
-//   (identical to scikit-learn's RidgeCV "GCV" path, which is exact leave-one-out), and
+//   (identical to scikit-learn's RidgeCV "GCV" path, which is exact leave-one-out): one
+//   (samples x block x rank) GEMM per alpha, r made in place from the previous alpha's, and
 //   k-fold CV as one decomposition per fold and a GEMM per alpha for the held-out rows.
+//   LOO with an alpha per target is one pass: a block's errors, alphas, coefficients and
+//   held-out scores all come from its one Z (Y is read once).
 // Memory: targets go through in blocks (block_targets, default ~32 MB of (samples x block)
 // per work buffer), so besides the inputs and the (features x targets) coefficients the
-// workspace is a few (samples x block) buffers, whatever the number of targets.
+// workspace is a few (samples x block) buffers, whatever the number of targets;
+// fit_pearson with keep_coef = false keeps no coefficients either (it predicts the held-out
+// rows through (X_test - mean) V, made once).
 // Threads: BLAS threads the GEMMs; the element-wise passes (gather, centring, the LOO and
 // CV error sums) run over column ranges with parallel_for; BLAS is never called inside an
 // OpenMP region.
@@ -139,19 +144,18 @@ void gather_block(const matrix<T>& y, const std::vector<std::size_t>* rows, std:
     });
 }
 
-/// acc[j] += sum_i w[i] (yperp(i, j) + g(i, j))^2 over n rows of `cols` columns (row stride
-/// ld), in double; inlined into simd_dispatch's ISA-specific callers.
+/// acc[j] += sum_i w[i] e(i, j)^2 over n rows of `cols` columns (row stride ld), in double;
+/// inlined into simd_dispatch's ISA-specific callers.
 template <real T>
-[[gnu::always_inline]] inline void loo_error_rows(std::size_t n, std::size_t cols, const double* w, const T* yperp,
-                                                  const T* g, std::size_t ld, double* acc) {
+[[gnu::always_inline]] inline void loo_error_rows(std::size_t n, std::size_t cols, const double* w, const T* e,
+                                                  std::size_t ld, double* acc) {
     for (std::size_t i = 0; i < n; ++i) {
         const double wi = w[i];
-        const T* pr = yperp + i * ld;
-        const T* pg = g + i * ld;
+        const T* pe = e + i * ld;
 #pragma omp simd
         for (std::size_t j = 0; j < cols; ++j) {
-            const double e = double(pr[j]) + double(pg[j]);
-            acc[j] += wi * e * e;
+            const double v = double(pe[j]);
+            acc[j] += wi * v * v;
         }
     }
 }
@@ -176,6 +180,20 @@ inline void ridge_check_alphas(const std::vector<double>& a, const char* who) {
             throw data_error(std::string(who) + ": alpha " + std::to_string(v) + " is not a positive finite number");
 }
 
+/// zs(k, j) = Z(k, j) s_k / (s_k^2 + alphas[c0 + j]) for the block's b columns (Z = U^T Yc,
+/// r x b): the block's coefficients are V zs.
+template <real T>
+void ridge_scale_block(const ridge_spectrum<T>& sp, const matrix<T>& z, const std::vector<double>& alphas,
+                       std::size_t c0, matrix<T>& zs) {
+    const std::size_t r = sp.rank(), b = z.shape(1);
+    ensure_shape(zs, r, b);
+    parallel_for(r, 16, [&](std::size_t k0, std::size_t k1) {
+        for (std::size_t k = k0; k < k1; ++k)
+            for (std::size_t j = 0; j < b; ++j)
+                zs(k, j) = T(double(z(k, j)) * std::sqrt(sp.s2[k]) / (sp.s2[k] + alphas[c0 + j]));
+    });
+}
+
 /// coef(:, j) = V diag(s / (s^2 + alphas[c0 + j])) Z(:, j) for the block's b columns, written
 /// at `coef` with row stride ldc, and intercept[j], from the block's Z = U^T Yc (r x b) and
 /// its target means.
@@ -184,21 +202,22 @@ void ridge_solve_block(const ridge_spectrum<T>& sp, const matrix<T>& z, const st
                        std::size_t c0, const std::vector<double>& y_mean, bool center, matrix<T>& zs, T* coef,
                        std::size_t ldc, T* intercept) {
     const std::size_t r = sp.rank(), b = z.shape(1), p = sp.p;
-    ensure_shape(zs, r, b);
-    parallel_for(r, 16, [&](std::size_t k0, std::size_t k1) {
-        for (std::size_t k = k0; k < k1; ++k)
-            for (std::size_t j = 0; j < b; ++j)
-                zs(k, j) = T(double(z(k, j)) * std::sqrt(sp.s2[k]) / (sp.s2[k] + alphas[c0 + j]));
-    });
+    ridge_scale_block(sp, z, alphas, c0, zs);
     if (r > 0) gemm_raw<T>(false, false, p, b, r, T(1), sp.v_t.data(), r, zs.data(), b, T(0), coef, ldc);
     else
         for (std::size_t i = 0; i < p; ++i) std::fill_n(coef + i * ldc, b, T(0));
-    for (std::size_t j = 0; j < b; ++j) {
-        double v = center ? y_mean[j] : 0.0;
-        if (center)
-            for (std::size_t i = 0; i < p; ++i) v -= sp.x_mean[i] * double(coef[i * ldc + j]);
-        intercept[j] = T(v);
+    // intercept[j] = y_mean[j] - x_mean . coef(:, j), summed over the rows of coef in order
+    // (row by row: coef's rows are contiguous, its columns are ldc apart).
+    std::vector<double> v(b, 0.0);
+    if (center) {
+        std::copy_n(y_mean.data(), b, v.data());
+        for (std::size_t i = 0; i < p; ++i) {
+            const double xm = sp.x_mean[i];
+            const T* row = coef + i * ldc;
+            for (std::size_t j = 0; j < b; ++j) v[j] -= xm * double(row[j]);
+        }
     }
+    for (std::size_t j = 0; j < b; ++j) intercept[j] = T(v[j]);
 }
 
 /// Pearson r of columns [c0, c0 + b) of y against pred (rows x b, row stride b), in double;
@@ -233,6 +252,15 @@ struct ridge_heldout {
     std::vector<double>* r = nullptr;
 };
 
+/// Index of the smallest of cv_error(:, j); ties go to the first. The per-target rule of
+/// ridge_choose_alphas. Requires cv_error.shape(0) >= 1.
+inline std::size_t ridge_best_alpha(const xt::xtensor<double, 2>& cv_error, std::size_t j) {
+    std::size_t best = 0;
+    for (std::size_t a = 1; a < cv_error.shape(0); ++a)
+        if (cv_error(a, j) < cv_error(best, j)) best = a;
+    return best;
+}
+
 /// The alpha of each target from the CV errors (alphas x targets): the smallest error per
 /// target, or with per_target = false the alpha of the smallest summed error for all.
 /// Ties go to the first alpha listed. Requires cv_error.shape(0) == alphas.size() >= 1.
@@ -241,12 +269,7 @@ inline std::vector<double> ridge_choose_alphas(const xt::xtensor<double, 2>& cv_
     const std::size_t na = alphas.size(), t = cv_error.shape(1);
     std::vector<double> chosen(t, alphas[0]);
     if (per_target) {
-        for (std::size_t j = 0; j < t; ++j) {
-            std::size_t best = 0;
-            for (std::size_t a = 1; a < na; ++a)
-                if (cv_error(a, j) < cv_error(best, j)) best = a;
-            chosen[j] = alphas[best];
-        }
+        for (std::size_t j = 0; j < t; ++j) chosen[j] = alphas[ridge_best_alpha(cv_error, j)];
         return chosen;
     }
     std::size_t best = 0;
@@ -339,6 +362,15 @@ struct ridge : linear_model<T> {
         return *this;
     }
 
+    /// Buffers of solve_block, reused from block to block.
+    struct block_workspace {
+        matrix<T> zs, pred;
+        matrix<T> coefb;           // keep_coef = false with no held-out set: the block's coefficients
+        matrix<T> a_te;            // keep_coef = false: (X_test - x_mean) V, (test rows, rank), made once
+        std::vector<double> xv;    // keep_coef = false: V^T x_mean, (rank), made once
+        bool projected = false;    // a_te / xv made
+    };
+
     /// Coefficients for every target of y from a decomposition of X (used by ridge_cv too).
     /// With a held-out set, each block of coefficients also predicts its rows and scores
     /// them (Pearson r per target); keep_coef = false then never stores the (features x
@@ -350,7 +382,8 @@ struct ridge : linear_model<T> {
         model.coef = keep_coef ? matrix<T>::from_shape({p, t}) : matrix<T>::from_shape({0, 0});
         model.intercept = vector<T>::from_shape({t});
         const std::size_t bs = detail::ridge_block(o.block_targets, n, t, sizeof(T));
-        matrix<T> yb, z, zs, coefb, pred;
+        matrix<T> yb, z;
+        block_workspace ws;
         std::vector<double> mean;
         if (test.r) test.r->assign(t, 0.0);
         for (std::size_t c0 = 0; c0 < t; c0 += bs) {
@@ -358,18 +391,59 @@ struct ridge : linear_model<T> {
             detail::gather_block(y, nullptr, c0, b, o.fit_intercept, yb, mean);
             ensure_shape(z, r, b);
             if (r > 0) gemm_raw<T>(true, false, r, b, n, T(1), sp.u_t.data(), r, yb.data(), b, T(0), z.data(), b);
-            if (!keep_coef) ensure_shape(coefb, p, b);
-            T* cdst = keep_coef ? model.coef.data() + c0 : coefb.data();
+            solve_block(sp, z, alphas, c0, mean, o.fit_intercept, model, test, keep_coef, ws);
+        }
+    }
+
+    /// Targets [c0, c0 + b) from the block's Z = U^T Yc (rank x b) and target means, with
+    /// alphas[c0 + j]: intercepts, coefficients into model.coef (sized (p, t) by the caller)
+    /// when keep_coef, and with a held-out set the Pearson r of its predictions into
+    /// test.r[c0 + j]. keep_coef = false predicts through (X_test - x_mean) V (made once, test
+    /// rows x rank) and never forms the block's coefficients when there is a held-out set.
+    static void solve_block(const detail::ridge_spectrum<T>& sp, const matrix<T>& z, const std::vector<double>& alphas,
+                            std::size_t c0, const std::vector<double>& mean, bool center, linear_model<T>& model,
+                            const detail::ridge_heldout<T>& test, bool keep_coef, block_workspace& ws) {
+        const std::size_t r = sp.rank(), b = z.shape(1), p = sp.p, t = model.intercept.size();
+        if (keep_coef || !test.r) {
+            if (!keep_coef) ensure_shape(ws.coefb, p, b);
+            T* cdst = keep_coef ? model.coef.data() + c0 : ws.coefb.data();
             const std::size_t ldc = keep_coef ? t : b;
-            detail::ridge_solve_block(sp, z, alphas, c0, mean, o.fit_intercept, zs, cdst, ldc, model.intercept.data() + c0);
+            detail::ridge_solve_block(sp, z, alphas, c0, mean, center, ws.zs, cdst, ldc, model.intercept.data() + c0);
             if (test.r) {
                 const std::size_t nte = test.x->shape(0);
-                ensure_shape(pred, nte, b);
-                for (std::size_t i = 0; i < nte; ++i) std::copy_n(model.intercept.data() + c0, b, pred.data() + i * b);
-                gemm_raw<T>(false, false, nte, b, p, T(1), test.x->data(), p, cdst, ldc, T(1), pred.data(), b);
-                detail::pearson_block(pred, *test.y, c0, test.r->data() + c0);
+                ensure_shape(ws.pred, nte, b);
+                for (std::size_t i = 0; i < nte; ++i) std::copy_n(model.intercept.data() + c0, b, ws.pred.data() + i * b);
+                gemm_raw<T>(false, false, nte, b, p, T(1), test.x->data(), p, cdst, ldc, T(1), ws.pred.data(), b);
+                detail::pearson_block(ws.pred, *test.y, c0, test.r->data() + c0);
             }
+            return;
         }
+        // Scores only: prediction = (X_test - x_mean) V zs + y_mean, intercept = y_mean - (V^T x_mean) . zs.
+        const std::size_t nte = test.x->shape(0);
+        if (!ws.projected) {
+            matrix<T> xc = matrix<T>::from_shape({nte, p});
+            for (std::size_t i = 0; i < nte; ++i)
+                for (std::size_t j = 0; j < p; ++j) xc(i, j) = T(double((*test.x)(i, j)) - sp.x_mean[j]);
+            ws.a_te = xt::zeros<T>({nte, std::max<std::size_t>(r, 1)});
+            if (r > 0) gemm_raw<T>(false, false, nte, r, p, T(1), xc.data(), p, sp.v_t.data(), r, T(0), ws.a_te.data(), r);
+            ws.xv.assign(r, 0.0);
+            for (std::size_t i = 0; i < p; ++i)
+                for (std::size_t k = 0; k < r; ++k) ws.xv[k] += sp.x_mean[i] * double(sp.v_t(i, k));
+            ws.projected = true;
+        }
+        detail::ridge_scale_block(sp, z, alphas, c0, ws.zs);
+        std::vector<double> icpt(b, 0.0);
+        if (center) {
+            std::copy_n(mean.data(), b, icpt.data());
+            for (std::size_t k = 0; k < r; ++k)
+                for (std::size_t j = 0; j < b; ++j) icpt[j] -= ws.xv[k] * double(ws.zs(k, j));
+        }
+        for (std::size_t j = 0; j < b; ++j) model.intercept(c0 + j) = T(icpt[j]);
+        ensure_shape(ws.pred, nte, b);
+        for (std::size_t i = 0; i < nte; ++i)
+            for (std::size_t j = 0; j < b; ++j) ws.pred(i, j) = center ? T(mean[j]) : T(0);
+        if (r > 0) gemm_raw<T>(false, false, nte, b, r, T(1), ws.a_te.data(), r, ws.zs.data(), b, T(1), ws.pred.data(), b);
+        detail::pearson_block(ws.pred, *test.y, c0, test.r->data() + c0);
     }
 };
 
@@ -425,60 +499,111 @@ private:
         const std::size_t na = options.alphas.size(), t = y.shape(1);
         cv_error = xt::zeros<double>({na, t});
         const auto sp = detail::ridge_decompose(x, options.fit_intercept);
+        const bool keep = options.keep_coef || test.r == nullptr;
+        if (options.method == cv_method::leave_one_out && options.alpha_per_target) {
+            loo_fit_one_pass(sp, y, test, keep);
+            return *this;
+        }
         if (options.method == cv_method::leave_one_out) loo_errors(sp, y);
         else kfold_errors(x, y);
         alpha = detail::ridge_choose_alphas(cv_error, options.alphas, options.alpha_per_target);
-        ridge<T>::fit_from_spectrum(sp, y, alpha, {options.fit_intercept, options.block_targets}, *this, test,
-                                    options.keep_coef || test.r == nullptr);
+        ridge<T>::fit_from_spectrum(sp, y, alpha, {options.fit_intercept, options.block_targets}, *this, test, keep);
         return *this;
     }
 
-    void loo_errors(const detail::ridge_spectrum<T>& sp, const matrix<T>& y) {
-        const std::size_t n = sp.n, r = sp.rank(), t = y.shape(1), na = options.alphas.size();
-        // Leverage weights w_i(a) = 1 / (1 - h_i(a))^2, shared by all targets.
+    /// Leverage weights w(a, i) = 1 / (1 - h_i(a))^2, shared by all targets.
+    xt::xtensor<double, 2> loo_weights(const detail::ridge_spectrum<T>& sp) const {
+        const std::size_t n = sp.n, r = sp.rank(), na = options.alphas.size();
         xt::xtensor<double, 2> w = xt::zeros<double>({na, n});
+        xt::xtensor<double, 2> f = xt::zeros<double>({na, std::max<std::size_t>(r, 1)});  // s^2 / (s^2 + a)
         for (std::size_t a = 0; a < na; ++a)
-            for (std::size_t i = 0; i < n; ++i) {
-                double h = options.fit_intercept ? 1.0 / double(n) : 0.0;
-                for (std::size_t k = 0; k < r; ++k) h += sp.u(i, k) * sp.u(i, k) * sp.s2[k] / (sp.s2[k] + options.alphas[a]);
-                const double d = 1.0 - h;
-                w(a, i) = d > 1e-12 ? 1.0 / (d * d) : 1e24;
-            }
+            for (std::size_t k = 0; k < r; ++k) f(a, k) = sp.s2[k] / (sp.s2[k] + options.alphas[a]);
+        parallel_for(n, 64, [&](std::size_t i0, std::size_t i1) {
+            for (std::size_t a = 0; a < na; ++a)
+                for (std::size_t i = i0; i < i1; ++i) {
+                    double h = options.fit_intercept ? 1.0 / double(n) : 0.0;
+                    for (std::size_t k = 0; k < r; ++k) h += sp.u(i, k) * sp.u(i, k) * f(a, k);
+                    const double d = 1.0 - h;
+                    w(a, i) = d > 1e-12 ? 1.0 / (d * d) : 1e24;
+                }
+        });
+        return w;
+    }
+
+    /// cv_error(a, c0 + j) for the block's targets, from the centred block yb (n x b) and
+    /// z = U^T yb (r x b). The LOO residual e(a) = Yc - U diag(s^2 / (s^2 + a)) Z is made in
+    /// place of yb (which is left holding e(a) of the last alpha), one GEMM per alpha: the
+    /// first e(a_0) = Yc - U D_0 Z, then e(a_k) = e(a_{k-1}) + U (D_{k-1} - D_k) Z, so the
+    /// rounding of the large part common to all alphas (Yc minus its projection) is common
+    /// too and near-tied alphas are ranked like scikit-learn's double computation.
+    /// cv_error = mean_i w_i(a) e_ij^2 in double.
+    void loo_block(const detail::ridge_spectrum<T>& sp, const xt::xtensor<double, 2>& w, matrix<T>& yb,
+                   const matrix<T>& z, std::size_t c0, matrix<T>& ze) {
+        const std::size_t n = sp.n, r = sp.rank(), b = yb.shape(1), na = options.alphas.size();
+        ensure_shape(ze, r, b);
+        for (std::size_t a = 0; a < na; ++a) {
+            const double al = options.alphas[a], prev = a > 0 ? options.alphas[a - 1] : 0.0;
+            parallel_for(r, 16, [&](std::size_t k0, std::size_t k1) {
+                for (std::size_t k = k0; k < k1; ++k) {
+                    const double s2 = sp.s2[k];
+                    // D_0 = s2 / (s2 + a_0); D_{k-1} - D_k = s2 (a_k - a_{k-1}) / ((s2 + a_{k-1}) (s2 + a_k))
+                    const T f = T(a == 0 ? s2 / (s2 + al) : s2 * (al - prev) / ((s2 + prev) * (s2 + al)));
+                    for (std::size_t j = 0; j < b; ++j) ze(k, j) = z(k, j) * f;
+                }
+            });
+            if (r > 0)
+                gemm_raw<T>(false, false, n, b, r, T(a == 0 ? -1 : 1), sp.u_t.data(), r, ze.data(), b, T(1), yb.data(), b);
+            // vectorised at the CPU's width
+            const double* wa = &w(a, 0);
+            parallel_for(b, 32, [&](std::size_t j0, std::size_t j1) {
+                std::vector<double> acc(j1 - j0, 0.0);
+                simd_dispatch([&](auto) B2M_SIMD_INLINE {
+                    detail::loo_error_rows(n, j1 - j0, wa, yb.data() + j0, b, acc.data());
+                });
+                for (std::size_t j = j0; j < j1; ++j) cv_error(a, c0 + j) = acc[j - j0] / double(n);
+            });
+        }
+    }
+
+    /// LOO errors of every target (the alphas are chosen after, from all of them).
+    void loo_errors(const detail::ridge_spectrum<T>& sp, const matrix<T>& y) {
+        const std::size_t n = sp.n, r = sp.rank(), t = y.shape(1);
+        const auto w = loo_weights(sp);
         const std::size_t bs = detail::ridge_block(options.block_targets, n, t, sizeof(T));
-        matrix<T> yb, z, ze, g;
+        matrix<T> yb, z, ze;
         std::vector<double> mean;
         for (std::size_t c0 = 0; c0 < t; c0 += bs) {
             const std::size_t b = std::min(bs, t - c0);
             detail::gather_block(y, nullptr, c0, b, options.fit_intercept, yb, mean);
             ensure_shape(z, r, b);
-            ensure_shape(ze, r, b);
-            ensure_shape(g, n, b);
-            if (r > 0) {
-                gemm_raw<T>(true, false, r, b, n, T(1), sp.u_t.data(), r, yb.data(), b, T(0), z.data(), b);
-                // yb <- Yc - U Z: the part of Y no alpha can fit.
-                gemm_raw<T>(false, false, n, b, r, T(-1), sp.u_t.data(), r, z.data(), b, T(1), yb.data(), b);
-            }
-            for (std::size_t a = 0; a < na; ++a) {
-                const double al = options.alphas[a];
-                // residual(a) = Yperp + U diag(a / (s^2 + a)) Z
-                parallel_for(r, 16, [&](std::size_t k0, std::size_t k1) {
-                    for (std::size_t k = k0; k < k1; ++k) {
-                        const T f = T(al / (sp.s2[k] + al));
-                        for (std::size_t j = 0; j < b; ++j) ze(k, j) = z(k, j) * f;
-                    }
-                });
-                if (r > 0) gemm_raw<T>(false, false, n, b, r, T(1), sp.u_t.data(), r, ze.data(), b, T(0), g.data(), b);
-                else g.fill(T(0));
-                // cv_error(a, j) = mean_i w_i(a) e_ij^2 in double, vectorised at the CPU's width.
-                const double* wa = &w(a, 0);
-                parallel_for(b, 32, [&](std::size_t j0, std::size_t j1) {
-                    std::vector<double> acc(j1 - j0, 0.0);
-                    simd_dispatch([&](auto) B2M_SIMD_INLINE {
-                        detail::loo_error_rows(n, j1 - j0, wa, yb.data() + j0, g.data() + j0, b, acc.data());
-                    });
-                    for (std::size_t j = j0; j < j1; ++j) cv_error(a, c0 + j) = acc[j - j0] / double(n);
-                });
-            }
+            if (r > 0) gemm_raw<T>(true, false, r, b, n, T(1), sp.u_t.data(), r, yb.data(), b, T(0), z.data(), b);
+            loo_block(sp, w, yb, z, c0, ze);
+        }
+    }
+
+    /// One pass over the targets for LOO with an alpha per target: each block's LOO errors,
+    /// its alphas, coefficients and held-out scores from one Z = U^T Yc (the same numbers as
+    /// loo_errors followed by ridge::fit_from_spectrum, with Y read and Z formed once).
+    void loo_fit_one_pass(const detail::ridge_spectrum<T>& sp, const matrix<T>& y, const detail::ridge_heldout<T>& test,
+                          bool keep_coef) {
+        const std::size_t n = sp.n, r = sp.rank(), t = y.shape(1), p = sp.p;
+        const auto w = loo_weights(sp);
+        this->coef = keep_coef ? matrix<T>::from_shape({p, t}) : matrix<T>::from_shape({0, 0});
+        this->intercept = vector<T>::from_shape({t});
+        alpha.assign(t, options.alphas[0]);
+        if (test.r) test.r->assign(t, 0.0);
+        const std::size_t bs = detail::ridge_block(options.block_targets, n, t, sizeof(T));
+        matrix<T> yb, z, ze;
+        typename ridge<T>::block_workspace ws;
+        std::vector<double> mean;
+        for (std::size_t c0 = 0; c0 < t; c0 += bs) {
+            const std::size_t b = std::min(bs, t - c0);
+            detail::gather_block(y, nullptr, c0, b, options.fit_intercept, yb, mean);
+            ensure_shape(z, r, b);
+            if (r > 0) gemm_raw<T>(true, false, r, b, n, T(1), sp.u_t.data(), r, yb.data(), b, T(0), z.data(), b);
+            loo_block(sp, w, yb, z, c0, ze);
+            for (std::size_t j = c0; j < c0 + b; ++j) alpha[j] = options.alphas[detail::ridge_best_alpha(cv_error, j)];
+            ridge<T>::solve_block(sp, z, alpha, c0, mean, options.fit_intercept, *this, test, keep_coef, ws);
         }
     }
 
