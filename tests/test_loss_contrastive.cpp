@@ -61,25 +61,42 @@ TEST_CASE("contrastive equals an independent PyTorch computation (value and tap 
 }
 
 TEST_SUITE("gradcheck") {
-    TEST_CASE("contrastive gradients - tap / both heads / learnable temperature") {
-        for (auto sim : {loss::similarity::cosine, loss::similarity::dot})
-            for (bool symmetric : {true, false}) {
-                CAPTURE(int(sim));
-                CAPTURE(symmetric);
-                auto s = identity_student();
-                auto batch = fixture_batch();
-                auto term = loss::contrastive(nn::tap<"h">{}, data::brain,
-                                              {.tau = sim == loss::similarity::dot ? 2.0 : 0.3, .learn_tau = true,
-                                               .dim = 3, .sim = sim, .symmetric = symmetric, .seed = 4})
-                                .make<double>();
-                loss_check::check_input_grad(term, s, batch);
-                loss_check::check_param_grads(term, s, batch,
-                                              {"student_head.weight", "student_head.bias", "brain_head.weight",
-                                               "brain_head.bias", "log_tau"},
-                                              sim == loss::similarity::dot && !symmetric
-                                                  ? std::vector<std::string>{"brain_head.bias"}
-                                                  : std::vector<std::string>{});
-            }
+    TEST_CASE("contrastive gradients match finite differences for cosine and dot similarity") {
+        auto term_for = [](loss::similarity sim, bool symmetric) {
+            return loss::contrastive(nn::tap<"h">{}, data::brain,
+                                     {.tau = sim == loss::similarity::dot ? 2.0 : 0.3, .learn_tau = true, .dim = 3,
+                                      .sim = sim, .symmetric = symmetric, .seed = 4})
+                .make<double>();
+        };
+        const loss::similarity sims[] = {loss::similarity::cosine, loss::similarity::dot};
+        SUBCASE("the gradient with respect to the tap") {
+            for (auto sim : sims)
+                for (bool symmetric : {true, false}) {
+                    CAPTURE(int(sim));
+                    CAPTURE(symmetric);
+                    auto s = identity_student();
+                    auto batch = fixture_batch();
+                    auto term = term_for(sim, symmetric);
+                    loss_check::check_input_grad(term, s, batch);
+                }
+        }
+        SUBCASE("the gradients of both heads and the learnable temperature") {
+            for (auto sim : sims)
+                for (bool symmetric : {true, false}) {
+                    CAPTURE(int(sim));
+                    CAPTURE(symmetric);
+                    auto s = identity_student();
+                    auto batch = fixture_batch();
+                    auto term = term_for(sim, symmetric);
+                    // One-sided dot-product InfoNCE does not depend on the brain head's bias.
+                    loss_check::check_param_grads(term, s, batch,
+                                                  {"student_head.weight", "student_head.bias", "brain_head.weight",
+                                                   "brain_head.bias", "log_tau"},
+                                                  sim == loss::similarity::dot && !symmetric
+                                                      ? std::vector<std::string>{"brain_head.bias"}
+                                                      : std::vector<std::string>{});
+                }
+        }
     }
 
     TEST_CASE("contrastive gradients through a dense student and identity heads") {
@@ -139,7 +156,7 @@ TEST_CASE("contrastive temperature - clamp and zero gradient at the clamp") {
     CHECK(g == 0.0);
 }
 
-TEST_CASE("contrastive edge cases - batch of 1 / identical rows / zero-variance brain / bad input") {
+TEST_CASE("contrastive refuses a batch of 1 trial") {
     auto s = identity_student();
     train::batch<double> one;
     one.x = xt::ones<double>({1, 5});
@@ -147,9 +164,13 @@ TEST_CASE("contrastive edge cases - batch of 1 / identical rows / zero-variance 
     auto term = loss::contrastive(nn::tap<"h">{}, data::brain, {.dim = 4}).make<double>();
     s.forward(one.x);
     CHECK_THROWS_WITH_AS(term.forward(s, one), doctest::Contains("at least 2 trials"), data_error);
+}
 
-    // Identical rows: every similarity is equal, the loss is log(n) (one positive per row),
-    // and the gradient is zero.
+TEST_CASE("contrastive on identical rows is log n with a zero gradient") {
+    // Every similarity is equal, the loss is log(n) (one positive per row), and the
+    // gradient is zero.
+    auto s = identity_student();
+    auto term = loss::contrastive(nn::tap<"h">{}, data::brain, {.dim = 4}).make<double>();
     train::batch<double> same;
     same.x = xt::ones<double>({4, 5});
     same.brain = xt::ones<double>({4, 7});
@@ -157,28 +178,41 @@ TEST_CASE("contrastive edge cases - batch of 1 / identical rows / zero-variance 
     CHECK(term.forward(s, same) == doctest::Approx(std::log(4.0)).epsilon(1e-12));
     const auto g = loss_check::analytic_input_grad(term, s, same);
     CHECK(ad::norm(g) < 1e-12);
+}
 
-    // A brain response with zero variance (a flat row, even all zeros) stays finite.
+TEST_CASE("contrastive with a zero-variance brain response stays finite") {
+    // A flat row, even all zeros.
+    auto s = identity_student();
+    auto term = loss::contrastive(nn::tap<"h">{}, data::brain, {.dim = 4}).make<double>();
     auto batch = fixture_batch();
     for (std::size_t j = 0; j < 7; ++j) batch.brain(2, j) = 0.0;
     const double v = loss_check::value(term, s, batch);
     CHECK(std::isfinite(v));
     CHECK(std::isfinite(ad::norm(loss_check::analytic_input_grad(term, s, batch))));
+}
 
-    // Row counts that differ name both sources.
-    batch.brain = xt::ones<double>({5, 7});
-    s.forward(batch.x);
-    CHECK_THROWS_WITH_AS(term.forward(s, batch), doctest::Contains("data::brain has shape (5, 7)"), shape_error);
-    // Stimulus ids of the wrong length.
-    batch = fixture_batch();
-    batch.stimulus = index_vector({0, 1});
-    s.forward(batch.x);
-    CHECK_THROWS_WITH_AS(term.forward(s, batch), doctest::Contains("batch.stimulus has 2 entries"), shape_error);
-    // Brain width changing after the heads were built.
-    batch = fixture_batch();
-    batch.brain = xt::ones<double>({6, 9});
-    CHECK_THROWS_AS(term.forward(s, batch), shape_error);
-    CHECK_THROWS_AS(loss::contrastive(nn::tap<"h">{}, data::brain, {.tau = -1.0}).make<double>(), error);
+TEST_CASE("contrastive refuses bad input with an error naming it") {
+    auto s = identity_student();
+    auto term = loss::contrastive(nn::tap<"h">{}, data::brain, {.dim = 4}).make<double>();
+    auto batch = fixture_batch();
+    loss_check::value(term, s, batch);  // builds the heads
+    SUBCASE("row counts that differ name both sources") {
+        batch.brain = xt::ones<double>({5, 7});
+        s.forward(batch.x);
+        CHECK_THROWS_WITH_AS(term.forward(s, batch), doctest::Contains("data::brain has shape (5, 7)"), shape_error);
+    }
+    SUBCASE("stimulus ids of the wrong length") {
+        batch.stimulus = index_vector({0, 1});
+        s.forward(batch.x);
+        CHECK_THROWS_WITH_AS(term.forward(s, batch), doctest::Contains("batch.stimulus has 2 entries"), shape_error);
+    }
+    SUBCASE("a brain width changing after the heads were built") {
+        batch.brain = xt::ones<double>({6, 9});
+        CHECK_THROWS_AS(term.forward(s, batch), shape_error);
+    }
+    SUBCASE("a negative temperature") {
+        CHECK_THROWS_AS(loss::contrastive(nn::tap<"h">{}, data::brain, {.tau = -1.0}).make<double>(), error);
+    }
 }
 
 TEST_CASE("contrastive - subject ids are checked against the number of heads") {
