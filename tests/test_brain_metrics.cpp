@@ -22,17 +22,19 @@ double s1(const std::string& n) { return load_npy<double, 1>(fx(n))(0); }
 } // namespace
 
 TEST_SUITE("oracle") {
-    TEST_CASE("per-target Pearson r and R^2 match scipy / sklearn") {
-        const auto a = m2("metrics_a"), b = m2("metrics_b");
-        const auto r = pearson_columns(a, b), r2 = r2_columns(a, b);
-        const auto rr = load_npy<double, 1>(fx("metrics_pearson")), rr2 = load_npy<double, 1>(fx("metrics_r2"));
-        for (std::size_t j = 0; j < 4; ++j) {
-            CHECK(r(j) == doctest::Approx(rr(j)).epsilon(1e-12));
-            CHECK(r2(j) == doctest::Approx(rr2(j)).epsilon(1e-12));
-        }
+    TEST_CASE("per-target Pearson r matches scipy.stats.pearsonr") {
+        const auto r = pearson_columns(m2("metrics_a"), m2("metrics_b"));
+        const auto rr = load_npy<double, 1>(fx("metrics_pearson"));
+        for (std::size_t j = 0; j < 4; ++j) CHECK(r(j) == doctest::Approx(rr(j)).epsilon(1e-12));
     }
 
-    TEST_CASE("RDMs match scipy pdist - Spearman (ties) / Kendall tau-a / Pearson match scipy/numpy") {
+    TEST_CASE("per-target R^2 matches sklearn r2_score") {
+        const auto r2 = r2_columns(m2("metrics_a"), m2("metrics_b"));
+        const auto rr2 = load_npy<double, 1>(fx("metrics_r2"));
+        for (std::size_t j = 0; j < 4; ++j) CHECK(r2(j) == doctest::Approx(rr2(j)).epsilon(1e-12));
+    }
+
+    TEST_CASE("rdm matches scipy pdist for the correlation and euclidean and cosine metrics") {
         const auto p = m2("rsa_patterns_a");
         const std::pair<rdm_metric, const char*> ms[] = {{rdm_metric::correlation, "correlation"},
                                                           {rdm_metric::euclidean, "euclidean"},
@@ -44,10 +46,19 @@ TEST_SUITE("oracle") {
             for (std::size_t i = 0; i < ours.size(); ++i) worst = std::max(worst, std::abs(ours.data()[i] - ref.data()[i]));
             CHECK(worst < 1e-12);
         }
+    }
+
+    TEST_CASE("compare_rdms on RDMs with tied values matches scipy and numpy") {
         const auto a = m2("rsa_rdm_a_tied"), b = m2("rsa_rdm_b_tied");
-        CHECK(compare_rdms(a, b, rdm_compare::spearman) == doctest::Approx(s1("rsa_spearman")).epsilon(1e-12));
-        CHECK(compare_rdms(a, b, rdm_compare::kendall_tau_a) == doctest::Approx(s1("rsa_kendall_tau_a")).epsilon(1e-12));
-        CHECK(compare_rdms(a, b, rdm_compare::pearson) == doctest::Approx(s1("rsa_pearson")).epsilon(1e-12));
+        SUBCASE("Spearman with tied ranks equals scipy.stats.spearmanr") {
+            CHECK(compare_rdms(a, b, rdm_compare::spearman) == doctest::Approx(s1("rsa_spearman")).epsilon(1e-12));
+        }
+        SUBCASE("Kendall tau-a equals numpy's count of concordant minus discordant pairs") {
+            CHECK(compare_rdms(a, b, rdm_compare::kendall_tau_a) == doctest::Approx(s1("rsa_kendall_tau_a")).epsilon(1e-12));
+        }
+        SUBCASE("Pearson equals scipy.stats.pearsonr") {
+            CHECK(compare_rdms(a, b, rdm_compare::pearson) == doctest::Approx(s1("rsa_pearson")).epsilon(1e-12));
+        }
     }
 
     TEST_CASE("linear CKA matches numpy (feature form) and the Gram form agrees") {
@@ -127,51 +138,68 @@ TEST_CASE("noise ceiling recovers the simulated reliability (Spearman-Brown)") {
     CHECK_THROWS_AS(noise_ceiling(resp, std::vector<std::int64_t>(3, 0)), shape_error);
 }
 
-TEST_CASE("BTL: brain space carries the label better than noisy features / per subject") {
-    // Latent z (4 dims) drives the brain (20 voxels) and the label; features are z mixed with
-    // many nuisance dimensions. Encoding data are plentiful, task data scarce, so the brain
-    // space (a denoised projection) should help. Checks the pipeline end to end.
-    rng r(4);
-    const std::size_t m = 600, ntr = 40, nte = 400, lat = 4, nuis = 60, vox = 20;
-    matrix<double> mix = matrix<double>::from_shape({lat + nuis, lat + nuis}), enc_w = matrix<double>::from_shape({lat, vox});
-    r.fill_normal(mix);
-    r.fill_normal(enc_w);
-    auto make = [&](std::size_t n, matrix<double>& feats, matrix<double>& brain, matrix<double>& label) {
-        matrix<double> z = matrix<double>::from_shape({n, lat + nuis});
-        r.fill_normal(z);
-        for (std::size_t i = 0; i < n; ++i)
-            for (std::size_t j = lat; j < lat + nuis; ++j) z(i, j) *= 3.0;
-        gemm<double>(z, mix, feats);
-        brain = matrix<double>::from_shape({n, vox});
-        label = matrix<double>::from_shape({n, 1});
-        for (std::size_t i = 0; i < n; ++i) {
-            for (std::size_t v = 0; v < vox; ++v) {
-                double s = 0.3 * r.normal();
-                for (std::size_t k = 0; k < lat; ++k) s += z(i, k) * enc_w(k, v);
-                brain(i, v) = s;
-            }
-            label(i, 0) = z(i, 0) + z(i, 1) + 0.1 * r.normal();
-        }
-    };
-    matrix<double> ef, eb, el;
-    make(m, ef, eb, el);
-    btl_task<double> task;
-    matrix<double> b1, b2;
-    make(ntr, task.train_features, b1, task.train_labels);
-    make(nte, task.test_features, b2, task.test_labels);
+namespace {
+/// Brain-mediated transfer on simulated data: a latent z (4 dims) drives the brain (20
+/// voxels) and the label; features are z mixed with many nuisance dimensions. Encoding data
+/// are plentiful (600 stimuli), task data scarce (40), so the brain space (a denoised
+/// projection) should help. A second subject is the first with 3x noise added.
+struct btl_world {
+    static constexpr std::size_t m = 600, ntr = 40, nte = 400, lat = 4, nuis = 60, vox = 20;
+    matrix<double> ef, eb, eb_noisy;  // encoding features and the two subjects' responses
+    btl_task<double> task;            // regression: the label is z0 + z1 + noise
     btl_options o;
-    o.encoding.alphas = {1, 10, 100, 1000, 1e4};
-    matrix<double> eb_noisy = eb;
-    for (auto& v : eb_noisy) v += 3.0 * r.normal();
+    btl_world() {
+        rng r(4);
+        matrix<double> mix = matrix<double>::from_shape({lat + nuis, lat + nuis}), enc_w = matrix<double>::from_shape({lat, vox});
+        r.fill_normal(mix);
+        r.fill_normal(enc_w);
+        auto make = [&](std::size_t n, matrix<double>& feats, matrix<double>& brain, matrix<double>& label) {
+            matrix<double> z = matrix<double>::from_shape({n, lat + nuis});
+            r.fill_normal(z);
+            for (std::size_t i = 0; i < n; ++i)
+                for (std::size_t j = lat; j < lat + nuis; ++j) z(i, j) *= 3.0;
+            gemm<double>(z, mix, feats);
+            brain = matrix<double>::from_shape({n, vox});
+            label = matrix<double>::from_shape({n, 1});
+            for (std::size_t i = 0; i < n; ++i) {
+                for (std::size_t v = 0; v < vox; ++v) {
+                    double s = 0.3 * r.normal();
+                    for (std::size_t k = 0; k < lat; ++k) s += z(i, k) * enc_w(k, v);
+                    brain(i, v) = s;
+                }
+                label(i, 0) = z(i, 0) + z(i, 1) + 0.1 * r.normal();
+            }
+        };
+        matrix<double> el;
+        make(m, ef, eb, el);
+        matrix<double> b1, b2;
+        make(ntr, task.train_features, b1, task.train_labels);
+        make(nte, task.test_features, b2, task.test_labels);
+        o.encoding.alphas = {1, 10, 100, 1000, 1e4};
+        eb_noisy = eb;
+        for (auto& v : eb_noisy) v += 3.0 * r.normal();
+    }
+};
+} // namespace
+
+TEST_CASE_FIXTURE(btl_world, "BTL scores each subject on a regression task") {
     const auto res = brain_mediated_transfer(ef, std::vector<matrix<double>>{eb, eb_noisy}, task, o);
     REQUIRE(res.size() == 2);
     MESSAGE("BTL r = " << res[0].brain_score << " (noisy subject " << res[1].brain_score << "), features r = " << res[0].feature_score);
-    CHECK(res[0].brain_score > res[0].feature_score + 0.05);
-    CHECK(res[0].feature_score == res[1].feature_score);
-    // The subject with 3x noise added must score lower, by a margin (not merely differently).
-    CHECK(res[1].brain_score < res[0].brain_score - 0.02);
-    CHECK(res[0].predicted_brain_test.shape(1) == vox);
+    SUBCASE("the brain space carries the label better than the noisy features") {
+        CHECK(res[0].brain_score > res[0].feature_score + 0.05);
+        CHECK(res[0].predicted_brain_test.shape(1) == vox);
+    }
+    SUBCASE("every subject is scored against the same feature baseline") {
+        CHECK(res[0].feature_score == res[1].feature_score);
+    }
+    SUBCASE("the subject with 3x noise added scores lower by a margin") {
+        // by a margin, not merely differently
+        CHECK(res[1].brain_score < res[0].brain_score - 0.02);
+    }
+}
 
+TEST_CASE_FIXTURE(btl_world, "BTL with a classification task beats chance and the features by clear margins") {
     // Classification task model: sign of the label.
     btl_task<double> cls = task;
     for (auto& v : cls.train_labels) v = v > 0 ? 1 : 0;
