@@ -69,20 +69,32 @@ TEST_CASE("temporal_encoding equals torch conv1d over volume-pooled features - c
 }
 
 TEST_SUITE("gradcheck") {
-    TEST_CASE("temporal_encoding gradients - through a temporal conv student / head weight and bias") {
-        for (auto pad : {nn::time_padding::causal, nn::time_padding::same}) {
-            CAPTURE(int(pad));
-            // 11 steps of 3 inputs -> a causal conv (4 channels) -> tanh -> tap; pooled into 4 volumes
-            auto s = nn::sequential<double>(nn::temporal_conv(3, F, 2), nn::tanh{}, nn::tap<"h">{});
-            s.init(rng(3));
-            train::batch<double> b;
-            b.x = xt::view(load("h"), xt::all(), xt::range(0, T * 3));
-            b.brain = load("brain");
-            auto t = loss::temporal_encoding(nn::tap<"h">{}, data::brain,
-                                             {.features = F, .volumes = R, .kernel = K, .padding = pad, .seed = 2})
-                         .make<double>();
-            loss_check::check_input_grad(t, s, b);
-            loss_check::check_param_grads(t, s, b, {"head.weight", "head.bias"});
+    TEST_CASE("temporal_encoding gradients through a temporal conv student match finite differences") {
+        // 11 steps of 3 inputs -> a causal conv (4 channels) -> tanh -> tap; pooled into 4 volumes
+        auto s = nn::sequential<double>(nn::temporal_conv(3, F, 2), nn::tanh{}, nn::tap<"h">{});
+        s.init(rng(3));
+        train::batch<double> b;
+        b.x = xt::view(load("h"), xt::all(), xt::range(0, T * 3));
+        b.brain = load("brain");
+        auto term = [](nn::time_padding pad) {
+            return loss::temporal_encoding(nn::tap<"h">{}, data::brain,
+                                           {.features = F, .volumes = R, .kernel = K, .padding = pad, .seed = 2})
+                .make<double>();
+        };
+        const nn::time_padding pads[] = {nn::time_padding::causal, nn::time_padding::same};
+        SUBCASE("the gradient with respect to the student's input") {
+            for (auto pad : pads) {
+                CAPTURE(int(pad));
+                auto t = term(pad);
+                loss_check::check_input_grad(t, s, b);
+            }
+        }
+        SUBCASE("the gradients of the head's weight and bias") {
+            for (auto pad : pads) {
+                CAPTURE(int(pad));
+                auto t = term(pad);
+                loss_check::check_param_grads(t, s, b, {"head.weight", "head.bias"});
+            }
         }
     }
 }
