@@ -59,15 +59,17 @@ int main() {
     }
     const double baseline = mse(mean_image, test_x);
 
-    // Encoder: 1x16x16 -> 8x8x8 -> 16x4x4 -> [mu | logvar]; decoder mirrors it.
-    const auto e1 = nn::conv2d({.out_channels = 8, .kernel = 3, .stride = 2, .padding = 1}, image);
-    const auto e2 = nn::conv2d({.out_channels = 16, .kernel = 3, .stride = 2, .padding = 1}, e1.output_shape());
+    // Encoder: 1x16x16 -> 8x8x8 -> 16x4x4 -> [mu | logvar]; decoder mirrors it. Only the
+    // input image and the decoder's code image are written: every other layer takes its
+    // input shape from the layer before (nn/shape_flow.hpp), and nn::sequential checks
+    // that the code image has the width of the dense layer before it.
     const nn::image_shape code{16, 4, 4};
-    const auto d1 = nn::conv_transpose2d({.out_channels = 8, .kernel = 4, .stride = 2, .padding = 1}, code);
-    const auto d2 = nn::conv_transpose2d({.out_channels = 1, .kernel = 4, .stride = 2, .padding = 1}, d1.output_shape());
-    auto vae = nn::sequential(e1, nn::relu{}, e2, nn::relu{}, nn::flatten{}, nn::dense(e2.output_shape().size(), 2 * latent),
-                              nn::tap<"stats">{}, nn::reparameterize{latent},
-                              nn::dense(latent, code.size()), nn::relu{}, d1, nn::relu{}, d2);
+    auto vae = nn::sequential(nn::conv2d({.out_channels = 8, .kernel = 3, .stride = 2, .padding = 1}, image), nn::relu{},
+                              nn::conv2d({.out_channels = 16, .kernel = 3, .stride = 2, .padding = 1}), nn::relu{},
+                              nn::flatten{}, nn::dense(nn::inferred, 2 * latent), nn::tap<"stats">{},
+                              nn::reparameterize{latent}, nn::dense(latent, code.size()), nn::relu{},
+                              nn::conv_transpose2d({.out_channels = 8, .kernel = 4, .stride = 2, .padding = 1}, code),
+                              nn::relu{}, nn::conv_transpose2d({.out_channels = 1, .kernel = 4, .stride = 2, .padding = 1}));
     // mse is a mean over the 256 pixels, KL a sum over the latent dimensions: beta = 2.5e-4
     // is the ELBO of a Gaussian decoder with pixel variance 0.032 (beta = 2 sigma^2 / D).
     const double beta = 2.5e-4;

@@ -49,21 +49,17 @@ auto alexnet(const alexnet_options& o = {}) {
         throw shape_error("models::alexnet: image side " + std::to_string(o.image) + " (b2m's AlexNet takes 32 or 64)");
     const nn::image_shape in{o.in_channels, o.image, o.image};
     const bool big = o.image == 64;
+    // Only conv1 is given its input shape; the others take theirs from the layer before
+    // (nn/shape_flow.hpp), the first linear layer its inputs (C5*S*S).
     const nn::conv2d c1({.out_channels = o.channels[0], .kernel = big ? 11u : 5u, .stride = big ? 4u : 1u, .padding = 2}, in);
-    const nn::max_pool2d p1({.kernel = 3, .stride = 2}, c1.output_shape());
-    const nn::conv2d c2({.out_channels = o.channels[1], .kernel = 5, .padding = 2}, p1.output_shape());
-    const nn::max_pool2d p2({.kernel = 3, .stride = 2}, c2.output_shape());
-    const nn::conv2d c3({.out_channels = o.channels[2], .kernel = 3, .padding = 1}, p2.output_shape());
-    const nn::conv2d c4({.out_channels = o.channels[3], .kernel = 3, .padding = 1}, c3.output_shape());
-    const nn::conv2d c5({.out_channels = o.channels[4], .kernel = 3, .padding = 1}, c4.output_shape());
-    const nn::max_pool2d p5({.kernel = 3, .stride = 2}, c5.output_shape());
-    const std::size_t flat = p5.output_shape().size();
-    return nn::sequential<T>(c1, nn::relu{}, nn::tap<"conv1">{}, p1,  //
-                             c2, nn::relu{}, nn::tap<"conv2">{}, p2,  //
-                             c3, nn::relu{}, nn::tap<"conv3">{},      //
-                             c4, nn::relu{}, nn::tap<"conv4">{},      //
-                             c5, nn::relu{}, nn::tap<"conv5">{}, p5, nn::flatten{},
-                             nn::dropout{o.dropout}, nn::dense(flat, o.fc, true, nn::init::fan_in_uniform), nn::relu{},
+    const nn::max_pool2d pool({.kernel = 3, .stride = 2});
+    const auto conv = [](std::size_t c, std::size_t k) { return nn::conv2d({.out_channels = c, .kernel = k, .padding = k / 2}); };
+    return nn::sequential<T>(c1, nn::relu{}, nn::tap<"conv1">{}, pool,                        //
+                             conv(o.channels[1], 5), nn::relu{}, nn::tap<"conv2">{}, pool,    //
+                             conv(o.channels[2], 3), nn::relu{}, nn::tap<"conv3">{},          //
+                             conv(o.channels[3], 3), nn::relu{}, nn::tap<"conv4">{},          //
+                             conv(o.channels[4], 3), nn::relu{}, nn::tap<"conv5">{}, pool, nn::flatten{},
+                             nn::dropout{o.dropout}, nn::dense(nn::inferred, o.fc, true, nn::init::fan_in_uniform), nn::relu{},
                              nn::tap<"fc6">{}, nn::dropout{o.dropout}, nn::dense(o.fc, o.fc, true, nn::init::fan_in_uniform),
                              nn::relu{}, nn::tap<"fc7">{}, nn::dense(o.fc, o.classes, true, nn::init::fan_in_uniform));
 }

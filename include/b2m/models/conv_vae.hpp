@@ -38,17 +38,19 @@ template <real T = float>
 auto conv_vae(const conv_vae_options& o = {}) {
     if (o.image.height % 4 != 0 || o.image.width % 4 != 0)
         throw shape_error("models::conv_vae: image " + nn::to_string(o.image) + " must have H and W divisible by 4");
-    const nn::conv2d e1({.out_channels = o.channels[0], .kernel = 3, .stride = 2, .padding = 1}, o.image);
-    const nn::conv2d e2({.out_channels = o.channels[1], .kernel = 3, .stride = 2, .padding = 1}, e1.output_shape());
-    const nn::image_shape code = e2.output_shape();
-    const nn::conv_transpose2d d1({.out_channels = o.channels[0], .kernel = 4, .stride = 2, .padding = 1}, code);
-    const nn::conv_transpose2d d2({.out_channels = o.image.channels, .kernel = 4, .stride = 2, .padding = 1},
-                                  d1.output_shape());
-    return nn::sequential<T>(e1, nn::relu{}, e2, nn::relu{}, nn::flatten{},
-                             nn::dense(code.size(), 2 * o.latent, true, nn::init::fan_in_uniform), nn::tap<"stats">{},
+    // Each layer but the first takes its input shape from the one before (nn/shape_flow.hpp);
+    // the code image is the encoder's output (k3 s2 p1 halves H and W, divisible by 4).
+    const nn::image_shape code{o.channels[1], o.image.height / 4, o.image.width / 4};
+    return nn::sequential<T>(nn::conv2d({.out_channels = o.channels[0], .kernel = 3, .stride = 2, .padding = 1}, o.image),
+                             nn::relu{}, nn::conv2d({.out_channels = o.channels[1], .kernel = 3, .stride = 2, .padding = 1}),
+                             nn::relu{}, nn::flatten{},
+                             nn::dense(nn::inferred, 2 * o.latent, true, nn::init::fan_in_uniform), nn::tap<"stats">{},
                              nn::reparameterize{o.latent}, nn::tap<"z">{},
                              nn::dense(o.latent, code.size(), true, nn::init::fan_in_uniform), nn::relu{},
-                             nn::unflatten{code}, d1, nn::relu{}, d2);
+                             nn::unflatten{code},
+                             nn::conv_transpose2d({.out_channels = o.channels[0], .kernel = 4, .stride = 2, .padding = 1}),
+                             nn::relu{},
+                             nn::conv_transpose2d({.out_channels = o.image.channels, .kernel = 4, .stride = 2, .padding = 1}));
 }
 
 } // namespace b2m::models

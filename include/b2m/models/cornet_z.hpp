@@ -39,21 +39,18 @@ struct cornet_z_options {
 /// The CORnet-Z student (input (B, in_channels*image*image), NCHW rows; output (B, classes)).
 template <real T = float>
 auto cornet_z(const cornet_z_options& o = {}) {
+    // Only the first layer is given its input shape; the others take theirs from the layer
+    // before (nn/shape_flow.hpp).
     const nn::image_shape in{o.in_channels, o.image, o.image};
-    const nn::conv2d c1({.out_channels = o.channels[0], .kernel = 7, .stride = 2, .padding = 3}, in);
-    const nn::max_pool2d_padded p1({.kernel = 3, .stride = 2, .padding = 1}, c1.output_shape());
-    const nn::conv2d c2({.out_channels = o.channels[1], .kernel = 3, .stride = 1, .padding = 1}, p1.output_shape());
-    const nn::max_pool2d_padded p2({.kernel = 3, .stride = 2, .padding = 1}, c2.output_shape());
-    const nn::conv2d c3({.out_channels = o.channels[2], .kernel = 3, .stride = 1, .padding = 1}, p2.output_shape());
-    const nn::max_pool2d_padded p3({.kernel = 3, .stride = 2, .padding = 1}, c3.output_shape());
-    const nn::conv2d c4({.out_channels = o.channels[3], .kernel = 3, .stride = 1, .padding = 1}, p3.output_shape());
-    const nn::max_pool2d_padded p4({.kernel = 3, .stride = 2, .padding = 1}, c4.output_shape());
-    return nn::sequential<T>(c1, nn::relu{}, p1, nn::tap<"V1">{},  //
-                             c2, nn::relu{}, p2, nn::tap<"V2">{},  //
-                             c3, nn::relu{}, p3, nn::tap<"V4">{},  //
-                             c4, nn::relu{}, p4, nn::tap<"IT">{},  //
-                             nn::global_avg_pool(p4.output_shape()), nn::flatten{},
-                             nn::dense(o.channels[3], o.classes, true, nn::init::fan_in_uniform));
+    const nn::max_pool2d_padded pool({.kernel = 3, .stride = 2, .padding = 1});
+    const auto conv3 = [](std::size_t c) { return nn::conv2d({.out_channels = c, .kernel = 3, .stride = 1, .padding = 1}); };
+    return nn::sequential<T>(nn::conv2d({.out_channels = o.channels[0], .kernel = 7, .stride = 2, .padding = 3}, in),
+                             nn::relu{}, pool, nn::tap<"V1">{},                    //
+                             conv3(o.channels[1]), nn::relu{}, pool, nn::tap<"V2">{},  //
+                             conv3(o.channels[2]), nn::relu{}, pool, nn::tap<"V4">{},  //
+                             conv3(o.channels[3]), nn::relu{}, pool, nn::tap<"IT">{},  //
+                             nn::global_avg_pool(), nn::flatten{},
+                             nn::dense(nn::inferred, o.classes, true, nn::init::fan_in_uniform));
 }
 
 /// Module prefixes of cornet_z -> the official CORnet-Z names (for io::load_options::names).

@@ -41,61 +41,44 @@ struct soundnet8_options {
 };
 
 namespace detail {
-struct soundnet_blocks {
-    nn::conv1d c1, c2, c3, c4, c5, c6, c7;
-    nn::max_pool1d p1, p2, p5;
-    explicit soundnet_blocks(const soundnet8_options& o)
-        : c1({.out_channels = o.width, .kernel = 64, .stride = 2, .padding = 32}, {1, o.samples}),
-          c2({.out_channels = 2 * o.width, .kernel = 32, .stride = 2, .padding = 16}, p1_in(c1)),
-          c3({.out_channels = 4 * o.width, .kernel = 16, .stride = 2, .padding = 8}, p2_in(c2)),
-          c4({.out_channels = 8 * o.width, .kernel = 8, .stride = 2, .padding = 4}, c3.output_shape()),
-          c5({.out_channels = 16 * o.width, .kernel = 4, .stride = 2, .padding = 2}, c4.output_shape()),
-          c6({.out_channels = 32 * o.width, .kernel = 4, .stride = 2, .padding = 2}, p5_in(c5)),
-          c7({.out_channels = 64 * o.width, .kernel = 4, .stride = 2, .padding = 2}, c6.output_shape()),
-          p1({.kernel = 8}, c1.output_shape()),
-          p2({.kernel = 8}, c2.output_shape()),
-          p5({.kernel = 4}, c5.output_shape()) {}
-    static nn::signal_shape pooled(const nn::signal_shape& s, std::size_t k) {
-        if (s.length < k)
-            throw shape_error("models::soundnet8: the waveform is too short (a max pool of " + std::to_string(k) +
-                              " meets " + std::to_string(s.length) + " samples)");
-        return {s.channels, (s.length - k) / k + 1};
+/// conv1 .. conv7 with their batch norms, ReLUs, pools and taps, then `head`. Only conv1 is
+/// given its input shape; the other layers take theirs from the layer before
+/// (nn/shape_flow.hpp). A shape_error (e.g. a waveform too short for the pools) names the
+/// options and the layer.
+template <real T, class... Head>
+auto soundnet8_body(const soundnet8_options& o, const Head&... head) {
+    const std::size_t w = o.width;
+    const auto conv = [](std::size_t c, std::size_t k) {
+        return nn::conv1d({.out_channels = c, .kernel = k, .stride = 2, .padding = k / 2});
+    };
+    try {
+        return nn::sequential<T>(
+            nn::conv1d({.out_channels = w, .kernel = 64, .stride = 2, .padding = 32}, {1, o.samples}),  //
+            nn::batch_norm(), nn::relu{}, nn::max_pool1d({.kernel = 8}),                               //
+            conv(2 * w, 32), nn::batch_norm(), nn::relu{}, nn::max_pool1d({.kernel = 8}),              //
+            conv(4 * w, 16), nn::batch_norm(), nn::relu{},                                             //
+            conv(8 * w, 8), nn::batch_norm(), nn::relu{}, nn::tap<"conv4">{},                          //
+            conv(16 * w, 4), nn::batch_norm(), nn::relu{}, nn::tap<"conv5">{}, nn::max_pool1d({.kernel = 4}),
+            conv(32 * w, 4), nn::batch_norm(), nn::relu{}, nn::tap<"conv6">{},  //
+            conv(64 * w, 4), nn::batch_norm(), nn::relu{}, nn::tap<"conv7">{}, head...);
+    } catch (const shape_error& e) {
+        throw shape_error("models::soundnet8 (" + std::to_string(o.samples) + " samples, width " + std::to_string(w) +
+                          "; a waveform too short for the pools and strides?): " + e.what());
     }
-    static nn::signal_shape p1_in(const nn::conv1d& c) { return pooled(c.output_shape(), 8); }
-    static nn::signal_shape p2_in(const nn::conv1d& c) { return pooled(c.output_shape(), 8); }
-    static nn::signal_shape p5_in(const nn::conv1d& c) { return pooled(c.output_shape(), 4); }
-};
-inline nn::batch_norm bn_of(const nn::conv1d& c) { return nn::batch_norm(c.output_shape().image()); }
+}
 } // namespace detail
 
 /// The SoundNet-8 student, ending in the conv8 object head.
 template <real T = float>
 auto soundnet8(const soundnet8_options& o = {}) {
-    const detail::soundnet_blocks b(o);
-    auto body = [&](auto... head) {
-        return nn::sequential<T>(b.c1, detail::bn_of(b.c1), nn::relu{}, b.p1,                         //
-                                 b.c2, detail::bn_of(b.c2), nn::relu{}, b.p2,                         //
-                                 b.c3, detail::bn_of(b.c3), nn::relu{},                               //
-                                 b.c4, detail::bn_of(b.c4), nn::relu{}, nn::tap<"conv4">{},           //
-                                 b.c5, detail::bn_of(b.c5), nn::relu{}, nn::tap<"conv5">{}, b.p5,     //
-                                 b.c6, detail::bn_of(b.c6), nn::relu{}, nn::tap<"conv6">{},           //
-                                 b.c7, detail::bn_of(b.c7), nn::relu{}, nn::tap<"conv7">{}, head...);
-    };
-    return body(nn::conv1d({.out_channels = o.classes, .kernel = 8, .stride = 2}, b.c7.output_shape()));
+    return detail::soundnet8_body<T>(o, nn::conv1d({.out_channels = o.classes, .kernel = 8, .stride = 2}));
 }
 
 /// SoundNet-8 without the conv8 head (ends at the tap "conv7"); any waveform length for
 /// which conv7 has at least one sample.
 template <real T = float>
 auto soundnet8_features(const soundnet8_options& o = {}) {
-    const detail::soundnet_blocks b(o);
-    return nn::sequential<T>(b.c1, detail::bn_of(b.c1), nn::relu{}, b.p1,                      //
-                             b.c2, detail::bn_of(b.c2), nn::relu{}, b.p2,                      //
-                             b.c3, detail::bn_of(b.c3), nn::relu{},                            //
-                             b.c4, detail::bn_of(b.c4), nn::relu{}, nn::tap<"conv4">{},        //
-                             b.c5, detail::bn_of(b.c5), nn::relu{}, nn::tap<"conv5">{}, b.p5,  //
-                             b.c6, detail::bn_of(b.c6), nn::relu{}, nn::tap<"conv6">{},        //
-                             b.c7, detail::bn_of(b.c7), nn::relu{}, nn::tap<"conv7">{});
+    return detail::soundnet8_body<T>(o);
 }
 
 /// SoundNet-8 through conv7, then flatten and a linear read-out to `classes` (layers [24]
@@ -104,15 +87,7 @@ auto soundnet8_features(const soundnet8_options& o = {}) {
 /// move between the two by name (e.g. pretrain on single clips, fine-tune on longer windows).
 template <real T = float>
 auto soundnet8_classifier(const soundnet8_options& o = {}) {
-    const detail::soundnet_blocks b(o);
-    return nn::sequential<T>(b.c1, detail::bn_of(b.c1), nn::relu{}, b.p1,                      //
-                             b.c2, detail::bn_of(b.c2), nn::relu{}, b.p2,                      //
-                             b.c3, detail::bn_of(b.c3), nn::relu{},                            //
-                             b.c4, detail::bn_of(b.c4), nn::relu{}, nn::tap<"conv4">{},        //
-                             b.c5, detail::bn_of(b.c5), nn::relu{}, nn::tap<"conv5">{}, b.p5,  //
-                             b.c6, detail::bn_of(b.c6), nn::relu{}, nn::tap<"conv6">{},        //
-                             b.c7, detail::bn_of(b.c7), nn::relu{}, nn::tap<"conv7">{},        //
-                             nn::flatten{}, nn::dense(b.c7.output_shape().size(), o.classes));
+    return detail::soundnet8_body<T>(o, nn::flatten{}, nn::dense(nn::inferred, o.classes));
 }
 
 /// Module prefixes of soundnet8 -> the soundnet_pytorch port's names.

@@ -75,6 +75,7 @@ private:
 /// Spec of an activation layer with function object Fn.
 template <class Fn>
 struct activation {
+    static constexpr bool keeps_shape = true;  ///< nn/shape_flow.hpp
     Fn f{};
     template <real T>
     activation_layer<T, Fn> make() const { return activation_layer<T, Fn>(f); }

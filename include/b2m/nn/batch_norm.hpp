@@ -2,6 +2,8 @@
 //
 //   nn::batch_norm(64)                                          (B, F): per feature
 //   nn::batch_norm({.channels = 16, .height = 8, .width = 8})   (B, C*H*W) NCHW: per channel
+//   nn::batch_norm()         inside nn::sequential: per channel of the images the layer before
+//                            produces, else per feature of its rows (nn/shape_flow.hpp)
 //
 // Training: y = gamma * (x - mean) / sqrt(var + eps) + beta with the batch's mean and biased
 // variance over the batch (and the pixels of each channel), and the running statistics
@@ -25,6 +27,7 @@
 #include "b2m/core/error.hpp"
 #include "b2m/nn/image.hpp"
 #include "b2m/nn/layer.hpp"
+#include "b2m/nn/shape_flow.hpp"
 
 namespace b2m::nn {
 
@@ -276,14 +279,49 @@ struct batch_norm {
     std::size_t channels = 0;
     std::size_t pixels = 1;  ///< H*W per channel (1 for (B, F) features)
     batch_norm_options options{};
+    bool shape_left_out = false;  ///< true: filled in by nn::sequential (make() alone throws)
 
     /// Per feature of (B, features).
     explicit batch_norm(std::size_t features, const batch_norm_options& o = {}) : channels(features), options(o) {}
     /// Per channel of images (B, C*H*W) stored NCHW.
     explicit batch_norm(const image_shape& s, const batch_norm_options& o = {})
         : channels(s.channels), pixels(s.height * s.width), options(o) {}
+    /// Shape left out: inside nn::sequential, per channel of the images the layers before
+    /// produce, else per feature of their rows (nn/shape_flow.hpp). make() alone throws.
+    batch_norm() : batch_norm(inferred) {}
+    /// As batch_norm(), with options: nn::batch_norm(nn::inferred, {.momentum = 0.01}).
+    explicit batch_norm(inferred_t, const batch_norm_options& o = {}) : options(o), shape_left_out(true) {}
+
+    /// The left-out shape filled in from `in`; a given shape must have in's row width
+    /// (and, per channel of images, in's channels and pixels).
+    batch_norm with_input(const flow_shape& in) const {
+        batch_norm r = *this;
+        const bool left_out = shape_left_out;
+        r.shape_left_out = false;
+        if (left_out && in.has_image()) {
+            r.channels = in.image.channels;
+            r.pixels = in.image.pixels();
+        } else if (left_out && in.known()) {
+            r.channels = in.features;
+            r.pixels = 1;
+        } else if (left_out) {
+            throw shape_error("nn::batch_norm left its shape out, but no layer before it gives one (give the features or "
+                              "the image shape)");
+        } else if ((in.known() && channels * pixels != in.features) ||
+                   (in.has_image() && pixels > 1 && (channels != in.image.channels || pixels != in.image.pixels()))) {
+            throw shape_error("nn::batch_norm: its shape (" + std::to_string(channels) + " channels x " +
+                              std::to_string(pixels) + " pixels) was given explicitly, but the layer before gives " +
+                              to_string(in));
+        }
+        return r;
+    }
+    /// What flows past this layer: what flows in.
+    flow_shape output_flow(const flow_shape& in) const { return in; }
     template <real T>
-    batch_norm_layer<T> make() const { return batch_norm_layer<T>(channels, pixels, options); }
+    batch_norm_layer<T> make() const {
+        detail::require_input_given(shape_left_out, "nn::batch_norm");
+        return batch_norm_layer<T>(channels, pixels, options);
+    }
 };
 
 } // namespace b2m::nn

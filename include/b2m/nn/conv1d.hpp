@@ -3,6 +3,8 @@
 // raw waveforms.
 //
 //   nn::conv1d({.out_channels = 16, .kernel = 64, .stride = 2, .padding = 32}, {.channels = 1, .length = 22050})
+//   nn::conv1d({.out_channels = 32, .kernel = 32})   // inside nn::sequential: the input is the
+//                                                    // layer before's output (nn/shape_flow.hpp)
 //
 // Layout: input (B, C_in*L) and output (B, C_out*L_out), channel-major inside each row
 // (entry (b, c, t) at column c*L + t; the same as an image with H = 1, so batch_norm over
@@ -22,6 +24,7 @@
 #include "b2m/nn/dense.hpp"
 #include "b2m/nn/image.hpp"
 #include "b2m/nn/layer.hpp"
+#include "b2m/nn/shape_flow.hpp"
 
 namespace b2m::nn {
 
@@ -37,6 +40,24 @@ struct signal_shape {
 inline std::string to_string(const signal_shape& s) {
     return "(C=" + std::to_string(s.channels) + ", L=" + std::to_string(s.length) + ")";
 }
+
+namespace detail {
+/// The input signal of the spec `layer` (a string or a callable returning one): the flowing
+/// image (C, 1, L) as (C, L) when `left_out`, else `given` checked against the flow
+/// (nn/shape_flow.hpp).
+template <class Name>
+signal_shape flow_input_signal(Name&& layer, const flow_shape& in, const signal_shape& given, bool left_out) {
+    if (left_out && in.has_image() && in.image.height != 1) {
+        std::string name;
+        if constexpr (std::is_invocable_v<Name>) name = layer();
+        else name = layer;
+        throw shape_error(name + " left its input shape out, but the layer before gives images " + to_string(in.image) +
+                          ", not signals (height 1)");
+    }
+    const image_shape s = flow_input_image(layer, in, given.image(), left_out);
+    return {s.channels, s.width};
+}
+} // namespace detail
 
 struct conv1d_options {
     std::size_t out_channels = 0;
@@ -173,13 +194,37 @@ private:
 struct conv1d {
     conv1d_options options;
     signal_shape input;
+    bool input_left_out = false;  ///< true: filled in by nn::sequential (make() alone throws)
+    /// Input left out: nn::sequential gives it the signal shape the layers before produce
+    /// (nn/shape_flow.hpp: a signal (C, L) flows as the image (C, 1, L)).
+    constexpr explicit conv1d(const conv1d_options& o) : options(o), input_left_out(true) {}
+    /// Input shape given: checked against the layer before inside nn::sequential.
     constexpr conv1d(const conv1d_options& o, const signal_shape& in) : options(o), input(in) {}
     constexpr signal_shape output_shape() const {
+        if (input_left_out) return {options.out_channels, 0};
         return {options.out_channels,
                 conv_out_size(input.length, options.kernel, options.stride, options.padding, options.dilation)};
     }
+    /// Text naming the spec, for messages.
+    std::string name() const {
+        return "nn::conv1d(out_channels " + std::to_string(options.out_channels) + ", kernel " +
+               std::to_string(options.kernel) + ", stride " + std::to_string(options.stride) + ")";
+    }
+    /// The spec with its left-out input taken from `in` (a given input is checked against it;
+    /// shape_error on a mismatch or when `in` has no shape). See nn/shape_flow.hpp.
+    conv1d with_input(const flow_shape& in) const {
+        conv1d r = *this;
+        r.input = detail::flow_input_signal([this] { return name(); }, in, input, input_left_out);
+        r.input_left_out = false;
+        return r;
+    }
+    /// What flows past this layer: its output shape.
+    flow_shape output_flow(const flow_shape&) const { return flow_shape::of(output_shape().image()); }
     template <real T>
-    conv1d_layer<T> make() const { return conv1d_layer<T>(options, input); }
+    conv1d_layer<T> make() const {
+        detail::require_input_given(input_left_out, name());
+        return conv1d_layer<T>(options, input);
+    }
 };
 
 } // namespace b2m::nn

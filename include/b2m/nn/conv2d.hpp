@@ -3,6 +3,8 @@
 //
 //   nn::conv2d({.out_channels = 16, .kernel = 3, .stride = 1, .padding = 1, .dilation = 1},
 //              {.channels = 3, .height = 32, .width = 32})
+//   nn::conv2d({.out_channels = 32, .kernel = 3})   // inside nn::sequential: the input shape
+//                                                   // is the layer before's output (nn/shape_flow.hpp)
 //
 // Layout: input (B, C_in*H*W) and output (B, C_out*H_out*W_out), NCHW inside each row
 // (see nn/image.hpp); rank_out = 4. H_out = floor((H + 2p - d(k-1) - 1)/s) + 1.
@@ -29,6 +31,7 @@
 #include "b2m/nn/dense.hpp"
 #include "b2m/nn/image.hpp"
 #include "b2m/nn/layer.hpp"
+#include "b2m/nn/shape_flow.hpp"
 
 #if defined(B2M_WITH_DNNL) && B2M_WITH_DNNL
 #include "b2m/nn/conv2d_dnnl.hpp"
@@ -238,20 +241,46 @@ private:
 #endif
 };
 
-/// Spec of a conv2d layer on input images of shape `input`.
+/// Spec of a conv2d layer on input images of shape `input`. With the input left out
+/// (one argument), nn::sequential gives it the image shape that the layers before produce
+/// (nn/shape_flow.hpp); an explicit input must equal that shape.
 struct conv2d {
     conv2d_options options;
     image_shape input;
+    bool input_left_out = false;  ///< true: filled in by nn::sequential (make() alone throws)
 
+    /// Input shape left out: filled in by nn::sequential from the layer before.
+    constexpr explicit conv2d(const conv2d_options& o) : options(o), input_left_out(true) {}
+    /// Input shape given: checked against the layer before inside nn::sequential.
     constexpr conv2d(const conv2d_options& o, const image_shape& in) : options(o), input(in) {}
-    /// Shape of the output images (0 sizes when the kernel does not fit; make() throws then).
+    /// Shape of the output images (0 sizes when the kernel does not fit, or the input is left
+    /// out; make() throws then).
     constexpr image_shape output_shape() const {
+        if (input_left_out) return {options.out_channels, 0, 0};
         return {options.out_channels,
                 conv_out_size(input.height, options.kernel, options.stride, options.padding, options.dilation),
                 conv_out_size(input.width, options.kernel, options.stride, options.padding, options.dilation)};
     }
+    /// Text naming the spec, for messages.
+    std::string name() const {
+        return "nn::conv2d(out_channels " + std::to_string(options.out_channels) + ", kernel " +
+               std::to_string(options.kernel) + ", stride " + std::to_string(options.stride) + ")";
+    }
+    /// The spec with its left-out input taken from `in` (a given input is checked against it;
+    /// shape_error on a mismatch or when `in` has no shape). See nn/shape_flow.hpp.
+    conv2d with_input(const flow_shape& in) const {
+        conv2d r = *this;
+        r.input = detail::flow_input_image([this] { return name(); }, in, input, input_left_out);
+        r.input_left_out = false;
+        return r;
+    }
+    /// What flows past this layer: its output shape.
+    flow_shape output_flow(const flow_shape&) const { return flow_shape::of(output_shape()); }
     template <real T>
-    conv2d_layer<T> make() const { return conv2d_layer<T>(options, input); }
+    conv2d_layer<T> make() const {
+        detail::require_input_given(input_left_out, name());
+        return conv2d_layer<T>(options, input);
+    }
 };
 
 } // namespace b2m::nn

@@ -3,6 +3,8 @@
 //
 //   nn::conv_transpose2d({.out_channels = 8, .kernel = 4, .stride = 2, .padding = 1},
 //                        {.channels = 16, .height = 8, .width = 8})      -> 8 x 16 x 16
+//   nn::conv_transpose2d({.out_channels = 1, .kernel = 4, .stride = 2, .padding = 1})
+//       inside nn::sequential: input shape = the layer before's output (nn/shape_flow.hpp)
 //
 // Layout: input (B, C_in*H*W), output (B, C_out*H_out*W_out), NCHW per row (nn/image.hpp);
 // rank_out = 4. H_out = (H - 1)*s - 2p + d(k - 1) + output_padding + 1.
@@ -20,6 +22,7 @@
 #include "b2m/nn/dense.hpp"
 #include "b2m/nn/image.hpp"
 #include "b2m/nn/layer.hpp"
+#include "b2m/nn/shape_flow.hpp"
 
 namespace b2m::nn {
 
@@ -164,15 +167,41 @@ private:
 struct conv_transpose2d {
     conv_transpose2d_options options;
     image_shape input;
+    bool input_left_out = false;  ///< true: filled in by nn::sequential (make() alone throws)
+
+    /// Input left out: nn::sequential gives it the image shape the layers before produce
+    /// (nn/shape_flow.hpp); an explicit input must equal that shape.
+    constexpr explicit conv_transpose2d(const conv_transpose2d_options& o) : options(o), input_left_out(true) {}
+    /// Input shape given: checked against the layer before inside nn::sequential.
     constexpr conv_transpose2d(const conv_transpose2d_options& o, const image_shape& in) : options(o), input(in) {}
+    /// Shape of the output images (0 sizes when the input is left out).
     constexpr image_shape output_shape() const {
         const auto& o = options;
+        if (input_left_out) return {o.out_channels, 0, 0};
         return {o.out_channels,
                 conv_transpose_out_size(input.height, o.kernel, o.stride, o.padding, o.output_padding, o.dilation),
                 conv_transpose_out_size(input.width, o.kernel, o.stride, o.padding, o.output_padding, o.dilation)};
     }
+    /// Text naming the spec, for messages.
+    std::string name() const {
+        return "nn::conv_transpose2d(out_channels " + std::to_string(options.out_channels) + ", kernel " +
+               std::to_string(options.kernel) + ", stride " + std::to_string(options.stride) + ")";
+    }
+    /// The spec with its left-out input taken from `in` (a given input is checked against it;
+    /// shape_error on a mismatch or when `in` has no shape). See nn/shape_flow.hpp.
+    conv_transpose2d with_input(const flow_shape& in) const {
+        conv_transpose2d r = *this;
+        r.input = detail::flow_input_image([this] { return name(); }, in, input, input_left_out);
+        r.input_left_out = false;
+        return r;
+    }
+    /// What flows past this layer: its output shape.
+    flow_shape output_flow(const flow_shape&) const { return flow_shape::of(output_shape()); }
     template <real T>
-    conv_transpose2d_layer<T> make() const { return conv_transpose2d_layer<T>(options, input); }
+    conv_transpose2d_layer<T> make() const {
+        detail::require_input_given(input_left_out, name());
+        return conv_transpose2d_layer<T>(options, input);
+    }
 };
 
 } // namespace b2m::nn

@@ -9,6 +9,7 @@
 #include "b2m/core/error.hpp"
 #include "b2m/core/parallel.hpp"
 #include "b2m/nn/layer.hpp"
+#include "b2m/nn/shape_flow.hpp"
 
 namespace b2m::nn {
 
@@ -157,11 +158,36 @@ struct dense {
     std::size_t in = 0, out = 0;
     bool bias = true;
     nn::init weight_init = nn::init::he;
+    bool in_inferred = false;  ///< true: `in` is filled in by nn::sequential (make() alone throws)
 
     dense(std::size_t in_, std::size_t out_, bool bias_ = true, nn::init how = nn::init::he)
         : in(in_), out(out_), bias(bias_), weight_init(how) {}
+    /// nn::dense(nn::inferred, out): inside nn::sequential, `in` is the row width of the
+    /// layer before (nn/shape_flow.hpp); make() alone throws.
+    dense(inferred_t, std::size_t out_, bool bias_ = true, nn::init how = nn::init::he)
+        : in(0), out(out_), bias(bias_), weight_init(how), in_inferred(true) {}
+
+    /// `in` filled in from the flow when inferred; a given `in` must equal in's row width.
+    dense with_input(const flow_shape& f) const {
+        dense r = *this;
+        r.in_inferred = false;
+        if (in_inferred && !f.known())
+            throw shape_error("nn::dense(inferred, " + std::to_string(out) +
+                              ") infers its input features, but no layer before it gives a row width");
+        if (in_inferred) r.in = f.features;
+        else if (f.known() && f.features != in)
+            throw shape_error("nn::dense(" + std::to_string(in) + ", " + std::to_string(out) + ") expects rows of " +
+                              std::to_string(in) + " features, but the layer before gives " + to_string(f) +
+                              (f.has_image() ? " = " + std::to_string(f.features) + " features" : std::string()));
+        return r;
+    }
+    /// What flows past this layer: rows of `out` features.
+    flow_shape output_flow(const flow_shape&) const { return flow_shape::of(out); }
     template <real T>
-    dense_layer<T> make() const { return dense_layer<T>(in, out, bias, weight_init); }
+    dense_layer<T> make() const {
+        detail::require_input_given(in_inferred, "nn::dense(inferred, " + std::to_string(out) + ")");
+        return dense_layer<T>(in, out, bias, weight_init);
+    }
 };
 
 } // namespace b2m::nn

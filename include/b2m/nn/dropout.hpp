@@ -61,6 +61,7 @@ private:
 
 /// Spec: dropout with drop probability p.
 struct dropout {
+    static constexpr bool keeps_shape = true;  ///< nn/shape_flow.hpp
     double p = 0.5;
     template <real T>
     dropout_layer<T> make() const { return dropout_layer<T>(p); }

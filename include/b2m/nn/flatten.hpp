@@ -4,6 +4,7 @@
 #pragma once
 
 #include "b2m/nn/layer.hpp"
+#include "b2m/nn/shape_flow.hpp"
 
 namespace b2m::nn {
 
@@ -24,7 +25,10 @@ private:
 };
 
 /// Spec: flatten to (batch, features).
+/// Inside nn::sequential an image flow becomes a row width (nn/shape_flow.hpp).
 struct flatten {
+    /// What flows past this layer: in's row width, no longer images.
+    flow_shape output_flow(const flow_shape& in) const { return flow_shape::of(in.features); }
     template <real T>
     flatten_layer<T> make() const { return {}; }
 };

@@ -2,7 +2,10 @@
 //
 // A layer *spec* (nn::dense(784, 256), nn::relu{}, ...) is a small value that describes a
 // layer; spec.make<T>() builds the layer *object* that computes in scalar type T. Specs
-// are what users compose; nn::sequential<T>(specs...) turns them into one student type.
+// are what users compose; nn::sequential<T>(specs...) turns them into one student type,
+// making the specs in order and passing each the shape the ones before produce (a spec may
+// leave its input shape out; see nn/shape_flow.hpp for the optional members a spec
+// provides to take part: keeps_shape, with_input, output_flow).
 //
 // A layer object L for scalar type T provides:
 //   static constexpr int rank_out            logical rank of its output (2: (batch, features),

@@ -93,6 +93,7 @@ private:
 
 /// Spec: layer normalisation over `features` columns.
 struct layer_norm {
+    static constexpr bool keeps_shape = true;  ///< nn/shape_flow.hpp
     std::size_t features = 0;
     double eps = 1e-5;
     template <real T>

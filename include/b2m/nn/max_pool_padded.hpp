@@ -3,6 +3,7 @@
 //
 //   nn::max_pool2d_padded({.kernel = 3, .stride = 2, .padding = 1}, {.channels = 64, .height = 32, .width = 32})
 //   nn::max_pool1d({.kernel = 8}, {.channels = 16, .length = 11026})     // (B, C*L) signals
+//   nn::max_pool1d({.kernel = 8})     // inside nn::sequential: input = the layer before's output
 //
 // Layout: NCHW rows (nn/image.hpp); a 1-D signal (C, L) is the image (C, 1, L) and pools
 // along L only. rank_out = 4. H_out = floor((H + 2p - k)/s) + 1 (PyTorch's ceil_mode=False);
@@ -21,6 +22,7 @@
 #include "b2m/nn/conv1d.hpp"
 #include "b2m/nn/image.hpp"
 #include "b2m/nn/layer.hpp"
+#include "b2m/nn/shape_flow.hpp"
 
 namespace b2m::nn {
 
@@ -121,15 +123,35 @@ private:
 struct max_pool2d_padded {
     padded_pool_options options;
     image_shape input;
+    bool input_left_out = false;  ///< true: filled in by nn::sequential (make() alone throws)
+    /// Input left out: nn::sequential gives it the image shape the layers before produce.
+    constexpr explicit max_pool2d_padded(const padded_pool_options& o) : options(o), input_left_out(true) {}
+    /// Input shape given: checked against the layer before inside nn::sequential.
     constexpr max_pool2d_padded(const padded_pool_options& o, const image_shape& in) : options(o), input(in) {}
     constexpr std::size_t stride() const { return options.stride == 0 ? options.kernel : options.stride; }
     constexpr image_shape output_shape() const {
         const std::size_t k = options.kernel, p = options.padding, s = stride();
-        if (k == 0 || input.height + 2 * p < k || input.width + 2 * p < k) return {input.channels, 0, 0};
+        if (input_left_out || k == 0 || input.height + 2 * p < k || input.width + 2 * p < k) return {input.channels, 0, 0};
         return {input.channels, (input.height + 2 * p - k) / s + 1, (input.width + 2 * p - k) / s + 1};
     }
+    /// Text naming the spec, for messages.
+    std::string name() const {
+        return "nn::max_pool2d_padded(kernel " + std::to_string(options.kernel) + ", stride " + std::to_string(stride()) +
+               ", padding " + std::to_string(options.padding) + ")";
+    }
+    /// The spec with its left-out input taken from `in` (a given input is checked against it;
+    /// shape_error on a mismatch or when `in` has no shape). See nn/shape_flow.hpp.
+    max_pool2d_padded with_input(const flow_shape& in) const {
+        max_pool2d_padded r = *this;
+        r.input = detail::flow_input_image([this] { return name(); }, in, input, input_left_out);
+        r.input_left_out = false;
+        return r;
+    }
+    /// What flows past this layer: its output shape.
+    flow_shape output_flow(const flow_shape&) const { return flow_shape::of(output_shape()); }
     template <real T>
     max_pool_padded_layer<T> make() const {
+        detail::require_input_given(input_left_out, name());
         return max_pool_padded_layer<T>(input, options.kernel, options.kernel, stride(), stride(), options.padding,
                                         options.padding);
     }
@@ -139,15 +161,35 @@ struct max_pool2d_padded {
 struct max_pool1d {
     padded_pool_options options;
     signal_shape input;
+    bool input_left_out = false;  ///< true: filled in by nn::sequential (make() alone throws)
+    /// Input left out: nn::sequential gives it the signal shape the layers before produce.
+    constexpr explicit max_pool1d(const padded_pool_options& o) : options(o), input_left_out(true) {}
+    /// Input shape given: checked against the layer before inside nn::sequential.
     constexpr max_pool1d(const padded_pool_options& o, const signal_shape& in) : options(o), input(in) {}
     constexpr std::size_t stride() const { return options.stride == 0 ? options.kernel : options.stride; }
     constexpr signal_shape output_shape() const {
         const std::size_t k = options.kernel, p = options.padding;
-        if (k == 0 || input.length + 2 * p < k) return {input.channels, 0};
+        if (input_left_out || k == 0 || input.length + 2 * p < k) return {input.channels, 0};
         return {input.channels, (input.length + 2 * p - k) / stride() + 1};
     }
+    /// Text naming the spec, for messages.
+    std::string name() const {
+        return "nn::max_pool1d(kernel " + std::to_string(options.kernel) + ", stride " + std::to_string(stride()) +
+               ", padding " + std::to_string(options.padding) + ")";
+    }
+    /// The spec with its left-out input taken from `in` (a given input is checked against it;
+    /// shape_error on a mismatch or when `in` has no shape). See nn/shape_flow.hpp.
+    max_pool1d with_input(const flow_shape& in) const {
+        max_pool1d r = *this;
+        r.input = detail::flow_input_signal([this] { return name(); }, in, input, input_left_out);
+        r.input_left_out = false;
+        return r;
+    }
+    /// What flows past this layer: its output shape.
+    flow_shape output_flow(const flow_shape&) const { return flow_shape::of(output_shape().image()); }
     template <real T>
     max_pool_padded_layer<T> make() const {
+        detail::require_input_given(input_left_out, name());
         return max_pool_padded_layer<T>(input.image(), 1, options.kernel, 1, stride(), 0, options.padding);
     }
 };

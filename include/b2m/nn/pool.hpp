@@ -4,6 +4,8 @@
 //   nn::max_pool2d({.kernel = 2}, {.channels = 16, .height = 32, .width = 32})  -> (B, 16*16*16)
 //   nn::avg_pool2d({.kernel = 3, .stride = 2}, shape)                          -> rank 4
 //   nn::global_avg_pool(shape)                                                 -> (B, C), rank 2
+// Inside nn::sequential the input shape may be left out (nn::max_pool2d({.kernel = 2}),
+// nn::global_avg_pool()): it is the layer before's output (nn/shape_flow.hpp).
 // Windows have no padding; stride 0 means stride = kernel; H_out = floor((H - k)/s) + 1.
 // Max pooling sends the gradient to the first maximum of each window (ties: the first in
 // row-major window order, as PyTorch on CPU).
@@ -17,6 +19,7 @@
 #include "b2m/core/error.hpp"
 #include "b2m/nn/image.hpp"
 #include "b2m/nn/layer.hpp"
+#include "b2m/nn/shape_flow.hpp"
 
 namespace b2m::nn {
 
@@ -126,14 +129,36 @@ template <bool Max>
 struct pool2d_spec {
     pool2d_options options;
     image_shape input;
+    bool input_left_out = false;  ///< true: filled in by nn::sequential (make() alone throws)
+    /// Input left out: nn::sequential gives it the image shape the layers before produce.
+    constexpr explicit pool2d_spec(const pool2d_options& o) : options(o), input_left_out(true) {}
+    /// Input shape given: checked against the layer before inside nn::sequential.
     constexpr pool2d_spec(const pool2d_options& o, const image_shape& in) : options(o), input(in) {}
     constexpr image_shape output_shape() const {
         const std::size_t s = options.stride == 0 ? options.kernel : options.stride;
+        if (input_left_out) return {0, 0, 0};
         if (options.kernel == 0 || options.kernel > input.height || options.kernel > input.width) return {input.channels, 0, 0};
         return {input.channels, (input.height - options.kernel) / s + 1, (input.width - options.kernel) / s + 1};
     }
+    /// Text naming the spec, for messages.
+    std::string name() const {
+        return std::string(Max ? "nn::max_pool2d" : "nn::avg_pool2d") + "(kernel " + std::to_string(options.kernel) + ")";
+    }
+    /// The spec with its left-out input taken from `in` (a given input is checked against it;
+    /// shape_error on a mismatch or when `in` has no shape). See nn/shape_flow.hpp.
+    pool2d_spec with_input(const flow_shape& in) const {
+        pool2d_spec r = *this;
+        r.input = flow_input_image([this] { return name(); }, in, input, input_left_out);
+        r.input_left_out = false;
+        return r;
+    }
+    /// What flows past this layer: its output shape.
+    flow_shape output_flow(const flow_shape&) const { return flow_shape::of(output_shape()); }
     template <real T>
-    pool2d_layer<T, Max> make() const { return pool2d_layer<T, Max>(options, input); }
+    pool2d_layer<T, Max> make() const {
+        require_input_given(input_left_out, name());
+        return pool2d_layer<T, Max>(options, input);
+    }
 };
 } // namespace detail
 
@@ -192,13 +217,30 @@ private:
     matrix<T> y_, gx_;
 };
 
-/// Spec: global average pooling of images of shape `input` to (B, channels).
+/// Spec: global average pooling of images of shape `input` to (B, channels). With no
+/// argument, nn::sequential gives it the image shape the layers before produce.
 struct global_avg_pool {
     image_shape input;
+    bool input_left_out = false;  ///< true: filled in by nn::sequential (make() alone throws)
+    /// Input shape left out: filled in by nn::sequential from the layer before.
+    constexpr global_avg_pool() : input_left_out(true) {}
     constexpr explicit global_avg_pool(const image_shape& in) : input(in) {}
     constexpr std::size_t output_features() const { return input.channels; }
+    /// The spec with its left-out input taken from `in` (a given input is checked against it;
+    /// shape_error on a mismatch or when `in` has no shape). See nn/shape_flow.hpp.
+    global_avg_pool with_input(const flow_shape& in) const {
+        global_avg_pool r = *this;
+        r.input = detail::flow_input_image("nn::global_avg_pool", in, input, input_left_out);
+        r.input_left_out = false;
+        return r;
+    }
+    /// What flows past this layer: its output shape.
+    flow_shape output_flow(const flow_shape&) const { return flow_shape::of(output_features()); }
     template <real T>
-    global_avg_pool_layer<T> make() const { return global_avg_pool_layer<T>(input); }
+    global_avg_pool_layer<T> make() const {
+        detail::require_input_given(input_left_out, "nn::global_avg_pool");
+        return global_avg_pool_layer<T>(input);
+    }
 };
 
 } // namespace b2m::nn

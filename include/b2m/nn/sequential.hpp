@@ -4,6 +4,14 @@
 //                                  nn::dense(256, 10));          // float
 //   auto net64 = b2m::nn::sequential<double>(...);                 // double
 //
+// Shapes flow (nn/shape_flow.hpp): the specs are made in order, and an image layer whose
+// input shape was left out gets the output shape of the layers before it:
+//   nn::sequential(nn::conv2d({.out_channels = 8, .kernel = 3}, {1, 28, 28}), nn::relu{},
+//                  nn::max_pool2d({.kernel = 2}), nn::flatten{}, nn::dense(nn::inferred, 10));
+// A shape given explicitly must equal what flows in; a mismatch, or a left-out shape that
+// nothing before provides, is a shape_error "nn::sequential: layer <i>: ..." naming both
+// shapes, thrown when the student is built.
+//
 // The layers live in a Boost.Hana tuple; forward and backward are unrolled at compile
 // time. A dense layer followed by an element-wise activation runs as one step (bias and
 // activation in the pass after the GEMM; the activation's derivative and the bias gradient
@@ -27,6 +35,7 @@
 #include <boost/hana/tuple.hpp>
 
 #include <array>
+#include <concepts>
 #include <cstddef>
 #include <string>
 #include <tuple>
@@ -34,6 +43,7 @@
 
 #include "b2m/core/error.hpp"
 #include "b2m/nn/layer.hpp"
+#include "b2m/nn/shape_flow.hpp"
 #include "b2m/nn/tap.hpp"
 
 namespace b2m::nn {
@@ -294,10 +304,62 @@ private:
     bool zero_after_backward_ = false;
 };
 
-/// Composes layer specs into a student computing in T (default float).
+namespace detail {
+template <class S>
+concept keeps_flow = requires { requires bool(S::keeps_shape); };
+template <class S>
+concept sets_flow = requires(const S s, const flow_shape& f) {
+    { s.output_flow(f) } -> std::same_as<flow_shape>;
+};
+template <class S>
+concept takes_flow = requires(const S s, const flow_shape& f) {
+    { s.with_input(f) } -> std::same_as<S>;
+};
+
+/// Makes the layers of a chain in order, passing each spec what flows out of the specs
+/// before it (nn/shape_flow.hpp). A shape_error from spec I becomes
+/// "nn::sequential: layer I: <message> (<where the shape entering layer I comes from>)".
+struct flow_builder {
+    static constexpr std::size_t none = std::size_t(-1);
+    flow_shape flow{};
+    std::size_t from = none;  // the layer whose output `flow` is (none: nothing before)
+    bool from_undeclared = false;  // layer `from` does not declare its output (flow unknown)
+
+    template <real T, std::size_t I, class S>
+    auto make(const S& spec) {
+        try {
+            if constexpr (takes_flow<S>) return advance<T, I>(spec.with_input(flow));
+            else return advance<T, I>(spec);
+        } catch (const shape_error& e) {
+            std::string where = from == none ? std::string(I == 0 ? "it is the first layer" : "no layer before it gives a shape")
+                                : from_undeclared ? "layer " + std::to_string(from) + " before it does not declare its output shape"
+                                                  : "the shape entering it is the output of layer " + std::to_string(from);
+            throw shape_error("nn::sequential: layer " + std::to_string(I) + ": " + e.what() + " (" + where + ")");
+        }
+    }
+
+private:
+    template <real T, std::size_t I, class S>
+    auto advance(const S& spec) {
+        auto layer = spec.template make<T>();
+        if constexpr (sets_flow<S>) flow = spec.output_flow(flow), from = I, from_undeclared = false;
+        else if constexpr (!keeps_flow<S>) flow = {}, from = I, from_undeclared = true;
+        return layer;
+    }
+};
+} // namespace detail
+
+/// Composes layer specs into a student computing in T (default float). The specs are made
+/// in order; an image layer whose input shape was left out takes the output shape of the
+/// layers before it, and a shape given explicitly is checked against it (nn/shape_flow.hpp;
+/// shape_error "nn::sequential: layer <i>: ..." naming both shapes).
 template <real T = float, layer_spec... Specs>
 auto sequential(const Specs&... specs) {
-    return sequential_t<T, decltype(specs.template make<T>())...>(specs.template make<T>()...);
+    return [&]<std::size_t... I>(std::index_sequence<I...>) {
+        detail::flow_builder b;
+        // Braced initialisation evaluates left to right: spec I sees the flow of specs < I.
+        return sequential_t<T, decltype(specs.template make<T>())...>{b.template make<T, I>(specs)...};
+    }(std::index_sequence_for<Specs...>{});
 }
 
 } // namespace b2m::nn

@@ -48,6 +48,7 @@ private:
 template <fixed_string Name>
 struct tap {
     static constexpr auto name = Name;
+    static constexpr bool keeps_shape = true;  ///< nn/shape_flow.hpp
     template <real T>
     tap_layer<T, Name> make() const { return {}; }
 };

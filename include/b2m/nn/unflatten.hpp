@@ -7,6 +7,7 @@
 
 #include "b2m/nn/image.hpp"
 #include "b2m/nn/layer.hpp"
+#include "b2m/nn/shape_flow.hpp"
 
 namespace b2m::nn {
 
@@ -33,8 +34,18 @@ private:
 };
 
 /// Spec: view (batch, C*H*W) rows as images of shape `shape`.
+/// Inside nn::sequential the rows entering it must have shape.size() features when the
+/// layer before gives a row width (any image layout of that width is reinterpreted); it
+/// starts an image flow (nn/shape_flow.hpp).
 struct unflatten {
     image_shape shape;
+    /// What flows past this layer: images of `shape` (shape_error when in's width differs).
+    flow_shape output_flow(const flow_shape& in) const {
+        if (in.known() && in.features != shape.size())
+            throw shape_error("nn::unflatten" + to_string(shape) + " needs rows of " + std::to_string(shape.size()) +
+                              " features, but the layer before gives " + to_string(in));
+        return flow_shape::of(shape);
+    }
     template <real T>
     unflatten_layer<T> make() const { return unflatten_layer<T>(shape); }
 };

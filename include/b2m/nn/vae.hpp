@@ -19,6 +19,7 @@
 
 #include "b2m/core/error.hpp"
 #include "b2m/nn/layer.hpp"
+#include "b2m/nn/shape_flow.hpp"
 
 namespace b2m::nn {
 
@@ -98,6 +99,14 @@ private:
 /// Spec: samples a latent of size `latent` from an input [mu | logvar] of 2*latent columns.
 struct reparameterize {
     std::size_t latent = 0;
+    /// Inside nn::sequential: rows of 2*latent features in (when the width is known), latent out.
+    flow_shape output_flow(const flow_shape& in) const {
+        if (in.known() && in.features != 2 * latent)
+            throw shape_error("nn::reparameterize(" + std::to_string(latent) + ") needs rows of " +
+                              std::to_string(2 * latent) + " = [mu | logvar] features, but the layer before gives " +
+                              to_string(in));
+        return flow_shape::of(latent);
+    }
     template <real T>
     reparameterize_layer<T> make() const { return reparameterize_layer<T>(latent); }
 };
