@@ -61,92 +61,128 @@ std::string message_of(F&& f) {
 }
 } // namespace
 
-TEST_CASE("npy round trip through save_npy / load_npy / float and double") {
-    matrix<float> a = {{1.5f, -2.f, 3.f}, {4.f, 5.f, 6.25f}};
+TEST_CASE_TEMPLATE("save_npy then load_npy gives back the same matrix", T, float, double) {
+    matrix<T> a = {{T(1.5), T(-2), T(3)}, {T(4), T(5), T(6.25)}};
     save_npy(tmp("a.npy"), a);
-    const auto b = load_npy<float, 2>(tmp("a.npy"));
+    const auto b = load_npy<T, 2>(tmp("a.npy"));
     CHECK(b == a);
-    const auto c = load_npy<double, 2>(tmp("a.npy"));
-    CHECK(c(1, 2) == 6.25);
-    CHECK(!std::filesystem::exists(tmp("a.npy") + ".tmp." + std::to_string(::getpid())));
+    CHECK(!std::filesystem::exists(tmp("a.npy") + ".tmp." + std::to_string(::getpid())));  // written atomically
 }
 
-TEST_CASE("every supported dtype converts / Fortran order is honoured / versions 2 and 3 read") {
-    const std::string shape = "'shape': (2, 3), }";
-    struct item { const char* descr; std::string payload; };
-    const item items[] = {
+TEST_CASE("load_npy reads a float32 file as double") {
+    matrix<float> a = {{1.5f, -2.f, 3.f}, {4.f, 5.f, 6.25f}};
+    save_npy(tmp("a.npy"), a);
+    const auto c = load_npy<double, 2>(tmp("a.npy"));
+    CHECK(c(1, 2) == 6.25);
+}
+
+namespace {
+struct npy_item {
+    const char* descr;
+    std::string payload;
+};
+/// Every numeric dtype load_npy converts, each holding 0..5 (shape (2, 3)).
+std::vector<npy_item> every_dtype() {
+    return {
         {"<f8", bytes<double>({0, 1, 2, 3, 4, 5})},       {"<f4", bytes<float>({0, 1, 2, 3, 4, 5})},
         {"|u1", bytes<std::uint8_t>({0, 1, 2, 3, 4, 5})}, {"|i1", bytes<std::int8_t>({0, 1, 2, 3, 4, 5})},
         {"<i2", bytes<std::int16_t>({0, 1, 2, 3, 4, 5})}, {"<i4", bytes<std::int32_t>({0, 1, 2, 3, 4, 5})},
         {"<i8", bytes<std::int64_t>({0, 1, 2, 3, 4, 5})}, {"<u2", bytes<std::uint16_t>({0, 1, 2, 3, 4, 5})},
         {"<u4", bytes<std::uint32_t>({0, 1, 2, 3, 4, 5})}, {"<u8", bytes<std::uint64_t>({0, 1, 2, 3, 4, 5})},
     };
-    for (const auto& it : items)
+}
+const std::string shape_2x3 = "'shape': (2, 3), }";
+} // namespace
+
+TEST_CASE("load_npy converts every supported dtype in format versions 1 2 and 3") {
+    for (const auto& it : every_dtype())
         for (int version : {1, 2, 3}) {
             INFO(it.descr << " v" << version);
-            write_npy(tmp("d.npy"), std::string("{'descr': '") + it.descr + "', 'fortran_order': False, " + shape, it.payload,
-                      version);
+            write_npy(tmp("d.npy"), std::string("{'descr': '") + it.descr + "', 'fortran_order': False, " + shape_2x3,
+                      it.payload, version);
             const auto m = load_npy<double, 2>(tmp("d.npy"));
             CHECK(m(1, 0) == 3.0);
             CHECK(m(0, 2) == 2.0);
-            write_npy(tmp("f.npy"), std::string("{'descr': '") + it.descr + "', 'fortran_order': True, " + shape, it.payload,
-                      version);
+        }
+}
+
+TEST_CASE("load_npy honours Fortran order for every supported dtype and format version") {
+    for (const auto& it : every_dtype())
+        for (int version : {1, 2, 3}) {
+            INFO(it.descr << " v" << version);
+            write_npy(tmp("f.npy"), std::string("{'descr': '") + it.descr + "', 'fortran_order': True, " + shape_2x3,
+                      it.payload, version);
             const auto f = load_npy<float, 2>(tmp("f.npy"));
             // column-major payload 0..5 in a (2, 3) array: f(r, c) = r + 2 c
             CHECK(f(1, 0) == 1.0f);
             CHECK(f(0, 2) == 4.0f);
         }
+}
+
+TEST_CASE("load_npy reads booleans as 1 and 0") {
     write_npy(tmp("b.npy"), "{'descr': '|b1', 'fortran_order': False, 'shape': (3,), }", std::string("\x01\x00\x01", 3));
     const auto v = load_npy<float, 1>(tmp("b.npy"));
     CHECK(v(0) == 1.f);
     CHECK(v(1) == 0.f);
 }
 
-TEST_CASE("bad .npy files: truncated / corrupt header / unsupported dtype / wrong rank / missing") {
+TEST_CASE("load_npy refuses a bad .npy file with an error naming the file and the problem") {
     const std::string good = "{'descr': '<f8', 'fortran_order': False, 'shape': (2, 3), }";
-    write_npy(tmp("trunc.npy"), good, bytes<double>({0, 1, 2, 3, 4}));  // one value short
-    std::string m = message_of([&] { load_npy<float, 2>(tmp("trunc.npy")); });
-    CHECK(m.find("trunc.npy") != std::string::npos);
-    CHECK(m.find("truncated") != std::string::npos);
-    CHECK_THROWS_AS(load_f2(tmp("trunc.npy")), io_error);
-
-    write_npy(tmp("corrupt.npy"), "{'descr': '<f8', 'fortran_order': Maybe, 'shape': (2, 3), }", bytes<double>({0, 1, 2, 3, 4, 5}));
-    m = message_of([&] { load_npy<float, 2>(tmp("corrupt.npy")); });
-    CHECK(m.find("corrupt.npy") != std::string::npos);
-    CHECK(m.find("fortran_order") != std::string::npos);
-    write_npy(tmp("corrupt2.npy"), "{'descr': '<f8', 'fortran_order': False, 'shape': (2, x), }", bytes<double>({0, 1, 2, 3, 4, 5}));
-    CHECK_THROWS_AS(load_f2(tmp("corrupt2.npy")), io_error);
-    {
-        std::ofstream f(tmp("magic.npy"), std::ios::binary);
-        f << "PK\x03\x04 this is a zip, not an npy";
+    std::string m;
+    SUBCASE("a truncated payload") {
+        write_npy(tmp("trunc.npy"), good, bytes<double>({0, 1, 2, 3, 4}));  // one value short
+        m = message_of([&] { load_npy<float, 2>(tmp("trunc.npy")); });
+        CHECK(m.find("trunc.npy") != std::string::npos);
+        CHECK(m.find("truncated") != std::string::npos);
+        CHECK_THROWS_AS(load_f2(tmp("trunc.npy")), io_error);
     }
-    CHECK(message_of([&] { load_npy<float, 2>(tmp("magic.npy")); }).find("magic") != std::string::npos);
-    {  // header length pointing past the end of the file
-        std::ofstream f(tmp("hdr.npy"), std::ios::binary);
-        f.write("\x93NUMPY\x01\x00\xff\x7f{'descr'", 17);
+    SUBCASE("a corrupt header") {
+        write_npy(tmp("corrupt.npy"), "{'descr': '<f8', 'fortran_order': Maybe, 'shape': (2, 3), }", bytes<double>({0, 1, 2, 3, 4, 5}));
+        m = message_of([&] { load_npy<float, 2>(tmp("corrupt.npy")); });
+        CHECK(m.find("corrupt.npy") != std::string::npos);
+        CHECK(m.find("fortran_order") != std::string::npos);
+        write_npy(tmp("corrupt2.npy"), "{'descr': '<f8', 'fortran_order': False, 'shape': (2, x), }", bytes<double>({0, 1, 2, 3, 4, 5}));
+        CHECK_THROWS_AS(load_f2(tmp("corrupt2.npy")), io_error);
+        {
+            std::ofstream f(tmp("magic.npy"), std::ios::binary);
+            f << "PK\x03\x04 this is a zip, not an npy";
+        }
+        CHECK(message_of([&] { load_npy<float, 2>(tmp("magic.npy")); }).find("magic") != std::string::npos);
+        {  // header length pointing past the end of the file
+            std::ofstream f(tmp("hdr.npy"), std::ios::binary);
+            f.write("\x93NUMPY\x01\x00\xff\x7f{'descr'", 17);
+        }
+        CHECK_THROWS_AS(load_f2(tmp("hdr.npy")), io_error);
     }
-    CHECK_THROWS_AS(load_f2(tmp("hdr.npy")), io_error);
-
-    write_npy(tmp("cplx.npy"), "{'descr': '<c16', 'fortran_order': False, 'shape': (1,), }", std::string(16, '\0'));
-    m = message_of([&] { load_npy<float, 1>(tmp("cplx.npy")); });
-    CHECK(m.find("unsupported .npy dtype '<c16'") != std::string::npos);
-    CHECK_THROWS_AS(load_f1(tmp("cplx.npy")), data_error);
-    write_npy(tmp("be.npy"), "{'descr': '>f8', 'fortran_order': False, 'shape': (1,), }", std::string(8, '\0'));
-    CHECK_THROWS_AS(load_f1(tmp("be.npy")), data_error);
-
-    write_npy(tmp("rank.npy"), good, bytes<double>({0, 1, 2, 3, 4, 5}));
-    m = message_of([&] { load_npy<float, 3>(tmp("rank.npy")); });
-    CHECK(m.find("(2, 3)") != std::string::npos);
-    CHECK_THROWS_AS(load_f2(tmp("does_not_exist.npy")), io_error);
+    SUBCASE("an unsupported dtype") {
+        write_npy(tmp("cplx.npy"), "{'descr': '<c16', 'fortran_order': False, 'shape': (1,), }", std::string(16, '\0'));
+        m = message_of([&] { load_npy<float, 1>(tmp("cplx.npy")); });
+        CHECK(m.find("unsupported .npy dtype '<c16'") != std::string::npos);
+        CHECK_THROWS_AS(load_f1(tmp("cplx.npy")), data_error);
+        write_npy(tmp("be.npy"), "{'descr': '>f8', 'fortran_order': False, 'shape': (1,), }", std::string(8, '\0'));
+        CHECK_THROWS_AS(load_f1(tmp("be.npy")), data_error);
+    }
+    SUBCASE("the wrong rank names the file's shape") {
+        write_npy(tmp("rank.npy"), good, bytes<double>({0, 1, 2, 3, 4, 5}));
+        m = message_of([&] { load_npy<float, 3>(tmp("rank.npy")); });
+        CHECK(m.find("(2, 3)") != std::string::npos);
+    }
+    SUBCASE("a missing file") { CHECK_THROWS_AS(load_f2(tmp("does_not_exist.npy")), io_error); }
 }
 
-TEST_CASE("CSV: values / ragged rows and junk cells") {
+TEST_CASE("load_csv reads numbers and skips comment lines") {
     { std::ofstream f(tmp("a.csv")); f << "# comment\n1, 2.5, 3\n4,5,6e-1\n"; }
     const auto a = load_csv<double>(tmp("a.csv"));
     CHECK(a.shape(0) == 2);
     CHECK(a(1, 2) == doctest::Approx(0.6));
+}
+
+TEST_CASE("load_csv refuses ragged rows naming the line") {
     { std::ofstream f(tmp("r.csv")); f << "1,2,3\n4,5\n"; }
     CHECK(message_of([&] { load_csv<double>(tmp("r.csv")); }).find("line 2 has 2 cells") != std::string::npos);
+}
+
+TEST_CASE("load_csv refuses a cell that is not a number naming the cell") {
     { std::ofstream f(tmp("j.csv")); f << "1,2,abc\n"; }
     CHECK(message_of([&] { load_csv<double>(tmp("j.csv")); }).find("'abc' is not a number") != std::string::npos);
 }
@@ -195,18 +231,34 @@ TEST_CASE("split_by_stimulus never puts a stimulus in two parts and is seeded") 
     CHECK_THROWS_AS(split_by_stimulus(ids, 0.9, 0.2, 1), data_error);
 }
 
-TEST_CASE("z-score uses training statistics only - PCA / delays and repeat averaging") {
+TEST_CASE("zscore transforms with the training statistics only") {
     matrix<double> tr = {{1, 10}, {3, 10}, {5, 10}}, te = {{7, 11}};
     zscore<double> z;
     z.fit(tr);
     const auto t = z.transform(te);
     CHECK(t(0, 0) == doctest::Approx((7 - 3) / std::sqrt(8.0 / 3)));
     CHECK(t(0, 1) == doctest::Approx(1.0));  // constant training column: scale 1
-    CHECK_THROWS_AS(z.transform(matrix<double>(xt::zeros<double>({1, 3}))), shape_error);
+}
 
-    // PCA on data lying on a line: one component carries all variance, aligned with (1, 2)/sqrt5.
+TEST_CASE("zscore refuses data with another number of columns") {
+    matrix<double> tr = {{1, 10}, {3, 10}, {5, 10}};
+    zscore<double> z;
+    z.fit(tr);
+    CHECK_THROWS_AS(z.transform(matrix<double>(xt::zeros<double>({1, 3}))), shape_error);
+}
+
+namespace {
+/// Five points on the line through (0, 1) along (1, 2).
+matrix<double> points_on_a_line() {
     matrix<double> x = xt::zeros<double>({5, 2});
     for (std::size_t i = 0; i < 5; ++i) x(i, 0) = double(i), x(i, 1) = 2.0 * double(i) + 1;
+    return x;
+}
+} // namespace
+
+TEST_CASE("pca of points on a line puts all the variance in one component along the line") {
+    // One component carries all variance, aligned with (1, 2)/sqrt5.
+    const auto x = points_on_a_line();
     pca<double> p;
     p.fit(x, 2);
     CHECK(std::abs(p.components(0, 0)) == doctest::Approx(1 / std::sqrt(5.0)));
@@ -214,20 +266,33 @@ TEST_CASE("z-score uses training statistics only - PCA / delays and repeat avera
     CHECK(p.explained_variance(1) == doctest::Approx(0).epsilon(1e-9));
     const auto proj = p.transform(x);
     CHECK(std::abs(proj(4, 0)) == doctest::Approx(2 * std::sqrt(5.0)));
-    CHECK_THROWS_AS(p.fit(x, 3), data_error);
+}
 
+TEST_CASE("pca refuses more components than features") {
+    const auto x = points_on_a_line();
+    pca<double> p;
+    CHECK_THROWS_AS(p.fit(x, 3), data_error);
+}
+
+TEST_CASE("stack_delays shifts each column by its delay with zeros before the start") {
     matrix<float> s = {{1, 2}, {3, 4}, {5, 6}};
     const auto d = stack_delays(s, {0, 1, 2});
     CHECK(d.shape(1) == 6);
     CHECK(d(2, 2) == 3.f);  // delay 1 at t=2 -> s(1, 0)
     CHECK(d(0, 2) == 0.f);  // before the start: zero
     CHECK(d(2, 5) == 2.f);  // delay 2 at t=2 -> s(0, 1)
+}
 
+TEST_CASE("average_repeats averages the rows of each stimulus id") {
     matrix<float> r = {{1, 0}, {3, 2}, {10, 10}, {5, 4}};
     const auto avg = average_repeats(r, {7, 7, 9, 7});
     CHECK(avg.ids == std::vector<std::int64_t>{7, 9});
     CHECK(avg.counts[0] == 3);
     CHECK(avg.mean(0, 0) == doctest::Approx(3.0));
     CHECK(avg.mean(1, 1) == doctest::Approx(10.0));
+}
+
+TEST_CASE("average_repeats refuses ids of another length than the rows") {
+    matrix<float> r = {{1, 0}, {3, 2}, {10, 10}, {5, 4}};
     CHECK_THROWS_AS(average_repeats(r, {1, 2}), shape_error);
 }
