@@ -6,6 +6,7 @@
 #include <doctest/doctest.h>
 
 #include <b2m/core/affine.hpp>
+#include <b2m/core/parallel.hpp>
 #include <b2m/core/rng.hpp>
 #include <b2m/nn/activation.hpp>
 #include <b2m/nn/dense.hpp>
@@ -34,8 +35,7 @@ template <class T>
 double rel(double got, double want, double scale) { return std::abs(got - want) / std::max(scale, 1e-30); }
 
 template <class T>
-void check_forward(bool bias, bool epilogue) {
-    const geometry g;
+void check_forward(bool bias, bool epilogue, const geometry& g = {}) {
     const auto x = random_vector<T>(g.n * g.ldx, 1), w = random_vector<T>(g.in * g.out, 2),
                b = random_vector<T>(g.out, 3);
     std::vector<T> y(g.n * g.ldy, T(-7)), a(g.n * g.ldy, T(-7));
@@ -65,8 +65,7 @@ void check_forward(bool bias, bool epilogue) {
 }
 
 template <class T>
-void check_backward(bool bias, bool accumulate_gx, bool weights) {
-    const geometry g;
+void check_backward(bool bias, bool accumulate_gx, bool weights, const geometry& g = {}) {
     const T alpha = T(0.75);
     const auto x = random_vector<T>(g.n * g.ldx, 4), w = random_vector<T>(g.in * g.out, 5),
                gy = random_vector<T>(g.n * g.ldy, 6);
@@ -131,7 +130,17 @@ TEST_CASE_TEMPLATE("affine_backward gives dW db dx of the naive sums", T, float,
             }
 }
 
-TEST_CASE_TEMPLATE("map_and_column_sums maps and sums the columns in one pass", T, float, double) {
+TEST_CASE_TEMPLATE("affine passes split between two threads give the naive sums", T, float, double) {
+    // Large enough for the epilogue (rows) and the column sums (column blocks) to run on 2 threads.
+    const int threads0 = num_threads();
+    set_num_threads(2);
+    const geometry big{.n = 300, .in = 5, .out = 300, .ldx = 7, .ldy = 301, .ldgx = 9};
+    check_forward<T>(true, true, big);
+    check_backward<T>(true, false, true, big);
+    set_num_threads(threads0);
+}
+
+TEST_CASE_TEMPLATE("scale_and_column_sums scales by the derivative and sums the columns in one pass", T, float, double) {
     const std::size_t n = 5, out = 21, ld = 24;
     const auto gy = random_vector<T>(n * ld, 11), z = random_vector<T>(n * ld, 12);
     std::vector<T> a(n * ld), gz(n * ld, T(-3));
@@ -140,9 +149,9 @@ TEST_CASE_TEMPLATE("map_and_column_sums maps and sums the columns in one pass", 
         CAPTURE(sums);
         auto gb = random_vector<T>(out, 13);
         const auto gb0 = gb;
-        map_and_column_sums<T>(gy.data(), ld, z.data(), ld, a.data(), ld, n, out,
-                               [](T g, T zz, T) { return zz > T(0) ? g : T(0); }, gz.data(), ld, T(2),
-                               sums ? gb.data() : nullptr);
+        scale_and_column_sums<T>(gy.data(), ld, z.data(), ld, a.data(), ld, n, out,
+                                 [](T zz, T) { return zz > T(0) ? T(1) : T(0); }, gz.data(), ld, T(2),
+                                 sums ? gb.data() : nullptr);
         for (std::size_t j = 0; j < out; ++j) {
             double s = 0;
             for (std::size_t i = 0; i < n; ++i) {

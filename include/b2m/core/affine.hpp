@@ -6,12 +6,13 @@
 //   x  (n x in,  row stride ldx)      W (in x out, row stride out)     b (out entries, or null)
 //   y  (n x out, row stride ldy)      gy (n x out, row stride ldgy)
 // Costs around the three GEMMs are kept to one pass each over the n x out block, at the
-// CPU's vector width (simd_dispatch):
+// CPU's vector width (simd_dispatch) and split between threads (parallel_for) when large:
 //   forward:  y is initialised with the bias rows and the GEMM accumulates onto it (beta = 1:
 //             no separate zeroing pass inside BLAS); with an epilogue f, a = f(y) is written
 //             in the same pass that follows the GEMM (bias + activation fused).
 //   backward: gb += alpha colsum(gy) in one vectorised pass; with an activation below the
-//             gradient, gz = gy * f'(z, a) and colsum(gz) are computed in the same pass.
+//             gradient, gz = gy * f'(z, a) and colsum(gz) are computed in the same pass
+//             (scale_and_column_sums).
 // Contract of the results: equal to the naive sums up to float rounding (GEMM order of
 // OpenBLAS; the bias column sum adds rows in order).
 #pragma once
@@ -20,6 +21,7 @@
 #include <cstddef>
 
 #include "b2m/core/gemm.hpp"
+#include "b2m/core/parallel.hpp"
 #include "b2m/core/small_gemm.hpp"
 #include "b2m/core/tensor.hpp"
 
@@ -54,57 +56,71 @@ void affine_forward(const T* x, std::size_t n, std::size_t in, std::size_t ldx, 
                     const T* b, T* z, std::size_t ldz, T* a, std::size_t lda, const F& f) {
     if (n == 0) return;
     affine_forward<T>(x, n, in, ldx, w, out, b, z, ldz);
-    simd_dispatch([&](auto) B2M_SIMD_INLINE {
-        for (std::size_t i = 0; i < n; ++i) {
-            const T* zi = z + i * ldz;
-            T* ai = a + i * lda;
+    parallel_for(n, items_per_thread(out), [&](std::size_t i0, std::size_t i1) {
+        simd_dispatch([&](auto) B2M_SIMD_INLINE {
+            for (std::size_t i = i0; i < i1; ++i) {
+                const T* zi = z + i * ldz;
+                T* ai = a + i * lda;
 #pragma omp simd
-            for (std::size_t j = 0; j < out; ++j) ai[j] = f(zi[j]);
-        }
+                for (std::size_t j = 0; j < out; ++j) ai[j] = f(zi[j]);
+            }
+        });
     });
 }
 
 /// gb(out) += alpha * column sums of gy (n x out, row stride ldgy).
 template <real T>
 void add_column_sums(const T* gy, std::size_t n, std::size_t out, std::size_t ldgy, T alpha, T* gb) {
-    simd_dispatch([&](auto) B2M_SIMD_INLINE {
-        for (std::size_t i = 0; i < n; ++i) {
-            const T* gi = gy + i * ldgy;
+    // Threads take column blocks (each sums its columns over all rows: no reduction).
+    parallel_for(out, items_per_thread(n), [&](std::size_t j0, std::size_t j1) {
+        simd_dispatch([&](auto) B2M_SIMD_INLINE {
+            for (std::size_t i = 0; i < n; ++i) {
+                const T* gi = gy + i * ldgy;
 #pragma omp simd
-            for (std::size_t j = 0; j < out; ++j) gb[j] += alpha * gi[j];
-        }
+                for (std::size_t j = j0; j < j1; ++j) gb[j] += alpha * gi[j];
+            }
+        });
     });
 }
 
-/// gz = g(gy, z, a) element-wise over n x out (gy, z, a, gz with row strides ldgy, ldz,
+/// gz = gy * d(z, a) element-wise over n x out (gy, z, a, gz with row strides ldgy, ldz,
 /// lda, ldgz; gz may equal gy), and, when gb is not null, gb += alpha colsum(gz) in the same
-/// pass. g(gy_ij, z_ij, a_ij) is inlined (e.g. gy * f'(z, a) of an activation a = f(z)).
-template <real T, class G>
-void map_and_column_sums(const T* gy, std::size_t ldgy, const T* z, std::size_t ldz, const T* a, std::size_t lda,
-                         std::size_t n, std::size_t out, const G& g, T* gz, std::size_t ldgz, T alpha, T* gb) {
-    simd_dispatch([&](auto) B2M_SIMD_INLINE {
-        for (std::size_t i = 0; i < n; ++i) {
-            const T *gi = gy + i * ldgy, *zi = z + i * ldz, *ai = a + i * lda;
-            T* oi = gz + i * ldgz;
-            if (gb) {
+/// pass. d(z_ij, a_ij) is inlined: the derivative f'(z) of an activation a = f(z), given
+/// its input and output. (The product is taken here, not inside d: GCC vectorises the
+/// ReLU select only in this form.)
+template <real T, class D>
+void scale_and_column_sums(const T* gy, std::size_t ldgy, const T* z, std::size_t ldz, const T* a, std::size_t lda,
+                           std::size_t n, std::size_t out, const D& d, T* gz, std::size_t ldgz, T alpha, T* gb) {
+    // Threads take column blocks, as add_column_sums.
+    parallel_for(out, items_per_thread(n), [&](std::size_t j0, std::size_t j1) {
+        simd_dispatch([&](auto) B2M_SIMD_INLINE {
+            for (std::size_t i = 0; i < n; ++i) {
+                const T *gi = gy + i * ldgy, *zi = z + i * ldz, *ai = a + i * lda;
+                T* oi = gz + i * ldgz;
+                if (gb) {
 #pragma omp simd
-                for (std::size_t j = 0; j < out; ++j) {
-                    const T v = g(gi[j], zi[j], ai[j]);
-                    oi[j] = v;
-                    gb[j] += alpha * v;
+                    for (std::size_t j = j0; j < j1; ++j) {
+                        const T dj = d(zi[j], ai[j]);
+                        const T v = gi[j] * dj;
+                        oi[j] = v;
+                        gb[j] += alpha * v;
+                    }
+                } else {
+#pragma omp simd
+                    for (std::size_t j = j0; j < j1; ++j) {
+                        const T dj = d(zi[j], ai[j]);
+                        oi[j] = gi[j] * dj;
+                    }
                 }
-            } else {
-#pragma omp simd
-                for (std::size_t j = 0; j < out; ++j) oi[j] = g(gi[j], zi[j], ai[j]);
             }
-        }
+        });
     });
 }
 
 /// Backward of y = x W + b given gy = dL/dy:
 ///   gw += alpha x^T gy      (skipped when gw is null: a frozen map)
 ///   gb += alpha colsum(gy)  (skipped when gb is null: no bias, frozen, or already summed
-///                            by map_and_column_sums)
+///                            by scale_and_column_sums)
 ///   gx  = alpha gy W^T      (accumulate_gx: gx += ...; skipped when gx is null)
 template <real T>
 void affine_backward(const T* x, std::size_t n, std::size_t in, std::size_t ldx, const T* gy, std::size_t ldgy,

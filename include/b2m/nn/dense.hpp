@@ -110,12 +110,9 @@ public:
         matrix<T>& gz = act.fused_grad(gy);
         const auto f = act.fn();
         const std::size_t rows = gy.shape(0);
-        map_and_column_sums<T>(gy.data(), out_, act.fused_input().data(), out_, act.fused_output().data(), out_, rows,
-                               out_, [f](T g, T z, T a) {
-                                   const T d = f.grad(z, a);
-                                   return g * d;
-                               },
-                               gz.data(), out_, T(1), bias_ && trainable_ ? gb_.data() : nullptr);
+        scale_and_column_sums<T>(gy.data(), out_, act.fused_input().data(), out_, act.fused_output().data(), out_,
+                                 rows, out_, [f](T z, T a) { return f.grad(z, a); }, gz.data(), out_, T(1),
+                                 bias_ && trainable_ ? gb_.data() : nullptr);
         if (need_input_grad) ensure_shape(gx_, rows, in_);
         else ensure_shape(gx_, 0, 0);
         affine_backward<T>(x_->data(), rows, in_, in_, gz.data(), out_, w_.data(), out_, T(1),
