@@ -81,33 +81,36 @@ double max_abs_diff(const matrix<float>& a, const matrix<float>& b) {
 
 TEST_SUITE("cli") {
 
-TEST_CASE("train writes student.npz and features / predict read it and match the library forward pass") {
+TEST_CASE("features and predict of a student train wrote match the library forward pass") {
     scratch s("features");
     write_mlp_data(s, 80, 6);
     auto r = run_b2m(s, "train --stimuli X.npy --labels y.npy --preset mlp-small --epochs 3 --quiet --out run");
     REQUIRE_MESSAGE(r.code == 0, r.err);
     REQUIRE(fs::exists(s / "run/student.npz"));
-    r = run_b2m(s, "features --arch mlp-small --weights run/student.npz --stimuli X.npy --tap hidden --batch 7 --out F.npy");
-    REQUIRE_MESSAGE(r.code == 0, r.err);
-    const auto header = npy_header_of(s / "F.npy");
-    CHECK(header.descr == "<f4");
-    const matrix<float> f = brain::load_npy<float, 2>(s / "F.npy");
-    CHECK(f.shape(0) == 80);
-    CHECK(f.shape(1) == 32);
-    // The same student loaded here gives the same hidden layer.
+    // The same student loaded here, through the library.
     auto net = mlp_small(6, 2);
     io::load_state_dict(net, s / "run/student.npz");
     const matrix<float> x = brain::load_npy<float, 2>(s / "X.npy");
     net.forward(x, {.training = false});
-    CHECK(max_abs_diff(f, net.tap<"hidden">().value()) <= 1e-6);
-    // predict: logits = the output, classes = argmax, accuracy against the labels.
-    r = run_b2m(s, "predict --arch mlp-small --weights run/student.npz --stimuli X.npy --out P.npy --classes-out C.npy --labels y.npy");
-    REQUIRE_MESSAGE(r.code == 0, r.err);
-    const matrix<float> p = brain::load_npy<float, 2>(s / "P.npy");
-    CHECK(max_abs_diff(p, net.output()) <= 1e-6);
-    const auto c = xt::load_npy<std::int64_t>(s / "C.npy");
-    for (std::size_t i = 0; i < 80; ++i) CHECK(c(i) == (p(i, 1) > p(i, 0) ? 1 : 0));
-    CHECK(r.out.find("accuracy") != std::string::npos);
+    SUBCASE("features writes the tap's values as float32") {
+        r = run_b2m(s, "features --arch mlp-small --weights run/student.npz --stimuli X.npy --tap hidden --batch 7 --out F.npy");
+        REQUIRE_MESSAGE(r.code == 0, r.err);
+        const auto header = npy_header_of(s / "F.npy");
+        CHECK(header.descr == "<f4");
+        const matrix<float> f = brain::load_npy<float, 2>(s / "F.npy");
+        CHECK(f.shape(0) == 80);
+        CHECK(f.shape(1) == 32);
+        CHECK(max_abs_diff(f, net.tap<"hidden">().value()) <= 1e-6);
+    }
+    SUBCASE("predict writes the logits and their argmax classes and reports the accuracy") {
+        r = run_b2m(s, "predict --arch mlp-small --weights run/student.npz --stimuli X.npy --out P.npy --classes-out C.npy --labels y.npy");
+        REQUIRE_MESSAGE(r.code == 0, r.err);
+        const matrix<float> p = brain::load_npy<float, 2>(s / "P.npy");
+        CHECK(max_abs_diff(p, net.output()) <= 1e-6);
+        const auto c = xt::load_npy<std::int64_t>(s / "C.npy");
+        for (std::size_t i = 0; i < 80; ++i) CHECK(c(i) == (p(i, 1) > p(i, 0) ? 1 : 0));
+        CHECK(r.out.find("accuracy") != std::string::npos);
+    }
 }
 
 TEST_CASE("features: bad taps or weights of another student or a missing output folder are one-line errors") {
