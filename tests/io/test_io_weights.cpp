@@ -142,28 +142,34 @@ TEST_CASE("state_dict names follow torch.nn.Sequential (taps are not modules) wi
     CHECK(m[8].name == "backbone.4.bias");
 }
 
-TEST_CASE("layouts: dense weight transposed / GRU weights transposed with gates in place / temporal_conv permuted") {
+TEST_CASE("save_state_dict writes weights in PyTorch's layouts") {
     tmpdir t;
     auto net = nn::sequential<double>(nn::gru(2, 3), nn::time_distributed(nn::dense(3, 2)),
                                       nn::temporal_conv(2, 4, 3, {.padding = nn::time_padding::same}));
     net.init(rng(3));
     io::save_state_dict(net, t("l.npz"));
-    auto& g = net.layer<0>();
-    const auto wih = io::read_npz_member<double, 2>(t("l.npz"), "0.weight_ih_l0");
-    REQUIRE(wih.shape(0) == 9);
-    REQUIRE(wih.shape(1) == 2);
-    for (std::size_t i = 0; i < 9; ++i)
-        for (std::size_t j = 0; j < 2; ++j) CHECK(wih(i, j) == g.weight_ih()(j, i));
-    const auto dw = io::read_npz_member<double, 2>(t("l.npz"), "1.weight");
-    CHECK(dw(1, 2) == net.layer<1>().weight()(2, 1));
-    const auto cw = io::read_npz_member<double, 3>(t("l.npz"), "2.weight");  // (out, in, k)
-    REQUIRE(cw.shape(0) == 4);
-    REQUIRE(cw.shape(1) == 2);
-    REQUIRE(cw.shape(2) == 3);
-    auto& tc = net.layer<2>();
-    for (std::size_t o = 0; o < 4; ++o)
-        for (std::size_t f = 0; f < 2; ++f)
-            for (std::size_t s = 0; s < 3; ++s) CHECK(cw(o, f, s) == tc.weight()(s * 2 + f, o));
+    SUBCASE("a GRU's weights are transposed with the gates in place") {
+        auto& g = net.layer<0>();
+        const auto wih = io::read_npz_member<double, 2>(t("l.npz"), "0.weight_ih_l0");
+        REQUIRE(wih.shape(0) == 9);
+        REQUIRE(wih.shape(1) == 2);
+        for (std::size_t i = 0; i < 9; ++i)
+            for (std::size_t j = 0; j < 2; ++j) CHECK(wih(i, j) == g.weight_ih()(j, i));
+    }
+    SUBCASE("a dense weight is transposed") {
+        const auto dw = io::read_npz_member<double, 2>(t("l.npz"), "1.weight");
+        CHECK(dw(1, 2) == net.layer<1>().weight()(2, 1));
+    }
+    SUBCASE("a temporal_conv weight is permuted to PyTorch's out-in-kernel order") {
+        const auto cw = io::read_npz_member<double, 3>(t("l.npz"), "2.weight");  // (out, in, k)
+        REQUIRE(cw.shape(0) == 4);
+        REQUIRE(cw.shape(1) == 2);
+        REQUIRE(cw.shape(2) == 3);
+        auto& tc = net.layer<2>();
+        for (std::size_t o = 0; o < 4; ++o)
+            for (std::size_t f = 0; f < 2; ++f)
+                for (std::size_t s = 0; s < 3; ++s) CHECK(cw(o, f, s) == tc.weight()(s * 2 + f, o));
+    }
 }
 
 TEST_CASE("strict loading lists every missing and unexpected and mismatched tensor in one error and changes nothing") {
@@ -198,7 +204,7 @@ TEST_CASE("strict loading lists every missing and unexpected and mismatched tens
     }
 }
 
-TEST_CASE("a prefix selects a sub-module of a bigger state_dict / names map by table") {
+TEST_CASE("a prefix selects a sub-module of a bigger state_dict") {
     tmpdir t;
     auto net = small_net();
     net.init(rng(4));
@@ -207,10 +213,14 @@ TEST_CASE("a prefix selects a sub-module of a bigger state_dict / names map by t
     arrays.push_back(f64("classifier.weight", {2, 2}));
     io::write_safetensors(t("big.safetensors"), arrays);
     auto back = small_net();
-    require_error<io::state_dict_error>([&] { io::load_state_dict(back, t("big.safetensors")); }, {"8 missing", "10 unexpected"});
-    const auto r = io::load_state_dict(back, t("big.safetensors"), {.prefix = "features."});
-    CHECK(r.ignored == std::vector<std::string>{"classifier.weight"});
-    CHECK(flat(back) == flat(net));
+    SUBCASE("without the prefix every tensor is missing or unexpected") {
+        require_error<io::state_dict_error>([&] { io::load_state_dict(back, t("big.safetensors")); }, {"8 missing", "10 unexpected"});
+    }
+    SUBCASE("with the prefix the sub-module loads and the rest is ignored") {
+        const auto r = io::load_state_dict(back, t("big.safetensors"), {.prefix = "features."});
+        CHECK(r.ignored == std::vector<std::string>{"classifier.weight"});
+        CHECK(flat(back) == flat(net));
+    }
 }
 
 TEST_CASE("truncated files and wrong magic are io_errors naming the file") {
@@ -306,58 +316,97 @@ TEST_CASE("a compressed member that does not inflate names the file and the memb
     require_error<io_error>([&] { io::read_npz(t("crc.npz")); }, {t("crc.npz"), "'weights.npy'", "CRC"});
 }
 
-TEST_CASE("duplicate names: in a zip directory / as x and x.npy / and in a safetensors header") {
+TEST_CASE("duplicate names are refused naming the file") {
     tmpdir t;
-    io::write_npz(t("d.npz"), {f64("aa", {2}), f64("bb", {2})});
-    std::string z = slurp(t("d.npz"));
-    for (std::size_t p = z.find("bb.npy"); p != std::string::npos; p = z.find("bb.npy")) z.replace(p, 6, "aa.npy");
-    spit(t("d.npz"), z);
-    require_error<io_error>([&] { io::read_npz(t("d.npz")); }, {t("d.npz"), "duplicate", "'aa.npy'"});
-    io::write_zip(t("d2.npz"), {{"w.npy", io::to_npy(f64("w", {2}))}, {"w", io::to_npy(f64("w", {2}))}}, false);
-    require_error<io_error>([&] { io::read_npz(t("d2.npz")); }, {t("d2.npz"), "duplicate array 'w'"});
-    const std::string json = R"({"w":{"dtype":"F64","shape":[1],"data_offsets":[0,8]},"w":{"dtype":"F64","shape":[1],"data_offsets":[8,16]}})";
-    std::string out;
-    for (int i = 0; i < 8; ++i) out.push_back(char((json.size() >> (8 * i)) & 0xff));
-    spit(t("d.safetensors"), out + json + std::string(16, '\0'));
-    require_error<io_error>([&] { io::read_safetensors(t("d.safetensors")); }, {t("d.safetensors"), "duplicate tensor 'w'"});
+    SUBCASE("in a zip directory") {
+        io::write_npz(t("d.npz"), {f64("aa", {2}), f64("bb", {2})});
+        std::string z = slurp(t("d.npz"));
+        for (std::size_t p = z.find("bb.npy"); p != std::string::npos; p = z.find("bb.npy")) z.replace(p, 6, "aa.npy");
+        spit(t("d.npz"), z);
+        require_error<io_error>([&] { io::read_npz(t("d.npz")); }, {t("d.npz"), "duplicate", "'aa.npy'"});
+    }
+    SUBCASE("as x and x.npy in one .npz") {
+        io::write_zip(t("d2.npz"), {{"w.npy", io::to_npy(f64("w", {2}))}, {"w", io::to_npy(f64("w", {2}))}}, false);
+        require_error<io_error>([&] { io::read_npz(t("d2.npz")); }, {t("d2.npz"), "duplicate array 'w'"});
+    }
+    SUBCASE("in a safetensors header") {
+        const std::string json = R"({"w":{"dtype":"F64","shape":[1],"data_offsets":[0,8]},"w":{"dtype":"F64","shape":[1],"data_offsets":[8,16]}})";
+        std::string out;
+        for (int i = 0; i < 8; ++i) out.push_back(char((json.size() >> (8 * i)) & 0xff));
+        spit(t("d.safetensors"), out + json + std::string(16, '\0'));
+        require_error<io_error>([&] { io::read_safetensors(t("d.safetensors")); }, {t("d.safetensors"), "duplicate tensor 'w'"});
+    }
 }
 
-TEST_CASE("wrong dtype: strings of bytes / unknown safetensors dtypes / NaN weights") {
+TEST_CASE("an unsupported dtype is a data_error naming the file and the tensor") {
     tmpdir t;
-    const std::string json = R"({"w":{"dtype":"C64","shape":[1],"data_offsets":[0,8]}})";
-    std::string out;
-    for (int i = 0; i < 8; ++i) out.push_back(char((json.size() >> (8 * i)) & 0xff));
-    spit(t("c.safetensors"), out + json + std::string(8, '\0'));
-    require_error<data_error>([&] { io::read_safetensors(t("c.safetensors")); }, {t("c.safetensors"), "tensor 'w'", "C64"});
-    std::string npy = io::to_npy(f64("x", {2}));
-    npy.replace(npy.find("<f8"), 3, "<c8");
-    io::write_zip(t("c.npz"), {{"x.npy", npy}}, false);
-    require_error<data_error>([&] { io::read_npz(t("c.npz")); }, {t("c.npz"), "array 'x'", "<c8"});
+    SUBCASE("a complex safetensors tensor") {
+        const std::string json = R"({"w":{"dtype":"C64","shape":[1],"data_offsets":[0,8]}})";
+        std::string out;
+        for (int i = 0; i < 8; ++i) out.push_back(char((json.size() >> (8 * i)) & 0xff));
+        spit(t("c.safetensors"), out + json + std::string(8, '\0'));
+        require_error<data_error>([&] { io::read_safetensors(t("c.safetensors")); }, {t("c.safetensors"), "tensor 'w'", "C64"});
+    }
+    SUBCASE("a complex .npy member of an .npz") {
+        std::string npy = io::to_npy(f64("x", {2}));
+        npy.replace(npy.find("<f8"), 3, "<c8");
+        io::write_zip(t("c.npz"), {{"x.npy", npy}}, false);
+        require_error<data_error>([&] { io::read_npz(t("c.npz")); }, {t("c.npz"), "array 'x'", "<c8"});
+    }
+}
+
+TEST_CASE("load_state_dict refuses NaN weights naming the tensor") {
+    tmpdir t;
     auto net = nn::sequential<double>(nn::dense(2, 1));
     io::write_npz(t("nan.npz"), {f64("0.weight", {1, 2}, std::nan("")), f64("0.bias", {1})});
     require_error<io::state_dict_error>([&] { io::load_state_dict(net, t("nan.npz")); }, {"0.weight: holds NaN"});
 }
 
-TEST_CASE("npz API: list / members by name with rank checks / file.npz:member / float16 and Fortran order") {
-    tmpdir t;
+namespace {
+/// a.npz: m, a (2, 3) double matrix 1..6, and f, three floats.
+void write_two_member_npz(const tmpdir& t) {
     std::vector<double> v{1, 2, 3, 4, 5, 6};
     io::write_npz(t("a.npz"), {io::make_array<double>("m", {2, 3}, v), io::make_array<float>("f", {3}, {1.5f, 2.5f, 3.5f})});
+}
+} // namespace
+
+TEST_CASE("list_npz lists the members in order with their dtypes") {
+    tmpdir t;
+    write_two_member_npz(t);
     const auto l = io::list_npz(t("a.npz"));
     REQUIRE(l.size() == 2);
     CHECK(l[0].name == "m");
     CHECK(l[1].dtype == "<f4");
+}
+
+TEST_CASE("load_array reads a member named as file.npz:member") {
+    tmpdir t;
+    write_two_member_npz(t);
     const auto m = io::load_array<float, 2>(t("a.npz") + ":m");
     CHECK(m(1, 2) == 6.0f);
+}
+
+TEST_CASE("read_npz_member refuses a member of another rank naming its shape") {
+    tmpdir t;
+    write_two_member_npz(t);
     require_error<shape_error>([&] { io::read_npz_member<double, 1>(t("a.npz"), "m"); }, {"array 'm'", "(2, 3)", "rank 1"});
+}
+
+TEST_CASE("read_npz_member refuses a missing member listing the members") {
+    tmpdir t;
+    write_two_member_npz(t);
     require_error<io_error>([&] { io::read_npz_member<double, 1>(t("a.npz"), "zz"); }, {"no array 'zz'", "m, f"});
-    // float16 and Fortran order, as numpy writes them
+}
+
+TEST_CASE("read_npz_member reads float16 and Fortran order as numpy writes them") {
+    tmpdir t;
     io::array h;
     h.name = "h";
     h.dtype = "<f2";
     h.shape = {2};
     const std::uint16_t bits[2] = {0x3c00, 0xc100};  // 1.0, -2.5
     h.bytes.assign(reinterpret_cast<const char*>(bits), 4);
-    std::string fo = io::to_npy(io::make_array<double>("f", {2, 3}, {1, 4, 2, 5, 3, 6}));  // column-major data of m
+    std::string fo = io::to_npy(io::make_array<double>("f", {2, 3}, {1, 4, 2, 5, 3, 6}));  // column-major data of 1..6
     fo.replace(fo.find("False"), 5, "True ");
     io::write_zip(t("b.npz"), {{"h.npy", io::to_npy(h)}, {"fo.npy", fo}}, true);
     const auto hv = io::read_npz_member<double, 1>(t("b.npz"), "h");
