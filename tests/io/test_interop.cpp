@@ -202,16 +202,12 @@ void round_trip(Make&& make, const std::string& model, const std::string& weight
 
 TEST_SUITE("interop") {
 
-TEST_CASE("CORnet-Z (official names under module.) equals PyTorch at every area in double") { cornet_case<double>(); }
-TEST_CASE("CORnet-Z equals PyTorch at every area in float") { cornet_case<float>(); }
-
-TEST_CASE("AlexNet-style 32x32 (torchvision names) equals PyTorch at every tap in double") {
-    auto net = models::alexnet<double>(alexnet_spec());
-    io::load_state_dict(net, fixture("alexnet.npz"), {.names = models::alexnet_torch_names()});
-    alexnet_taps(net, "alexnet");
+TEST_CASE_TEMPLATE("CORnet-Z with its official names under module. equals PyTorch at every area", T, double, float) {
+    cornet_case<T>();
 }
-TEST_CASE("AlexNet-style 32x32 equals PyTorch at every tap in float") {
-    auto net = models::alexnet<float>(alexnet_spec());
+
+TEST_CASE_TEMPLATE("AlexNet-style 32x32 with torchvision names equals PyTorch at every tap", T, double, float) {
+    auto net = models::alexnet<T>(alexnet_spec());
     io::load_state_dict(net, fixture("alexnet.npz"), {.names = models::alexnet_torch_names()});
     alexnet_taps(net, "alexnet");
 }
@@ -221,23 +217,24 @@ TEST_CASE("AlexNet-style 64x64 (11x11 stride-4 first layer) equals PyTorch at ev
     alexnet_taps(net, "alexnet64");
 }
 
-TEST_CASE("SoundNet-8 (safetensors with soundnet_pytorch Conv2d k x 1 kernels) equals PyTorch at conv4..conv7 in double") {
-    soundnet_case<double>();
+TEST_CASE_TEMPLATE("SoundNet-8 from safetensors with soundnet_pytorch's k x 1 Conv2d kernels equals PyTorch at conv4..conv7",
+                   T, double, float) {
+    soundnet_case<T>();
 }
-TEST_CASE("SoundNet-8 equals PyTorch at conv4..conv7 in float") { soundnet_case<float>(); }
 
-TEST_CASE("B2M decision GRU (savez_compressed) equals PyTorch's nn.GRU + Linear in double") { gru_case<double>(); }
-TEST_CASE("B2M decision GRU equals PyTorch in float") { gru_case<float>(); }
-
-TEST_CASE("B2M conv VAE (evaluation: z = mu) equals PyTorch at stats and z and the reconstruction in double") {
-    vae_case<double>();
+TEST_CASE_TEMPLATE("B2M decision GRU from savez_compressed equals PyTorch's nn.GRU + Linear", T, double, float) {
+    gru_case<T>();
 }
-TEST_CASE("B2M conv VAE equals PyTorch in float") { vae_case<float>(); }
 
-TEST_CASE("LSTM (gates i f g o) then Conv1d as temporal_conv then a per-step Linear equal PyTorch in double") {
-    seq_case<double>();
+TEST_CASE_TEMPLATE("B2M conv VAE in evaluation with z = mu equals PyTorch at stats and z and the reconstruction", T,
+                   double, float) {
+    vae_case<T>();
 }
-TEST_CASE("LSTM then Conv1d as temporal_conv then a per-step Linear equal PyTorch in float") { seq_case<float>(); }
+
+TEST_CASE_TEMPLATE("LSTM with gates i f g o then Conv1d as temporal_conv then a per-step Linear equal PyTorch", T, double,
+                   float) {
+    seq_case<T>();
+}
 TEST_CASE("Linear then BatchNorm1d (running statistics) then LayerNorm equal PyTorch in double") { mlp_case<double>(); }
 
 TEST_CASE("every ready-made student survives export to .npz and compressed .npz and .safetensors bit for bit") {
