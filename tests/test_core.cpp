@@ -2,26 +2,29 @@
 
 #include <b2m/core.hpp>
 
+#include <type_traits>
 #include <vector>
 
 using namespace b2m;
 
-TEST_CASE("gemm matches a naive product for every transpose combination") {
+TEST_CASE_TEMPLATE("gemm matches a naive product for every transpose combination", T, float, double) {
+    const double tol = std::is_same_v<T, float> ? 1e-5 : 1e-12;
     rng r(1);
     for (bool ta : {false, true})
         for (bool tb : {false, true}) {
             const std::size_t m = 5, n = 4, k = 3;
-            matrix<double> a = ta ? matrix<double>::from_shape({k, m}) : matrix<double>::from_shape({m, k});
-            matrix<double> b = tb ? matrix<double>::from_shape({n, k}) : matrix<double>::from_shape({k, n});
+            matrix<T> a = ta ? matrix<T>::from_shape({k, m}) : matrix<T>::from_shape({m, k});
+            matrix<T> b = tb ? matrix<T>::from_shape({n, k}) : matrix<T>::from_shape({k, n});
             r.fill_normal(a);
             r.fill_normal(b);
-            matrix<double> c = xt::ones<double>({m, n});
-            gemm<double>(a, b, c, ta, tb, 2.0, 0.5);
+            matrix<T> c = xt::ones<T>({m, n});
+            gemm<T>(a, b, c, ta, tb, T(2), T(0.5));
             for (std::size_t i = 0; i < m; ++i)
                 for (std::size_t j = 0; j < n; ++j) {
-                    double s = 0;
-                    for (std::size_t l = 0; l < k; ++l) s += (ta ? a(l, i) : a(i, l)) * (tb ? b(j, l) : b(l, j));
-                    CHECK(c(i, j) == doctest::Approx(2.0 * s + 0.5).epsilon(1e-12));
+                    double s = 0;  // the naive product in double
+                    for (std::size_t l = 0; l < k; ++l)
+                        s += double(ta ? a(l, i) : a(i, l)) * double(tb ? b(j, l) : b(l, j));
+                    CHECK(double(c(i, j)) == doctest::Approx(2.0 * s + 0.5).epsilon(tol));
                 }
         }
 }
