@@ -37,18 +37,19 @@ def main():
         scored = [(med(w, side, c, "steps_per_s"), c) for c in cfgs]
         return max(scored) if scored else (None, None)
 
-    names = {"mlp": "B2M-MLP", "gru": "B2M-GRU", "conv": "B2M-Conv"}
-    for w in ("mlp", "gru", "conv"):
+    names = {"mlp": "B2M-MLP", "gru": "B2M-GRU", "conv": "B2M-Conv", "conv_im2col": "B2M-Conv-im2col"}
+    for w in ("mlp", "gru", "conv", "conv_im2col"):
         b, bcfg = best(w, "b2m")
-        p, pcfg = best(w, "torch")
+        p, pcfg = best("conv" if w == "conv_im2col" else w, "torch")
         if b is None or p is None:
             continue
         name = names[w]
         results += [(name, "b2m_steps_per_s", f"{b:.2f}"), (name, "b2m_best_threads", bcfg),
                     (name, "peer_steps_per_s", f"{p:.2f}"), (name, "peer_best_setting", pcfg),
                     (name, "ratio_vs_peer", f"{b / p:.2f}")]
-        for c in sorted({c for (ww, s, c, k) in vals if ww == w and s == "torch" and k == "steps_per_s"}):
-            results.append((name, f"peer_steps_per_s[{c}]", f"{med(w, 'torch', c, 'steps_per_s'):.2f}"))
+        pw = "conv" if w == "conv_im2col" else w
+        for c in sorted({c for (ww, s, c, k) in vals if ww == pw and s == "torch" and k == "steps_per_s"}):
+            results.append((name, f"peer_steps_per_s[{c}]", f"{med(pw, 'torch', c, 'steps_per_s'):.2f}"))
         for c in sorted({c for (ww, s, c, k) in vals if ww == w and s == "b2m" and k == "steps_per_s"}):
             results.append((name, f"b2m_steps_per_s[{c}]", f"{med(w, 'b2m', c, 'steps_per_s'):.2f}"))
         g = med(w, "sgemm", bcfg, "gemm_seconds")
@@ -56,7 +57,7 @@ def main():
             results += [(name, "gemm_limit_steps_per_s", f"{1.0 / g:.2f}"),
                         (name, "fraction_of_gemm_limit", f"{g * b:.2f}")]
         results += [(name, "peak_rss_mb_b2m", f"{med(w, 'b2m', bcfg, 'peak_rss_mb'):.0f}"),
-                    (name, "peak_rss_mb_peer", f"{med(w, 'torch', pcfg, 'peak_rss_mb'):.0f}"),
+                    (name, "peak_rss_mb_peer", f"{med(pw, 'torch', pcfg, 'peak_rss_mb'):.0f}"),
                     (name, "allocs_per_step", f"{max(vals[(w, 'b2m', bcfg, 'allocs_per_step')]):.0f}"),
                     (name, "reps", str(len(vals[(w, 'b2m', bcfg, 'steps_per_s')])))]
 
@@ -151,7 +152,8 @@ def main():
         "| workload | b2m | peer | b2m / peer | fraction of sgemm limit | peak RSS b2m / peer (MB) | allocs per step |",
         "| --- | --- | --- | --- | --- | --- | --- |",
     ]
-    for w, peer in (("B2M-MLP", "PyTorch"), ("B2M-GRU", "PyTorch"), ("B2M-Conv", "PyTorch")):
+    for w, peer in (("B2M-MLP", "PyTorch"), ("B2M-GRU", "PyTorch"), ("B2M-Conv", "PyTorch"),
+                    ("B2M-Conv-im2col", "PyTorch")):
         if (w, "ratio_vs_peer") in r:
             lines.append(f"| {w} (steps/s) | {g(w, 'b2m_steps_per_s')} ({g(w, 'b2m_best_threads')}) | "
                          f"{g(w, 'peer_steps_per_s')} ({peer} {g(w, 'peer_best_setting')}) | "
@@ -183,6 +185,14 @@ def main():
               "| B2M-MLP (steps/s) | 193.8 | 108.5 (PyTorch) | 1.79 | 0.69 |",
               "| B2M-GRU (steps/s) | 72.0 | 42.3 (PyTorch) | 1.70 | 0.44 |",
               "| Ridge, 20000 targets, exact LOO (s) | 8.4 | 44.0 (scikit-learn RidgeCV) | 5.2 | 0.82 |"]
+    lines += ["", "Third machine (the previous run's table, benchmarks/run --reps 3 --only main on 2026-12-02 15:56, an AMD "
+              "EPYC with AVX-512, 2 cores, OPENBLAS_CORETYPE=Haswell, load 2.0-3.5; before the oneDNN conv backend and "
+              "the dense + activation fusion):", "",
+              "| workload | b2m | peer | b2m / peer | fraction of sgemm limit |", "| --- | --- | --- | --- | --- |",
+              "| B2M-MLP (steps/s) | 103.64 | 62.72 (PyTorch) | 1.65 | 0.74 |",
+              "| B2M-GRU (steps/s) | 102.65 | 35.51 (PyTorch) | 2.89 | 1.45 |",
+              "| B2M-Conv (steps/s) | 4.71 | 6.08 (PyTorch) | 0.78 | 0.69 |",
+              "| Ridge, 20000 targets, exact LOO (s) | 13.17 | 53.77 (scikit-learn RidgeCV) | 4.08 | 0.87 |"]
     if busy:
         lines += busy_table(vals, med, machine)
     lines += scaling_lines
