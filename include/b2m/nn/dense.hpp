@@ -37,11 +37,23 @@ void init_weights(rng& r, matrix<T>& w, matrix<T>& b, double fan_in, double fan_
 }
 } // namespace detail
 
+/// The layer object of nn::dense for scalar type T: holds and owns W (in x out), b (1 x out),
+/// their gradients, its output and input-gradient buffers, and a pointer to the last forward's
+/// input (which must stay alive until backward).
 template <real T>
 class dense_layer {
 public:
+    /// @name Layer interface (the layer-object concept in b2m/nn/layer.hpp)
+    ///@{
+
+    /// Layer interface: rank_out 2; init draws W by the spec's nn::init (b zero, or drawn
+    /// with fan_in_uniform); forward takes x (batch x in; b2m::shape_error naming both shapes
+    /// otherwise) and returns y = x W + b (batch x out); backward takes gy (batch x out), adds
+    /// x^T gy into dL/dW and the column sums of gy into dL/db (nothing when frozen) and returns
+    /// gy W^T (batch x in, or empty when !need_input_grad).
     static constexpr int rank_out = 2;
 
+    /// Requires in, out > 0 (b2m::shape_error otherwise); parameters are uninitialised until init.
     dense_layer(std::size_t in, std::size_t out, bool bias, nn::init how)
         : in_(in), out_(out), bias_(bias), how_(how) {
         if (in == 0 || out == 0) throw shape_error("nn::dense: in and out features must be positive");
@@ -51,8 +63,9 @@ public:
         gb_ = xt::zeros<T>({std::size_t(1), out});
     }
 
-    void init(rng& r) { detail::init_weights(r, w_, b_, double(in_), double(out_), how_, bias_); }
+    void init(rng& r) { detail::init_weights(r, w_, b_, double(in_), double(out_), how_, bias_); } ///< See rank_out.
 
+    /// Layer interface (see rank_out): y = x W + b.
     const matrix<T>& forward(const matrix<T>& x, const step_context&) {
         check_input(x);
         x_ = &x;
@@ -61,6 +74,7 @@ public:
         return y_;
     }
 
+    /// Layer interface (see rank_out): adds dL/dW, dL/db; returns dL/dx.
     const matrix<T>& backward(const matrix<T>& gy, bool need_input_grad) {
         if (!need_input_grad) {
             ensure_shape(gx_, 0, 0);
@@ -71,6 +85,7 @@ public:
         }
         return gx_;
     }
+    ///@}
 
     /// y(rows x out) = x(rows x in) W + b on raw row-major buffers (no checks).
     void forward_rows(const T* x, std::size_t rows, T* y) const {
@@ -121,6 +136,7 @@ public:
         return gx_;
     }
 
+    /// Layer interface: visits ("weight", W, dW) and, with a bias, ("bias", b, db).
     template <class F>
     void for_each_param(F&& f) {
         f("weight", w_, gw_);
@@ -128,11 +144,11 @@ public:
     }
     /// false: backward computes only dL/dx (used by nn::sequential::set_frozen).
     void set_trainable(bool on) { trainable_ = on; }
-    bool trainable() const { return trainable_; }
-    std::size_t in_features() const { return in_; }
-    std::size_t out_features() const { return out_; }
-    matrix<T>& weight() { return w_; }
-    matrix<T>& bias() { return b_; }
+    bool trainable() const { return trainable_; } ///< false after set_trainable(false).
+    std::size_t in_features() const { return in_; } ///< Input row width `in`.
+    std::size_t out_features() const { return out_; } ///< Output row width `out`.
+    matrix<T>& weight() { return w_; } ///< W (in x out), y = x W + b.
+    matrix<T>& bias() { return b_; } ///< b (1 x out); stays zero and unused without a bias.
 
 private:
     void check_input(const matrix<T>& x) const {
@@ -152,11 +168,13 @@ private:
 
 /// Spec of a dense layer from `in` to `out` features.
 struct dense {
-    std::size_t in = 0, out = 0;
-    bool bias = true;
-    nn::init weight_init = nn::init::he;
+    std::size_t in = 0;  ///< Input features (row width of x).
+    std::size_t out = 0; ///< Output features.
+    bool bias = true;    ///< false: y = x W (no b parameter).
+    nn::init weight_init = nn::init::he; ///< How init draws W.
     bool in_inferred = false;  ///< true: `in` is filled in by nn::sequential (make() alone throws)
 
+    /// A dense layer from in_ to out_ features (both > 0, checked by make()).
     dense(std::size_t in_, std::size_t out_, bool bias_ = true, nn::init how = nn::init::he)
         : in(in_), out(out_), bias(bias_), weight_init(how) {}
     /// nn::dense(nn::inferred, out): inside nn::sequential, `in` is the row width of the
@@ -180,6 +198,7 @@ struct dense {
     }
     /// What flows past this layer: rows of `out` features.
     flow_shape output_flow(const flow_shape&) const { return flow_shape::of(out); }
+    /// The layer object for scalar type T; throws b2m::shape_error when `in` is still inferred.
     template <real T>
     dense_layer<T> make() const {
         detail::require_input_given(in_inferred, "nn::dense(inferred, " + std::to_string(out) + ")");

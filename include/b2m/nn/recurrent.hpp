@@ -81,6 +81,13 @@ inline T rec_tanh(T x) {
 /// dhp = dL/d(hp) (GRU only, else equal to dg), and leaves in dh (and dc) the part of
 /// dL/dh(t-1) (dL/dc(t-1)) that does not pass through W_hh.
 struct rnn_cell {
+    /// @name Cell interface (stated at rnn_cell)
+    ///@{
+
+    /// Cell interface: `gates` G pre-activation blocks of H per unit, `cache` H-sized blocks
+    /// per row and step that backward reads, `has_c` (a cell state c, LSTM), `separate_hp`
+    /// (dL/d(hp) differs from dL/d(xp): dhp is written), `name` of the spec in errors;
+    /// static forward / backward are the per-row kernels described at rnn_cell.
     static constexpr std::size_t gates = 1, cache = 0;
     static constexpr bool has_c = false, separate_hp = false;
     static constexpr const char* name = "nn::rnn";
@@ -97,9 +104,18 @@ struct rnn_cell {
             dh[j] = T(0);
         }
     }
+    ///@}
 };
 
+/// GRU cell (G = 3, gates r z n in PyTorch's order; cache r, z, n, h' W_hn + b_hn).
 struct gru_cell {
+    /// @name Cell interface (stated at rnn_cell)
+    ///@{
+
+    /// Cell interface: `gates` G pre-activation blocks of H per unit, `cache` H-sized blocks
+    /// per row and step that backward reads, `has_c` (a cell state c, LSTM), `separate_hp`
+    /// (dL/d(hp) differs from dL/d(xp): dhp is written), `name` of the spec in errors;
+    /// static forward / backward are the per-row kernels described at rnn_cell.
     static constexpr std::size_t gates = 3, cache = 4;  // r, z, n, hn = h' W_hn + b_hn
     static constexpr bool has_c = false, separate_hp = true;
     static constexpr const char* name = "nn::gru";
@@ -139,9 +155,18 @@ struct gru_cell {
             dh[j] = d * z;
         }
     }
+    ///@}
 };
 
+/// LSTM cell (G = 4, gates i f g o in PyTorch's order; cache i, f, g, o, tanh(c)).
 struct lstm_cell {
+    /// @name Cell interface (stated at rnn_cell)
+    ///@{
+
+    /// Cell interface: `gates` G pre-activation blocks of H per unit, `cache` H-sized blocks
+    /// per row and step that backward reads, `has_c` (a cell state c, LSTM), `separate_hp`
+    /// (dL/d(hp) differs from dL/d(xp): dhp is written), `name` of the spec in errors;
+    /// static forward / backward are the per-row kernels described at rnn_cell.
     static constexpr std::size_t gates = 4, cache = 5;  // i, f, g, o, tanh(c)
     static constexpr bool has_c = true, separate_hp = false;
     static constexpr const char* name = "nn::lstm";
@@ -181,6 +206,7 @@ struct lstm_cell {
             dh[j] = T(0);
         }
     }
+    ///@}
 };
 
 /// Options of the recurrent specs.
@@ -188,12 +214,24 @@ struct recurrent_options {
     bool learn_initial_state = false;  ///< learnable (1, H) h0 (and c0), shared by all rows
 };
 
+/// The layer object of nn::rnn / gru / lstm (Cell: rnn_cell, gru_cell, lstm_cell) for scalar
+/// type T: holds and owns the parameters of the header comment (weight_ih (F, G*H), weight_hh
+/// (H, G*H), bias_ih, bias_hh (1, G*H), h0 and c0 (1, H)), their gradients and every forward /
+/// backward buffer; keeps pointers to the last input and to any set_initial_state matrices.
 template <real T, class Cell>
 class recurrent_layer {
     static constexpr std::size_t G = Cell::gates;
 
 public:
+    /// Layer interface (b2m/nn/layer.hpp): rank_out 3; forward takes x (B, T*F) (T = columns / F,
+    /// b2m::shape_error otherwise) and returns every step's hidden state (B, T*H), honouring the
+    /// lengths (step_context::lengths, else set_lengths); backward takes gy (B, T*H), adds the
+    /// parameter gradients through time and returns dL/dx (B, T*F) (empty when !need_input_grad);
+    /// for_each_param visits weight_ih, weight_hh, bias_ih, bias_hh and, with
+    /// learn_initial_state, h0 (and c0 for the LSTM).
     static constexpr int rank_out = 3;
+
+    /// Requires in, hidden > 0 (b2m::shape_error otherwise); parameters unset until init.
 
     recurrent_layer(std::size_t in, std::size_t hidden, recurrent_options o) : F_(in), H_(hidden), opt_(o) {
         if (in == 0 || hidden == 0)
@@ -230,6 +268,7 @@ public:
         lengths_.assign(len.begin(), len.end());
         has_lengths_ = true;
     }
+    /// Every step of every row is valid again (undoes set_lengths).
     void clear_lengths() { has_lengths_ = lengths_from_batch_ = false; }
 
     /// Uses h0 (and c0 for the LSTM), each (B, H), as the initial state of the following
@@ -244,6 +283,7 @@ public:
     /// dL/dc0 (B, H) of the last backward (LSTM).
     const matrix<T>& initial_cell_grad() const { return dc_; }
 
+    /// Layer interface (see rank_out).
     const matrix<T>& forward(const matrix<T>& x, const step_context& ctx) {
         const std::size_t steps = sequence_steps([this] { return label(); }, x, F_);
         const std::size_t B = x.shape(0), H = H_, gh = G * H_, bt = B * steps;
@@ -277,6 +317,7 @@ public:
         return y_;
     }
 
+    /// Layer interface (see rank_out); requires the forward of the same batch before it.
     const matrix<T>& backward(const matrix<T>& gy, bool need_input_grad) {
         const std::size_t steps = T_, B = y_.shape(0), H = H_, gh = G * H_, bt = B * steps;
         if (gy.shape() != y_.shape())
@@ -335,6 +376,7 @@ public:
         return gx_;
     }
 
+    /// Layer interface (see rank_out).
     template <class F>
     void for_each_param(F&& f) {
         f("weight_ih", w_ih_, gw_ih_);
@@ -347,14 +389,14 @@ public:
         }
     }
 
-    std::size_t in_features() const { return F_; }
-    std::size_t hidden_features() const { return H_; }
-    matrix<T>& weight_ih() { return w_ih_; }
-    matrix<T>& weight_hh() { return w_hh_; }
-    matrix<T>& bias_ih() { return b_ih_; }
-    matrix<T>& bias_hh() { return b_hh_; }
-    matrix<T>& h0() { return h0_; }
-    matrix<T>& c0() { return c0_; }
+    std::size_t in_features() const { return F_; }      ///< F, input features per step.
+    std::size_t hidden_features() const { return H_; }  ///< H, hidden units.
+    matrix<T>& weight_ih() { return w_ih_; } ///< (F, G*H), PyTorch's weight_ih_l0 transposed.
+    matrix<T>& weight_hh() { return w_hh_; } ///< (H, G*H), PyTorch's weight_hh_l0 transposed.
+    matrix<T>& bias_ih() { return b_ih_; }   ///< (1, G*H).
+    matrix<T>& bias_hh() { return b_hh_; }   ///< (1, G*H).
+    matrix<T>& h0() { return h0_; } ///< Learnable initial hidden state (1, H), zero and unused without learn_initial_state.
+    matrix<T>& c0() { return c0_; } ///< Learnable initial cell state (1, H) of the LSTM, as h0.
 
 private:
     // A row costs T * (2 H G*H + cell) operations: one parallel region per sequence pays
@@ -504,10 +546,13 @@ using lstm_layer = recurrent_layer<T, lstm_cell>;
 /// Spec shared by nn::rnn, nn::gru and nn::lstm: `in` features per step, `hidden` units.
 template <class Cell>
 struct recurrent {
-    std::size_t in = 0, hidden = 0;
-    recurrent_options options{};
+    std::size_t in = 0;         ///< F, input features per step.
+    std::size_t hidden = 0;     ///< H, hidden units.
+    recurrent_options options{}; ///< Initial-state options.
 
+    /// in_ and hidden_ must be positive (checked by make()).
     recurrent(std::size_t in_, std::size_t hidden_, recurrent_options o = {}) : in(in_), hidden(hidden_), options(o) {}
+    /// The layer object for scalar type T.
     template <real T>
     recurrent_layer<T, Cell> make() const { return recurrent_layer<T, Cell>(in, hidden, options); }
 };
