@@ -285,16 +285,17 @@ inline std::vector<double> ridge_choose_alphas(const xt::xtensor<double, 2>& cv_
 
 } // namespace detail
 
+/// Options of brain::ridge.
 struct ridge_options {
-    bool fit_intercept = true;
-    std::size_t block_targets = 0;  // 0 = automatic (~32 MB per (samples x block) buffer)
+    bool fit_intercept = true;      ///< Centre X and Y and fit an intercept (scikit-learn's fit_intercept).
+    std::size_t block_targets = 0;  ///< Targets solved per block; 0 = automatic (~32 MB per (samples x block) buffer).
 };
 
 /// Linear model shared by ridge and ridge_cv: predict / score like scikit-learn.
 template <real T>
 struct linear_model {
-    matrix<T> coef;      // (features, targets)  (scikit-learn's coef_ transposed)
-    vector<T> intercept; // (targets)
+    matrix<T> coef;      ///< (features, targets) (scikit-learn's coef_ transposed); empty until fit.
+    vector<T> intercept; ///< (targets); zero without fit_intercept.
 
     /// X coef + intercept, shape (rows, targets). Requires a fitted model and X with
     /// `features` columns (shape_error naming X and coef).
@@ -341,10 +342,11 @@ struct linear_model {
 /// Ridge with a fixed alpha (one for all targets, or one per target).
 template <real T>
 struct ridge : linear_model<T> {
-    double alpha = 1.0;
-    ridge_options options{};
+    double alpha = 1.0;       ///< Penalty used by fit(x, y); must be > 0.
+    ridge_options options{};  ///< Intercept and blocking options.
 
     ridge() = default;
+    /// A ridge with penalty a (> 0, checked at fit) and options o.
     explicit ridge(double a, ridge_options o = {}) : alpha(a), options(o) {}
 
     /// Fits all targets with `alpha`. Requires X (n, p) and Y (n, t) finite, n >= 2.
@@ -364,11 +366,12 @@ struct ridge : linear_model<T> {
 
     /// Buffers of solve_block, reused from block to block.
     struct block_workspace {
-        matrix<T> zs, pred;
-        matrix<T> coefb;           // keep_coef = false with no held-out set: the block's coefficients
-        matrix<T> a_te;            // keep_coef = false: (X_test - x_mean) V, (test rows, rank), made once
-        std::vector<double> xv;    // keep_coef = false: V^T x_mean, (rank), made once
-        bool projected = false;    // a_te / xv made
+        matrix<T> zs;              ///< The block's scaled solution in the spectral basis (rank, block).
+        matrix<T> pred;            ///< The block's held-out prediction (test rows, block).
+        matrix<T> coefb;           ///< keep_coef = false with no held-out set: the block's coefficients
+        matrix<T> a_te;            ///< keep_coef = false: (X_test - x_mean) V, (test rows, rank), made once
+        std::vector<double> xv;    ///< keep_coef = false: V^T x_mean, (rank), made once
+        bool projected = false;    ///< a_te / xv made
     };
 
     /// Coefficients for every target of y from a decomposition of X (used by ridge_cv too).
@@ -449,15 +452,16 @@ struct ridge : linear_model<T> {
 
 enum class cv_method { leave_one_out, kfold };
 
+/// Options of brain::ridge_cv.
 struct ridge_cv_options {
-    std::vector<double> alphas = {0.1, 1.0, 10.0};
-    cv_method method = cv_method::leave_one_out;
-    std::size_t folds = 5;                 // kfold: contiguous folds like sklearn KFold(folds)
-    std::vector<std::size_t> fold_of_row{};  // kfold: explicit fold per sample (e.g. group_folds); overrides `folds`
-    bool alpha_per_target = true;          // false: one alpha minimising the summed error
-    bool fit_intercept = true;
-    std::size_t block_targets = 0;         // 0 = automatic
-    bool keep_coef = true;                 // fit_pearson: false = never store coef whole
+    std::vector<double> alphas = {0.1, 1.0, 10.0}; ///< The grid (each > 0).
+    cv_method method = cv_method::leave_one_out;   ///< Exact leave-one-out or k-fold.
+    std::size_t folds = 5;                 ///< kfold: contiguous folds like sklearn KFold(folds)
+    std::vector<std::size_t> fold_of_row{};  ///< kfold: explicit fold per sample (e.g. group_folds); overrides `folds`
+    bool alpha_per_target = true;          ///< false: one alpha minimising the summed error
+    bool fit_intercept = true;             ///< As ridge_options::fit_intercept.
+    std::size_t block_targets = 0;         ///< As ridge_options::block_targets (0 = automatic).
+    bool keep_coef = true;                 ///< fit_pearson: false = never store coef whole
 };
 
 /// Ridge whose alpha is chosen per target from a grid by exact leave-one-out (equal to
@@ -465,11 +469,12 @@ struct ridge_cv_options {
 /// squared error summed over all held-out samples; ties go to the earlier alpha).
 template <real T>
 struct ridge_cv : linear_model<T> {
-    ridge_cv_options options{};
-    std::vector<double> alpha;    // chosen alpha per target
-    xt::xtensor<double, 2> cv_error;  // (alphas, targets): mean squared held-out / LOO error
+    ridge_cv_options options{};   ///< Grid, CV method and blocking.
+    std::vector<double> alpha;    ///< Chosen alpha per target (after fit).
+    xt::xtensor<double, 2> cv_error;  ///< (alphas, targets): mean squared held-out / LOO error
 
     ridge_cv() = default;
+    /// A ridge_cv with options o (checked at fit).
     explicit ridge_cv(ridge_cv_options o) : options(std::move(o)) {}
 
     /// Requires X (n, p), Y (n, t) finite with n >= 2 (kfold: 2 <= folds <= n, or
