@@ -30,9 +30,10 @@ namespace b2m::nn {
 
 /// Shape of one channel-major signal: channels x length.
 struct signal_shape {
-    std::size_t channels = 0, length = 0;
-    constexpr std::size_t size() const { return channels * length; }
-    constexpr bool operator==(const signal_shape&) const = default;
+    std::size_t channels = 0; ///< C
+    std::size_t length = 0;   ///< L, steps per channel
+    constexpr std::size_t size() const { return channels * length; } ///< C*L, the row width of a batch.
+    constexpr bool operator==(const signal_shape&) const = default; ///< Same C and L.
     /// The same data seen as an image of height 1 (for batch_norm, pooling).
     constexpr image_shape image() const { return {channels, 1, length}; }
 };
@@ -59,21 +60,35 @@ signal_shape flow_input_signal(Name&& layer, const flow_shape& in, const signal_
 }
 } // namespace detail
 
+/// Hyper-parameters of nn::conv1d (PyTorch's nn.Conv1d; all but padding must be positive).
 struct conv1d_options {
-    std::size_t out_channels = 0;
-    std::size_t kernel = 3;
-    std::size_t stride = 1;
-    std::size_t padding = 0;
-    std::size_t dilation = 1;
-    bool bias = true;
+    std::size_t out_channels = 0; ///< C_out
+    std::size_t kernel = 3;       ///< k, taps per channel
+    std::size_t stride = 1;       ///< s
+    std::size_t padding = 0;      ///< p zeros on each side of L
+    std::size_t dilation = 1;     ///< d, spacing between taps
+    bool bias = true;             ///< false: no per-channel bias
     nn::init weight_init = nn::init::fan_in_uniform;  ///< fans C_in*k (in), C_out*k (out)
 };
 
+/// The layer object of nn::conv1d for scalar type T: holds and owns W (C_out, C_in*k), b (1, C_out),
+/// their gradients and the im2col / output buffers; keeps a pointer to the last forward's input.
 template <real T>
 class conv1d_layer {
 public:
+    /// @name Layer interface (the layer-object concept in b2m/nn/layer.hpp)
+    ///@{
+
+    /// Layer interface: rank_out 4 (a signal is an image of height 1); init draws W and b by
+    /// options.weight_init with fans C_in*k and C_out*k; forward takes x (batch, C_in*L), rows
+    /// channel-major (b2m::shape_error naming both shapes otherwise), returns (batch, C_out*L_out),
+    /// L_out = floor((L + 2p - d(k-1) - 1)/s) + 1; backward takes gy of the output's shape, adds
+    /// dL/dW and dL/db and returns dL/dx (batch, C_in*L) (empty when !need_input_grad);
+    /// for_each_param visits "weight" and, with a bias, "bias".
     static constexpr int rank_out = 4;
 
+    /// Requires positive channels, length, out_channels, kernel, stride, dilation and a kernel
+    /// that fits the padded input (b2m::shape_error otherwise).
     conv1d_layer(const conv1d_options& o, const signal_shape& in) : o_(o), in_(in) {
         if (in.channels == 0 || in.length == 0 || o.out_channels == 0 || o.kernel == 0 || o.stride == 0 ||
             o.dilation == 0)
@@ -148,11 +163,13 @@ public:
         f("weight", w_, gw_);
         if (o_.bias) f("bias", b_, gb_);
     }
-    const signal_shape& input_shape() const { return in_; }
-    signal_shape output_shape() const { return {o_.out_channels, lo_}; }
-    std::size_t kernel_size() const { return o_.kernel; }
-    matrix<T>& weight() { return w_; }
-    matrix<T>& bias() { return b_; }
+    ///@}
+    const signal_shape& input_shape() const { return in_; }                  ///< (C_in, L)
+    signal_shape output_shape() const { return {o_.out_channels, lo_}; }     ///< (C_out, L_out)
+    std::size_t kernel_size() const { return o_.kernel; }                    ///< k
+    matrix<T>& weight() { return w_; } ///< W (C_out, C_in*k): PyTorch's weight (C_out, C_in, k) flattened.
+    matrix<T>& bias() { return b_; }   ///< b (1, C_out); zero and unused without a bias.
+    /// Text naming the layer, for messages.
     std::string name() const {
         return "nn::conv1d(" + std::to_string(in_.channels) + "->" + std::to_string(o_.out_channels) + ", kernel " +
                std::to_string(o_.kernel) + ", stride " + std::to_string(o_.stride) + ")";
@@ -192,14 +209,15 @@ private:
 
 /// Spec of a conv1d layer on input signals of shape `input`.
 struct conv1d {
-    conv1d_options options;
-    signal_shape input;
+    conv1d_options options; ///< Hyper-parameters.
+    signal_shape input;     ///< (C_in, L); unset while input_left_out.
     bool input_left_out = false;  ///< true: filled in by nn::sequential (make() alone throws)
     /// Input left out: nn::sequential gives it the signal shape the layers before produce
     /// (nn/shape_flow.hpp: a signal (C, L) flows as the image (C, 1, L)).
     constexpr explicit conv1d(const conv1d_options& o) : options(o), input_left_out(true) {}
     /// Input shape given: checked against the layer before inside nn::sequential.
     constexpr conv1d(const conv1d_options& o, const signal_shape& in) : options(o), input(in) {}
+    /// (C_out, L_out); L_out is 0 while the input is left out.
     constexpr signal_shape output_shape() const {
         if (input_left_out) return {options.out_channels, 0};
         return {options.out_channels,
@@ -220,6 +238,7 @@ struct conv1d {
     }
     /// What flows past this layer: its output shape.
     flow_shape output_flow(const flow_shape&) const { return flow_shape::of(output_shape().image()); }
+    /// The layer object for scalar type T; throws b2m::shape_error while the input is left out.
     template <real T>
     conv1d_layer<T> make() const {
         detail::require_input_given(input_left_out, name());

@@ -39,13 +39,15 @@
 
 namespace b2m::nn {
 
+/// Hyper-parameters of nn::conv2d (PyTorch's nn.Conv2d with square kernels; all but padding
+/// must be positive).
 struct conv2d_options {
-    std::size_t out_channels = 0;
-    std::size_t kernel = 3;
-    std::size_t stride = 1;
-    std::size_t padding = 0;
-    std::size_t dilation = 1;
-    bool bias = true;
+    std::size_t out_channels = 0; ///< C_out
+    std::size_t kernel = 3;       ///< k: k x k windows
+    std::size_t stride = 1;       ///< s, along H and W
+    std::size_t padding = 0;      ///< p zeros on each side of H and W
+    std::size_t dilation = 1;     ///< d, spacing between taps
+    bool bias = true;             ///< false: no per-channel bias
     nn::init weight_init = nn::init::he;  ///< fans are C_in*k*k (in) and C_out*k*k (out)
 };
 
@@ -74,11 +76,16 @@ inline constexpr bool dnnl_conv_available =
     false;
 #endif
 
+/// The layer object of nn::conv2d for scalar type T: holds and owns W (C_out, C_in*k*k),
+/// b (1, C_out), their gradients, the im2col and output buffers (and the oneDNN primitives
+/// when built with them); keeps a pointer to the last forward's input.
 template <real T>
 class conv2d_layer {
 public:
-    static constexpr int rank_out = 4;
+    static constexpr int rank_out = 4; ///< Output rows are channel-major images (nn/image.hpp).
 
+    /// Requires positive channels, image size, out_channels, kernel, stride, dilation and a
+    /// kernel that fits the padded input (b2m::shape_error otherwise).
     conv2d_layer(const conv2d_options& o, const image_shape& in) : o_(o), in_(in) {
         if (in.channels == 0 || in.height == 0 || in.width == 0 || o.out_channels == 0 || o.kernel == 0 ||
             o.stride == 0 || o.dilation == 0)
@@ -120,6 +127,14 @@ public:
                (backend_ == conv_backend::automatic && out_.height * out_.width >= dnnl_min_positions);
     }
 
+    /// @name Layer interface (the layer-object concept in b2m/nn/layer.hpp)
+    ///@{
+
+    /// Layer interface: init draws W and b by options.weight_init (fans C_in*k*k, C_out*k*k);
+    /// forward takes x (batch, C_in*H*W) (b2m::shape_error naming both shapes otherwise) and
+    /// returns (batch, C_out*H_out*W_out); backward takes gy of the output's shape, adds dL/dW
+    /// and dL/db (nothing when frozen) and returns dL/dx (empty when !need_input_grad);
+    /// for_each_param visits "weight" and, with a bias, "bias".
     void init(rng& r) {
         const double fan_in = double(g_.rows()), fan_out = double(o_.out_channels * o_.kernel * o_.kernel);
         nn::detail::init_weights(r, w_, b_, fan_in, fan_out, o_.weight_init, o_.bias);
@@ -207,18 +222,20 @@ public:
         f("weight", w_, gw_);
         if (o_.bias) f("bias", b_, gb_);
     }
+    ///@}
 
     /// false: backward computes only dL/dx, no weight GEMM (nn::sequential::set_frozen).
     void set_trainable(bool on) { trainable_ = on; }
-    bool trainable() const { return trainable_; }
+    bool trainable() const { return trainable_; } ///< false after set_trainable(false).
 
     /// Bounds the im2col buffer to about `entries` scalars (batches are processed in chunks
     /// of images; default 2^22). Takes effect at the next forward.
     void set_im2col_budget(std::size_t entries) { budget_ = entries; }
-    const image_shape& input_shape() const { return in_; }
-    const image_shape& output_shape() const { return out_; }
-    matrix<T>& weight() { return w_; }
-    matrix<T>& bias() { return b_; }
+    const image_shape& input_shape() const { return in_; }   ///< (C_in, H, W)
+    const image_shape& output_shape() const { return out_; } ///< (C_out, H_out, W_out)
+    matrix<T>& weight() { return w_; } ///< W (C_out, C_in*k*k): PyTorch's weight (C_out, C_in, k, k) flattened.
+    matrix<T>& bias() { return b_; }   ///< b (1, C_out); zero and unused without a bias.
+    /// Text naming the layer, for messages.
     std::string name() const {
         return "nn::conv2d(" + std::to_string(in_.channels) + "->" + std::to_string(o_.out_channels) + ", kernel " +
                std::to_string(o_.kernel) + ")";
@@ -245,8 +262,8 @@ private:
 /// (one argument), nn::sequential gives it the image shape that the layers before produce
 /// (nn/shape_flow.hpp); an explicit input must equal that shape.
 struct conv2d {
-    conv2d_options options;
-    image_shape input;
+    conv2d_options options; ///< Hyper-parameters.
+    image_shape input;      ///< (C_in, H, W); unset while input_left_out.
     bool input_left_out = false;  ///< true: filled in by nn::sequential (make() alone throws)
 
     /// Input shape left out: filled in by nn::sequential from the layer before.
@@ -276,6 +293,7 @@ struct conv2d {
     }
     /// What flows past this layer: its output shape.
     flow_shape output_flow(const flow_shape&) const { return flow_shape::of(output_shape()); }
+    /// The layer object for scalar type T; throws b2m::shape_error while the input is left out.
     template <real T>
     conv2d_layer<T> make() const {
         detail::require_input_given(input_left_out, name());

@@ -26,14 +26,16 @@
 
 namespace b2m::nn {
 
+/// Hyper-parameters of nn::conv_transpose2d (PyTorch's nn.ConvTranspose2d with square kernels;
+/// out_channels, kernel, stride and dilation must be positive).
 struct conv_transpose2d_options {
-    std::size_t out_channels = 0;
-    std::size_t kernel = 3;
-    std::size_t stride = 1;
-    std::size_t padding = 0;
+    std::size_t out_channels = 0; ///< C_out
+    std::size_t kernel = 3;       ///< k: k x k windows
+    std::size_t stride = 1;       ///< s, along H and W
+    std::size_t padding = 0;      ///< p, removed from each side of the full output
     std::size_t output_padding = 0;  ///< added to one side of the output; < stride or < dilation
-    std::size_t dilation = 1;
-    bool bias = true;
+    std::size_t dilation = 1;     ///< d, spacing between taps
+    bool bias = true;             ///< false: no per-channel bias
     nn::init weight_init = nn::init::he;  ///< fans: C_in*k*k (in) and C_out*k*k (out)
 };
 
@@ -44,11 +46,25 @@ constexpr std::size_t conv_transpose_out_size(std::size_t n, std::size_t kernel,
     return (n == 0 || kernel == 0 || full <= 2 * padding) ? 0 : full - 2 * padding;
 }
 
+/// The layer object of nn::conv_transpose2d for scalar type T: holds and owns W (C_in, C_out*k*k),
+/// b (1, C_out), their gradients and the column / output buffers; keeps a pointer to the last
+/// forward's input.
 template <real T>
 class conv_transpose2d_layer {
 public:
+    /// @name Layer interface (the layer-object concept in b2m/nn/layer.hpp)
+    ///@{
+
+    /// Layer interface: rank_out 4 (NCHW rows); init draws W and b by options.weight_init
+    /// (fans C_in*k*k, C_out*k*k); forward takes x (batch, C_in*H*W) (b2m::shape_error naming
+    /// both shapes otherwise) and returns (batch, C_out*H_out*W_out) with
+    /// H_out = (H - 1)s - 2p + d(k - 1) + output_padding + 1; backward takes gy of the output's
+    /// shape, adds dL/dW and dL/db and returns dL/dx (empty when !need_input_grad);
+    /// for_each_param visits "weight" and, with a bias, "bias".
     static constexpr int rank_out = 4;
 
+    /// Requires positive sizes, output_padding < stride or < dilation and a positive output
+    /// size (b2m::shape_error otherwise).
     conv_transpose2d_layer(const conv_transpose2d_options& o, const image_shape& in) : o_(o), in_(in) {
         if (in.size() == 0 || o.out_channels == 0 || o.kernel == 0 || o.stride == 0 || o.dilation == 0)
             throw shape_error("nn::conv_transpose2d: channels, image size, kernel, stride and dilation must be positive "
@@ -141,13 +157,15 @@ public:
         f("weight", w_, gw_);
         if (o_.bias) f("bias", b_, gb_);
     }
+    ///@}
     /// Bounds the im2col buffer to about `entries` scalars (batches are processed in chunks
     /// of images; default 2^22). Takes effect at the next forward.
     void set_im2col_budget(std::size_t entries) { budget_ = entries; }
-    const image_shape& input_shape() const { return in_; }
-    const image_shape& output_shape() const { return out_; }
-    matrix<T>& weight() { return w_; }
-    matrix<T>& bias() { return b_; }
+    const image_shape& input_shape() const { return in_; }   ///< (C_in, H, W)
+    const image_shape& output_shape() const { return out_; } ///< (C_out, H_out, W_out)
+    matrix<T>& weight() { return w_; } ///< W (C_in, C_out*k*k): PyTorch's weight (C_in, C_out, k, k) flattened.
+    matrix<T>& bias() { return b_; }   ///< b (1, C_out); zero and unused without a bias.
+    /// Text naming the layer, for messages.
     std::string name() const {
         return "nn::conv_transpose2d(" + std::to_string(in_.channels) + "->" + std::to_string(o_.out_channels) +
                ", kernel " + std::to_string(o_.kernel) + ")";
@@ -165,8 +183,8 @@ private:
 
 /// Spec of a transposed conv2d on input images of shape `input`.
 struct conv_transpose2d {
-    conv_transpose2d_options options;
-    image_shape input;
+    conv_transpose2d_options options; ///< Hyper-parameters.
+    image_shape input;                ///< (C_in, H, W); unset while input_left_out.
     bool input_left_out = false;  ///< true: filled in by nn::sequential (make() alone throws)
 
     /// Input left out: nn::sequential gives it the image shape the layers before produce
@@ -197,6 +215,7 @@ struct conv_transpose2d {
     }
     /// What flows past this layer: its output shape.
     flow_shape output_flow(const flow_shape&) const { return flow_shape::of(output_shape()); }
+    /// The layer object for scalar type T; throws b2m::shape_error while the input is left out.
     template <real T>
     conv_transpose2d_layer<T> make() const {
         detail::require_input_given(input_left_out, name());
