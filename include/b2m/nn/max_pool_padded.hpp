@@ -26,15 +26,26 @@
 
 namespace b2m::nn {
 
+/// Options of nn::max_pool2d_padded and nn::max_pool1d.
 struct padded_pool_options {
-    std::size_t kernel = 2;
+    std::size_t kernel = 2;   ///< k, window size (> 0)
     std::size_t stride = 0;   ///< 0: equal to kernel
     std::size_t padding = 0;  ///< at most kernel / 2
 };
 
+/// The layer object of max_pool2d_padded and max_pool1d for scalar type T: no parameters;
+/// holds and owns its output, input-gradient and argmax buffers.
 template <real T>
 class max_pool_padded_layer {
 public:
+    /// @name Layer interface (the layer-object concept in b2m/nn/layer.hpp)
+    ///@{
+
+    /// Layer interface: rank_out 4 (NCHW rows); init does nothing; forward takes x
+    /// (batch, C*H*W) (b2m::shape_error naming both shapes otherwise) and returns the window
+    /// maxima (batch, C*H_out*W_out), padding acting as -inf; backward routes each gy entry
+    /// to the first maximum of its window and returns dL/dx (empty when !need_input_grad);
+    /// for_each_param visits nothing.
     static constexpr int rank_out = 4;
 
     /// Window kh x kw, strides sh, sw, paddings ph, pw over images `in`.
@@ -103,9 +114,11 @@ public:
     }
     template <class F>
     void for_each_param(F&&) {}
+    ///@}
 
-    const image_shape& input_shape() const { return in_; }
-    const image_shape& output_shape() const { return out_; }
+    const image_shape& input_shape() const { return in_; }   ///< (C, H, W)
+    const image_shape& output_shape() const { return out_; } ///< (C, H_out, W_out)
+    /// Text naming the layer, for messages.
     std::string name() const {
         return "nn::max_pool(kernel " + std::to_string(kh_) + "x" + std::to_string(kw_) + ", stride " +
                std::to_string(sh_) + "x" + std::to_string(sw_) + ", padding " + std::to_string(ph_) + "x" +
@@ -121,14 +134,16 @@ private:
 
 /// Spec: k x k max pooling with stride and padding over images `input` (nn.MaxPool2d).
 struct max_pool2d_padded {
-    padded_pool_options options;
-    image_shape input;
+    padded_pool_options options; ///< Kernel, stride, padding.
+    image_shape input;           ///< (C, H, W); unset while input_left_out.
     bool input_left_out = false;  ///< true: filled in by nn::sequential (make() alone throws)
     /// Input left out: nn::sequential gives it the image shape the layers before produce.
     constexpr explicit max_pool2d_padded(const padded_pool_options& o) : options(o), input_left_out(true) {}
     /// Input shape given: checked against the layer before inside nn::sequential.
     constexpr max_pool2d_padded(const padded_pool_options& o, const image_shape& in) : options(o), input(in) {}
+    /// The stride in effect (options.stride, or the kernel when it is 0).
     constexpr std::size_t stride() const { return options.stride == 0 ? options.kernel : options.stride; }
+    /// (C, H_out, W_out); 0 sizes when the input is left out or the kernel does not fit.
     constexpr image_shape output_shape() const {
         const std::size_t k = options.kernel, p = options.padding, s = stride();
         if (input_left_out || k == 0 || input.height + 2 * p < k || input.width + 2 * p < k) return {input.channels, 0, 0};
@@ -149,6 +164,7 @@ struct max_pool2d_padded {
     }
     /// What flows past this layer: its output shape.
     flow_shape output_flow(const flow_shape&) const { return flow_shape::of(output_shape()); }
+    /// The layer object for scalar type T; throws b2m::shape_error while the input is left out.
     template <real T>
     max_pool_padded_layer<T> make() const {
         detail::require_input_given(input_left_out, name());
@@ -159,14 +175,16 @@ struct max_pool2d_padded {
 
 /// Spec: max pooling along the length of channel-major signals `input` (nn.MaxPool1d).
 struct max_pool1d {
-    padded_pool_options options;
-    signal_shape input;
+    padded_pool_options options; ///< Kernel, stride, padding (along L).
+    signal_shape input;          ///< (C, L); unset while input_left_out.
     bool input_left_out = false;  ///< true: filled in by nn::sequential (make() alone throws)
     /// Input left out: nn::sequential gives it the signal shape the layers before produce.
     constexpr explicit max_pool1d(const padded_pool_options& o) : options(o), input_left_out(true) {}
     /// Input shape given: checked against the layer before inside nn::sequential.
     constexpr max_pool1d(const padded_pool_options& o, const signal_shape& in) : options(o), input(in) {}
+    /// The stride in effect (options.stride, or the kernel when it is 0).
     constexpr std::size_t stride() const { return options.stride == 0 ? options.kernel : options.stride; }
+    /// (C, L_out); L_out is 0 when the input is left out or the kernel does not fit.
     constexpr signal_shape output_shape() const {
         const std::size_t k = options.kernel, p = options.padding;
         if (input_left_out || k == 0 || input.length + 2 * p < k) return {input.channels, 0};
@@ -187,6 +205,7 @@ struct max_pool1d {
     }
     /// What flows past this layer: its output shape.
     flow_shape output_flow(const flow_shape&) const { return flow_shape::of(output_shape().image()); }
+    /// The layer object for scalar type T; throws b2m::shape_error while the input is left out.
     template <real T>
     max_pool_padded_layer<T> make() const {
         detail::require_input_given(input_left_out, name());

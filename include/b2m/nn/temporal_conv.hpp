@@ -29,17 +29,30 @@ namespace b2m::nn {
 
 enum class time_padding { causal, same, valid };
 
+/// Options of nn::temporal_conv.
 struct temporal_conv_options {
-    time_padding padding = time_padding::causal;
-    std::size_t dilation = 1;
-    bool bias = true;
+    time_padding padding = time_padding::causal; ///< causal, same or valid (header comment).
+    std::size_t dilation = 1;                    ///< Steps between taps (> 0).
+    bool bias = true;                            ///< false: no per-channel bias.
 };
 
+/// The layer object of nn::temporal_conv for scalar type T: holds and owns "weight" (k*in, out),
+/// "bias" (1, out), their gradients and the im2col / output buffers; keeps a pointer to the last
+/// forward's input.
 template <real T>
 class temporal_conv_layer {
 public:
+    /// @name Layer interface (the layer-object concept in b2m/nn/layer.hpp)
+    ///@{
+
+    /// Layer interface: rank_out 3; forward takes x (B, T*in) (b2m::shape_error when the width
+    /// is not a multiple of in, or valid padding leaves no step) and returns y (B, T_out*out) as
+    /// in the header comment; backward takes gy (B, T_out*out), adds dL/dW and dL/db and returns
+    /// dL/dx (B, T*in) (empty when !need_input_grad); for_each_param visits "weight" and, with a
+    /// bias, "bias".
     static constexpr int rank_out = 3;
 
+    /// Requires in, out, kernel and dilation positive (b2m::shape_error otherwise).
     temporal_conv_layer(std::size_t in, std::size_t out, std::size_t kernel, temporal_conv_options o)
         : F_(in), K_(out), k_(kernel), opt_(o) {
         if (in == 0 || out == 0 || kernel == 0 || o.dilation == 0)
@@ -125,11 +138,12 @@ public:
         f("weight", w_, gw_);
         if (opt_.bias) f("bias", b_, gb_);
     }
-    matrix<T>& weight() { return w_; }
-    matrix<T>& bias() { return b_; }
-    std::size_t in_features() const { return F_; }
-    std::size_t out_channels() const { return K_; }
-    std::size_t kernel_size() const { return k_; }
+    ///@}
+    matrix<T>& weight() { return w_; } ///< (k*in, out): weight(s*in + f, o) = PyTorch's conv1d.weight[o, f, s].
+    matrix<T>& bias() { return b_; }   ///< (1, out); zero without a bias.
+    std::size_t in_features() const { return F_; }   ///< in, features per input step.
+    std::size_t out_channels() const { return K_; }  ///< out, channels per output step.
+    std::size_t kernel_size() const { return k_; }   ///< k, taps.
 
 private:
     std::string label() const {
@@ -148,10 +162,14 @@ private:
 
 /// Spec: `in` features per step -> `out` channels, kernel of `kernel` steps.
 struct temporal_conv {
-    std::size_t in = 0, out = 0, kernel = 1;
-    temporal_conv_options options{};
+    std::size_t in = 0;     ///< Features per input step.
+    std::size_t out = 0;    ///< Channels per output step.
+    std::size_t kernel = 1; ///< Taps k.
+    temporal_conv_options options{}; ///< Padding, dilation, bias.
+    /// All sizes must be positive (checked by make()).
     temporal_conv(std::size_t in_, std::size_t out_, std::size_t kernel_, temporal_conv_options o = {})
         : in(in_), out(out_), kernel(kernel_), options(o) {}
+    /// The layer object for scalar type T.
     template <real T>
     temporal_conv_layer<T> make() const { return temporal_conv_layer<T>(in, out, kernel, options); }
 };
