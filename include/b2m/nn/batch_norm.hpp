@@ -31,16 +31,22 @@
 
 namespace b2m::nn {
 
+/// Options of nn::batch_norm (PyTorch's defaults).
 struct batch_norm_options {
-    double momentum = 0.1;
-    double eps = 1e-5;
+    double momentum = 0.1; ///< Weight of the batch statistic in the running update, in [0, 1].
+    double eps = 1e-5;     ///< Added to the variance (> 0).
 };
 
+/// The layer object of nn::batch_norm for scalar type T: holds and owns gamma, beta (1, C),
+/// their gradients, the running mean and variance (1, C) and its buffers; the optional
+/// reducer (set_reducer) is a copied function.
 template <real T>
 class batch_norm_layer {
 public:
-    static constexpr int rank_out = 0;  // same as its input
+    static constexpr int rank_out = 0;  ///< 0: the output has its input's rank.
 
+    /// Requires channels, spatial > 0 (b2m::shape_error), momentum in [0, 1] and eps > 0
+    /// (b2m::error).
     batch_norm_layer(std::size_t channels, std::size_t spatial, const batch_norm_options& o)
         : c_(channels), s_(spatial), o_(o) {
         if (channels == 0 || spatial == 0)
@@ -56,6 +62,14 @@ public:
         rvar_ = xt::ones<T>(sh);
         rstd_ = xt::zeros<T>(sh);
     }
+    /// @name Layer interface (the layer-object concept in b2m/nn/layer.hpp)
+    ///@{
+
+    /// Layer interface: init sets gamma 1, beta 0, running mean 0 and variance 1; forward
+    /// normalises x (B, C*pixels) as in the header comment (batch statistics in training
+    /// unless set_eval, running ones otherwise) and returns y of x's shape; backward takes gy
+    /// of that shape, adds dL/dgamma and dL/dbeta (unless frozen) and returns dL/dx (empty when
+    /// !need_input_grad); for_each_param visits "gamma" and "beta".
     void init(rng&) {
         gamma_.fill(T(1));
         beta_.fill(T(0));
@@ -165,6 +179,7 @@ public:
         f("gamma", gamma_, ggamma_);
         f("beta", beta_, gbeta_);
     }
+    ///@}
     /// Calls f(name, value) for the running statistics (state that is not learned).
     template <class F>
     void for_each_buffer(F&& f) {
@@ -174,16 +189,17 @@ public:
     /// on: normalise with the running statistics and leave them unchanged even in training
     /// steps (PyTorch's bn.eval() while fine-tuning); gamma and beta still learn.
     void set_eval(bool on) { eval_ = on; }
-    bool eval() const { return eval_; }
+    bool eval() const { return eval_; } ///< The last set_eval (false by default).
     /// Synchronised statistics in training (see the file comment); an empty function: off.
     void set_reducer(std::function<void(T*, std::size_t)> sum) { reduce_ = std::move(sum); }
-    bool synchronised() const { return bool(reduce_); }
+    bool synchronised() const { return bool(reduce_); } ///< A reducer is set.
     /// false: backward adds nothing to dL/dgamma, dL/dbeta (nn::sequential::set_frozen).
     void set_trainable(bool on) { trainable_ = on; }
-    matrix<T>& running_mean() { return rmean_; }
-    matrix<T>& running_var() { return rvar_; }
-    matrix<T>& gamma() { return gamma_; }
-    matrix<T>& beta() { return beta_; }
+    matrix<T>& running_mean() { return rmean_; } ///< (1, C), state (not learned).
+    matrix<T>& running_var() { return rvar_; }   ///< (1, C) unbiased running variance, state.
+    matrix<T>& gamma() { return gamma_; }        ///< Scale (1, C).
+    matrix<T>& beta() { return beta_; }          ///< Shift (1, C).
+    /// Text naming the layer, for messages.
     std::string name() const {
         return "nn::batch_norm(" + std::to_string(c_) + (s_ == 1 ? "" : " channels of " + std::to_string(s_) + " pixels") +
                ")";
@@ -276,9 +292,9 @@ private:
 
 /// Spec of a batch normalisation layer.
 struct batch_norm {
-    std::size_t channels = 0;
+    std::size_t channels = 0;  ///< C (features for (B, F) rows)
     std::size_t pixels = 1;  ///< H*W per channel (1 for (B, F) features)
-    batch_norm_options options{};
+    batch_norm_options options{}; ///< Momentum and eps.
     bool shape_left_out = false;  ///< true: filled in by nn::sequential (make() alone throws)
 
     /// Per feature of (B, features).
@@ -317,6 +333,7 @@ struct batch_norm {
     }
     /// What flows past this layer: what flows in.
     flow_shape output_flow(const flow_shape& in) const { return in; }
+    /// The layer object for scalar type T; throws b2m::shape_error while the shape is left out.
     template <real T>
     batch_norm_layer<T> make() const {
         detail::require_input_given(shape_left_out, "nn::batch_norm");
