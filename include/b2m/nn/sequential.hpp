@@ -331,19 +331,28 @@ struct flow_builder {
             if constexpr (takes_flow<S>) return advance<T, I>(spec.with_input(flow));
             else return advance<T, I>(spec);
         } catch (const shape_error& e) {
-            std::string where = from == none ? std::string(I == 0 ? "it is the first layer" : "no layer before it gives a shape")
-                                : from_undeclared ? "layer " + std::to_string(from) + " before it does not declare its output shape"
-                                                  : "the shape entering it is the output of layer " + std::to_string(from);
-            throw shape_error("nn::sequential: layer " + std::to_string(I) + ": " + e.what() + " (" + where + ")");
+            rethrow_at(I, e);
         }
+    }
+
+    /// What comes after each spec (out of line of the per-layer templates: they stay small,
+    /// which keeps the compile time of long chains down).
+    void set(const flow_shape& f, std::size_t i) { flow = f, from = i, from_undeclared = false; }
+    void end(std::size_t i) { flow = {}, from = i, from_undeclared = true; }
+    [[noreturn]] [[gnu::noinline, gnu::cold]] void rethrow_at(std::size_t i, const shape_error& e) const {
+        const std::string where =
+            from == none ? std::string(i == 0 ? "it is the first layer" : "no layer before it gives a shape")
+            : from_undeclared ? "layer " + std::to_string(from) + " before it does not declare its output shape"
+                              : "the shape entering it is the output of layer " + std::to_string(from);
+        throw shape_error("nn::sequential: layer " + std::to_string(i) + ": " + e.what() + " (" + where + ")");
     }
 
 private:
     template <real T, std::size_t I, class S>
     auto advance(const S& spec) {
         auto layer = spec.template make<T>();
-        if constexpr (sets_flow<S>) flow = spec.output_flow(flow), from = I, from_undeclared = false;
-        else if constexpr (!keeps_flow<S>) flow = {}, from = I, from_undeclared = true;
+        if constexpr (sets_flow<S>) set(spec.output_flow(flow), I);
+        else if constexpr (!keeps_flow<S>) end(I);
         return layer;
     }
 };

@@ -67,27 +67,27 @@ inline constexpr inferred_t inferred{};
 
 namespace detail {
 
-/// The input image of the spec `layer` (a string or a callable returning one, called only
-/// on failure): the flowing image when `left_out`, else `given` checked against the flow.
-template <class Name>
-image_shape flow_input_image(Name&& layer, const flow_shape& in, const image_shape& given, bool left_out) {
-    const auto name = [&]() -> std::string {
-        if constexpr (std::is_invocable_v<Name>) return layer();
-        else return layer;
-    };
-    if (left_out) {
-        if (in.has_image()) return in.image;
-        throw shape_error(name() + " left its input shape out, but " +
+/// Throws the shape_error of flow_input_image (out of line: the checks stay small).
+[[noreturn]] [[gnu::noinline, gnu::cold]] inline void throw_flow_input(const std::string& name, const flow_shape& in,
+                                                                       const image_shape& given, bool left_out) {
+    if (left_out)
+        throw shape_error(name + " left its input shape out, but " +
                           (in.known() ? "the layer before gives rows of " + std::to_string(in.features) +
                                             " features, not images"
                                       : std::string("no layer before it gives an image shape")) +
                           " (give the shape as the spec's second argument, or put nn::unflatten{shape} before it)");
-    }
-    const bool differs = in.has_image() ? in.image != given : (in.known() && in.features != given.size());
-    if (differs)
-        throw shape_error(name() + ": its input shape " + to_string(given) + " was given explicitly, but the layer before gives " +
-                          to_string(in));
-    return given;
+    throw shape_error(name + ": its input shape " + to_string(given) + " was given explicitly, but the layer before gives " +
+                      to_string(in));
+}
+
+/// The input image of the spec `layer` (a string or a callable returning one, called only
+/// on failure): the flowing image when `left_out`, else `given` checked against the flow.
+template <class Name>
+image_shape flow_input_image(Name&& layer, const flow_shape& in, const image_shape& given, bool left_out) {
+    if (left_out && in.has_image()) return in.image;
+    if (!left_out && !(in.has_image() ? in.image != given : (in.known() && in.features != given.size()))) return given;
+    if constexpr (std::is_invocable_v<Name>) throw_flow_input(layer(), in, given, left_out);
+    else throw_flow_input(layer, in, given, left_out);
 }
 
 /// Throws shape_error when a spec whose input was left out is made outside nn::sequential.
