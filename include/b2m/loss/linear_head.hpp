@@ -25,6 +25,9 @@
 
 namespace b2m::loss {
 
+/// A learnable y = x W + b owned by a loss term: holds and owns W (in x out), b (1 x out, or
+/// 1 x 0 without a bias) and their gradients. Default-constructed it is empty (no parameters),
+/// the state of a lazily created head before its term's first forward.
 template <real T>
 class linear_head {
 public:
@@ -37,15 +40,16 @@ public:
         b_ = xt::zeros<T>({std::size_t(1), bias ? out : std::size_t(0)});
         gb_ = xt::zeros<T>({std::size_t(1), bias ? out : std::size_t(0)});
     }
+    /// Draws W and b from U(+-1/sqrt(in)) (PyTorch's nn.Linear), deterministic per r.
     void init(rng& r) {
         const double a = 1.0 / std::sqrt(double(in_));
         r.fill_uniform(w_, -a, a);
         if (bias_) r.fill_uniform(b_, -a, a);
     }
-    bool empty() const { return in_ == 0; }
-    std::size_t in_features() const { return in_; }
-    std::size_t out_features() const { return out_; }
-    bool has_bias() const { return bias_; }
+    bool empty() const { return in_ == 0; }            ///< Default-constructed: no parameters yet.
+    std::size_t in_features() const { return in_; }    ///< in (0 when empty).
+    std::size_t out_features() const { return out_; }  ///< out (0 when empty).
+    bool has_bias() const { return bias_; }            ///< Whether y includes + b.
 
     /// y(n x out, row stride ldy) = x(n x in, row stride ldx) W + b.
     void forward(const T* x, std::size_t n, std::size_t ldx, T* y, std::size_t ldy) const {
@@ -71,10 +75,10 @@ public:
             f(name_buf_, b_, gb_);
         }
     }
-    matrix<T>& weight() { return w_; }
-    matrix<T>& bias() { return b_; }
-    matrix<T>& weight_grad() { return gw_; }
-    matrix<T>& bias_grad() { return gb_; }
+    matrix<T>& weight() { return w_; }       ///< W (in x out).
+    matrix<T>& bias() { return b_; }         ///< b (1 x out; 1 x 0 without a bias).
+    matrix<T>& weight_grad() { return gw_; } ///< dL/dW, accumulated by backward.
+    matrix<T>& bias_grad() { return gb_; }   ///< dL/db, accumulated by backward.
 
 private:
     std::size_t in_ = 0, out_ = 0;
@@ -107,6 +111,8 @@ template <real T>
 class subject_heads {
 public:
     subject_heads() = default;
+    /// One head per subject s from widths[s] to `out` features (each width > 0,
+    /// b2m::shape_error otherwise); parameters zero until init.
     subject_heads(const std::vector<std::size_t>& widths, std::size_t out, bool bias) : widths_(widths) {
         for (std::size_t w : widths) heads_.emplace_back(w, out, bias);
         rows_.resize(widths.size());
@@ -114,13 +120,15 @@ public:
         outs_.resize(widths.size());
         for (auto& r : rows_) r.reserve(256);
     }
-    bool empty() const { return heads_.empty(); }
-    std::size_t size() const { return heads_.size(); }
+    bool empty() const { return heads_.empty(); }       ///< No subjects (default-constructed).
+    std::size_t size() const { return heads_.size(); }  ///< Number of subjects.
+    /// The widest subject's width: the brain matrix needs at least this many columns.
     std::size_t max_width() const {
         std::size_t m = 0;
         for (std::size_t w : widths_) m = std::max(m, w);
         return m;
     }
+    /// Initialises head s from r.split(s).
     void init(rng& r) {
         for (std::size_t s = 0; s < heads_.size(); ++s) {
             rng rs = r.split(s);
@@ -159,12 +167,13 @@ public:
             heads_[s].backward(gathered_[s].data(), ns, widths_[s], outs_[s].data(), out, alpha, nullptr, 0);
         }
     }
+    /// f(name, value, grad) for every head's W and b, named "<prefix>subject<s>.weight" / ".bias".
     template <class F>
     void for_each_param(F&& f, const std::string& prefix) {
         for (std::size_t s = 0; s < heads_.size(); ++s)
             heads_[s].for_each_param(f, prefix + "subject" + std::to_string(s) + ".");
     }
-    linear_head<T>& head(std::size_t s) { return heads_[s]; }
+    linear_head<T>& head(std::size_t s) { return heads_[s]; } ///< Subject s's head (requires s < size()).
 
 private:
     std::vector<std::size_t> widths_;

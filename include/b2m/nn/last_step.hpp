@@ -21,10 +21,22 @@
 
 namespace b2m::nn {
 
+/// The layer object of nn::select_step / nn::last_step for scalar type T: no parameters; holds
+/// its output, input-gradient buffers and a copy of the lengths in force.
 template <real T>
 class select_step_layer {
 public:
+    /// @name Layer interface (the layer-object concept in b2m/nn/layer.hpp)
+    ///@{
+
+    /// Layer interface: rank_out 2; init does nothing; forward takes x (B, T*F) and returns
+    /// step `step` of each row (B, F) (for step -1, step len[b] - 1 when lengths are in force:
+    /// the batch's step_context::lengths, else set_lengths); b2m::shape_error when the step is
+    /// outside [0, T) or the widths do not fit, b2m::data_error for a length outside [1, T];
+    /// backward scatters gy (B, F) into zeros (B, T*F) (empty when !need_input_grad);
+    /// for_each_param visits nothing.
     static constexpr int rank_out = 2;
+    /// Requires features > 0 (b2m::shape_error otherwise).
     select_step_layer(std::size_t features, std::ptrdiff_t step) : F_(features), step_(step) {
         if (features == 0) throw shape_error("nn::select_step: features must be positive");
     }
@@ -36,6 +48,7 @@ public:
         lengths_.assign(len.begin(), len.end());
         has_lengths_ = true;
     }
+    /// Undoes set_lengths: every row reads step `step` again.
     void clear_lengths() { has_lengths_ = lengths_from_batch_ = false; }
 
     const matrix<T>& forward(const matrix<T>& x, const step_context& ctx) {
@@ -88,6 +101,7 @@ public:
     }
     template <class Fn>
     void for_each_param(Fn&&) {}
+    ///@}
 
 private:
     std::string label() const {
@@ -105,15 +119,18 @@ private:
 
 /// Spec: step `step` (negative: from the end) of a sequence with `features` per step.
 struct select_step {
-    std::size_t features = 0;
-    std::ptrdiff_t step = -1;
+    std::size_t features = 0; ///< F, features per step (> 0).
+    std::ptrdiff_t step = -1; ///< The step taken; negative counts from the end (-1 = last).
+    /// Step step_ of sequences with features_ per step.
     select_step(std::size_t features_, std::ptrdiff_t step_) : features(features_), step(step_) {}
+    /// The layer object for scalar type T.
     template <real T>
     select_step_layer<T> make() const { return select_step_layer<T>(features, step); }
 };
 
 /// Spec: the last step of a sequence with `features` per step.
 struct last_step : select_step {
+    /// The last step (select_step(features_, -1)).
     explicit last_step(std::size_t features_) : select_step(features_, -1) {}
 };
 
