@@ -48,6 +48,7 @@ namespace b2m::loss {
 
 enum class similarity { cosine, dot };
 
+/// Options of loss::contrastive (the header comment gives the maths).
 struct contrastive_options {
     double tau = 0.1;                ///< temperature (initial value when learnable)
     bool learn_tau = false;          ///< learn log(tau)
@@ -56,16 +57,22 @@ struct contrastive_options {
     bool project_student = true;     ///< learnable head g on the tap (else identity)
     bool project_brain = true;       ///< learnable head f on the brain (else identity)
     bool bias = true;                ///< heads have a bias (like nn.Linear)
-    similarity sim = similarity::cosine;
+    similarity sim = similarity::cosine; ///< cosine or dot-product similarity S
     bool symmetric = true;           ///< false: one-sided student -> brain (L_row only)
     bool use_stimulus = true;        ///< trials sharing batch.stimulus are positives
     std::vector<std::size_t> subject_widths{};  ///< one brain head per subject (padded brain)
     std::uint64_t seed = 0;          ///< heads' initialisation stream
 };
 
+/// The term object of loss::contrastive(A, B): holds and owns the student head g, the brain
+/// head f (or one per subject), log tau and their gradients, created on the first forward,
+/// plus its per-batch buffers.
 template <real T, class A, class B>
 class contrastive_term {
 public:
+    /// Requires tau > 0 finite, tau_min > 0 when learnt, dim > 0 when a side is projected,
+    /// subject_widths (all > 0) only with project_brain and a brain side from the batch
+    /// (b2m::error otherwise).
     explicit contrastive_term(contrastive_options o) : opt_(std::move(o)) {
         if (!(opt_.tau > 0) || !std::isfinite(opt_.tau))
             throw error("loss::contrastive: tau must be positive and finite (got " + std::to_string(opt_.tau) + ")");
@@ -83,6 +90,17 @@ public:
         glog_tau_ = xt::zeros<T>({std::size_t(1), std::size_t(1)});
     }
 
+    /// @name Term interface (the concept at the head of b2m/loss/objective.hpp)
+    ///@{
+
+    /// Term interface: name() is "contrastive(<A>, <B>)"; check<Student>() requires both sources
+    /// to exist with rank 2 and one of them to be the student's; forward(student, batch) creates
+    /// the heads if needed (prepare) and returns L of the header comment, throwing
+    /// b2m::shape_error when the row counts or a head's width differ and b2m::data_error for
+    /// fewer than 2 trials; backward(student, batch, w) adds w dL into the student side's
+    /// gradient, the heads' and (learnt, unclamped) log tau's; for_each_param visits
+    /// "student_head.*", "brain_head.*" (per subject "brain_head.subject<s>.*") and "log_tau"
+    /// when learnt.
     std::string name() const {
         return "contrastive(" + source_traits<A>::name() + ", " + source_traits<B>::name() + ")";
     }
@@ -217,6 +235,7 @@ public:
         fs_.for_each_param(f, "brain_head.");
         if (opt_.learn_tau) f("log_tau", log_tau_, glog_tau_);
     }
+    ///@}
 
     /// Creates the heads for inputs of these widths (done by the first forward); rng(seed).
     void prepare(const matrix<T>& h, const matrix<T>& b) {
@@ -250,10 +269,10 @@ public:
         prepared_ = true;
     }
 
-    linear_head<T>& student_head() { return g_; }
-    linear_head<T>& brain_head() { return f_; }
-    subject_heads<T>& brain_heads() { return fs_; }
-    matrix<T>& log_tau() { return log_tau_; }
+    linear_head<T>& student_head() { return g_; }   ///< g (empty before prepare or without project_student).
+    linear_head<T>& brain_head() { return f_; }     ///< f (empty before prepare, without project_brain or with subjects).
+    subject_heads<T>& brain_heads() { return fs_; } ///< Per-subject f (empty without subject_widths).
+    matrix<T>& log_tau() { return log_tau_; }       ///< theta = log tau (1 x 1), learnt with learn_tau.
     /// The last similarity matrix S (n x n, already divided by tau).
     const matrix<T>& similarities() const { return s_; }
 
@@ -462,9 +481,11 @@ private:
     T scale_ = 1, gs_dot_ = 0;
 };
 
+/// The spec loss::contrastive(a, b, options) returns.
 template <class A, class B>
 struct contrastive_spec : term_spec_tag {
-    contrastive_options options;
+    contrastive_options options; ///< Copied into each term made.
+    /// The term object for scalar type T (checks the options).
     template <real T>
     contrastive_term<T, A, B> make() const { return contrastive_term<T, A, B>(options); }
 };
