@@ -9,10 +9,20 @@
 
 namespace b2m::nn {
 
+/// The layer object of nn::layer_norm for scalar type T: holds and owns gamma, beta (1, F),
+/// their gradients and its buffers.
 template <real T>
 class layer_norm_layer {
 public:
+    /// @name Layer interface (the layer-object concept in b2m/nn/layer.hpp)
+    ///@{
+
+    /// Layer interface: rank_out 2; init sets gamma 1, beta 0; forward takes x (B, F)
+    /// (b2m::shape_error otherwise) and returns y (B, F) normalised per row as in the header
+    /// comment; backward takes gy (B, F), adds dL/dgamma and dL/dbeta and returns dL/dx (empty
+    /// when !need_input_grad); for_each_param visits "gamma" and "beta".
     static constexpr int rank_out = 2;
+    /// Requires features > 0 (b2m::shape_error otherwise).
     layer_norm_layer(std::size_t features, double eps) : n_(features), eps_(eps) {
         if (features == 0) throw shape_error("nn::layer_norm: features must be positive");
         gamma_ = xt::ones<T>({std::size_t(1), n_});
@@ -84,6 +94,7 @@ public:
         f("gamma", gamma_, ggamma_);
         f("beta", beta_, gbeta_);
     }
+    ///@}
 
 private:
     std::size_t n_;
@@ -94,8 +105,9 @@ private:
 /// Spec: layer normalisation over `features` columns.
 struct layer_norm {
     static constexpr bool keeps_shape = true;  ///< nn/shape_flow.hpp
-    std::size_t features = 0;
-    double eps = 1e-5;
+    std::size_t features = 0; ///< F, columns normalised per row (> 0).
+    double eps = 1e-5;        ///< Added to the variance.
+    /// The layer object for scalar type T.
     template <real T>
     layer_norm_layer<T> make() const { return layer_norm_layer<T>(features, eps); }
 };

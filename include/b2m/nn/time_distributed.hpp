@@ -15,9 +15,19 @@
 
 namespace b2m::nn {
 
+/// The layer object of nn::time_distributed for scalar type T: owns a dense_layer and its
+/// output and input-gradient buffers; keeps a pointer to the last forward's input.
 template <real T>
 class time_distributed_layer {
 public:
+    /// @name Layer interface (the layer-object concept in b2m/nn/layer.hpp)
+    ///@{
+
+    /// Layer interface: rank_out 3; init is the dense layer's; forward takes x (B, T*in)
+    /// (b2m::shape_error when the width is not a positive multiple of in) and returns
+    /// (B, T*out), each step x(b,t) W + b; backward takes gy (B, T*out), adds dL/dW and dL/db
+    /// over all steps and returns dL/dx (empty when !need_input_grad); for_each_param visits
+    /// "weight" and, with a bias, "bias".
     static constexpr int rank_out = 3;
 
     /// Same parameters, names ("weight" (in, out), "bias" (1, out)) and initialisation as nn::dense.
@@ -49,8 +59,9 @@ public:
 
     template <class F>
     void for_each_param(F&& f) { dense_.for_each_param(f); }
-    matrix<T>& weight() { return dense_.weight(); }
-    matrix<T>& bias() { return dense_.bias(); }
+    ///@}
+    matrix<T>& weight() { return dense_.weight(); } ///< W (in, out).
+    matrix<T>& bias() { return dense_.bias(); }     ///< b (1, out).
 
 private:
     std::string label() const {
@@ -64,8 +75,10 @@ private:
 
 /// Spec: `layer` applied to each step of a (B, T*layer.in) sequence.
 struct time_distributed {
-    nn::dense layer;
+    nn::dense layer; ///< The per-step dense layer (its `in` given, not inferred).
+    /// `d` applied to every step.
     explicit time_distributed(nn::dense d) : layer(d) {}
+    /// The layer object for scalar type T.
     template <real T>
     time_distributed_layer<T> make() const { return time_distributed_layer<T>(layer); }
 };
