@@ -23,8 +23,9 @@
 
 namespace b2m::nn {
 
+/// Options of nn::max_pool2d and nn::avg_pool2d (no padding).
 struct pool2d_options {
-    std::size_t kernel = 2;
+    std::size_t kernel = 2;  ///< k: k x k windows (> 0, at most H and W)
     std::size_t stride = 0;  ///< 0: equal to kernel
 };
 
@@ -175,7 +176,15 @@ using avg_pool2d = detail::pool2d_spec<false>;
 template <real T>
 class global_avg_pool_layer {
 public:
+    /// @name Layer interface (the layer-object concept in b2m/nn/layer.hpp)
+    ///@{
+
+    /// Layer interface: rank_out 2; init does nothing; forward takes x (B, C*H*W)
+    /// (b2m::shape_error naming both shapes otherwise) and returns the channel means (B, C);
+    /// backward spreads gy (B, C) evenly over each plane, dL/dx = gy / (H*W) (empty when
+    /// !need_input_grad); for_each_param visits nothing.
     static constexpr int rank_out = 2;
+    /// Requires a non-empty input shape (b2m::shape_error otherwise).
     explicit global_avg_pool_layer(const image_shape& in) : in_(in) {
         if (in.size() == 0) throw shape_error("nn::global_avg_pool: input " + to_string(in) + " is empty");
     }
@@ -210,7 +219,8 @@ public:
     }
     template <class F>
     void for_each_param(F&&) {}
-    const image_shape& input_shape() const { return in_; }
+    ///@}
+    const image_shape& input_shape() const { return in_; } ///< (C, H, W)
 
 private:
     image_shape in_;
@@ -220,11 +230,13 @@ private:
 /// Spec: global average pooling of images of shape `input` to (B, channels). With no
 /// argument, nn::sequential gives it the image shape the layers before produce.
 struct global_avg_pool {
-    image_shape input;
+    image_shape input;  ///< (C, H, W); unset while input_left_out.
     bool input_left_out = false;  ///< true: filled in by nn::sequential (make() alone throws)
     /// Input shape left out: filled in by nn::sequential from the layer before.
     constexpr global_avg_pool() : input_left_out(true) {}
+    /// Input shape given: checked against the layer before inside nn::sequential.
     constexpr explicit global_avg_pool(const image_shape& in) : input(in) {}
+    /// C, the output row width (0 while the input is left out).
     constexpr std::size_t output_features() const { return input.channels; }
     /// The spec with its left-out input taken from `in` (a given input is checked against it;
     /// shape_error on a mismatch or when `in` has no shape). See nn/shape_flow.hpp.
@@ -236,6 +248,7 @@ struct global_avg_pool {
     }
     /// What flows past this layer: its output shape.
     flow_shape output_flow(const flow_shape&) const { return flow_shape::of(output_features()); }
+    /// The layer object for scalar type T; throws b2m::shape_error while the input is left out.
     template <real T>
     global_avg_pool_layer<T> make() const {
         detail::require_input_given(input_left_out, "nn::global_avg_pool");
