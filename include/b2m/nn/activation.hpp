@@ -10,7 +10,15 @@ namespace b2m::nn {
 template <real T, class Fn>
 class activation_layer {
 public:
+    /// @name Layer interface (the layer-object concept in b2m/nn/layer.hpp)
+    ///@{
+
+    /// Layer interface: rank_out 2 (a spec keeps_shape, so any input shape passes); init does
+    /// nothing; forward returns y = Fn(x) of x's shape, keeping a pointer to x (alive until
+    /// backward); backward returns gy * Fn'(x, y) (empty when !need_input_grad); for_each_param
+    /// visits nothing.
     static constexpr int rank_out = 2;
+    /// A layer applying f.
     explicit activation_layer(Fn f) : f_(f) {}
     void init(rng&) {}
 
@@ -46,6 +54,7 @@ public:
     }
     template <class F>
     void for_each_param(F&&) {}
+    ///@}
 
     /// For a layer below that computes this activation in its own pass (nn::dense's
     /// forward_fused / backward_fused, called by nn::sequential): records z as the input of
@@ -62,7 +71,7 @@ public:
     }
     /// The input z and output f(z) of the last forward.
     const matrix<T>& fused_input() const { return *x_; }
-    const matrix<T>& fused_output() const { return y_; }
+    const matrix<T>& fused_output() const { return y_; } ///< The output f(z) of the last forward.
     /// The element-wise function.
     const Fn& fn() const { return f_; }
 
@@ -76,7 +85,8 @@ private:
 template <class Fn>
 struct activation {
     static constexpr bool keeps_shape = true;  ///< nn/shape_flow.hpp
-    Fn f{};
+    Fn f{}; ///< The element-wise function (its parameters, e.g. leaky_relu's alpha).
+    /// The layer object for scalar type T.
     template <real T>
     activation_layer<T, Fn> make() const { return activation_layer<T, Fn>(f); }
 };

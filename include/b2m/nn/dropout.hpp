@@ -7,10 +7,21 @@
 
 namespace b2m::nn {
 
+/// The layer object of nn::dropout for scalar type T: no parameters; holds and owns its mask,
+/// output and input-gradient buffers.
 template <real T>
 class dropout_layer {
 public:
+    /// @name Layer interface (the layer-object concept in b2m/nn/layer.hpp)
+    ///@{
+
+    /// Layer interface: rank_out 2 (a spec keeps_shape); init does nothing; forward in training
+    /// (p > 0) draws a mask from c.noise (b2m::error without one) and returns x * mask, mask
+    /// 0 with probability p and 1/(1-p) otherwise; in evaluation it returns x itself; backward
+    /// returns gy * mask (gy in evaluation; empty when !need_input_grad); for_each_param
+    /// visits nothing.
     static constexpr int rank_out = 2;
+    /// Requires p in [0, 1) (b2m::error otherwise).
     explicit dropout_layer(double p) : p_(p) {
         if (!(p >= 0.0 && p < 1.0)) throw error("nn::dropout: p must be in [0, 1), got " + std::to_string(p));
     }
@@ -52,6 +63,7 @@ public:
     }
     template <class F>
     void for_each_param(F&&) {}
+    ///@}
 
 private:
     double p_;
@@ -62,7 +74,8 @@ private:
 /// Spec: dropout with drop probability p.
 struct dropout {
     static constexpr bool keeps_shape = true;  ///< nn/shape_flow.hpp
-    double p = 0.5;
+    double p = 0.5; ///< Drop probability, in [0, 1).
+    /// The layer object for scalar type T.
     template <real T>
     dropout_layer<T> make() const { return dropout_layer<T>(p); }
 };

@@ -8,17 +8,18 @@
 
 namespace b2m::nn {
 
+/// The layer object of nn::flatten: no parameters and no buffers of its own.
 template <real T>
 class flatten_layer {
 public:
-    static constexpr int rank_out = 2;
-    void init(rng&) {}
+    static constexpr int rank_out = 2; ///< (batch, features)
+    void init(rng&) {}                 ///< Nothing to initialise.
     /// Returns x itself (no copy).
     const matrix<T>& forward(const matrix<T>& x, const step_context&) { return x; }
     /// Returns gy itself when need_input_grad (no copy), else an empty matrix.
     const matrix<T>& backward(const matrix<T>& gy, bool need_input_grad) { return need_input_grad ? gy : empty_; }
     template <class F>
-    void for_each_param(F&&) {}
+    void for_each_param(F&&) {} ///< Visits nothing (no parameters).
 
 private:
     matrix<T> empty_;
@@ -29,6 +30,7 @@ private:
 struct flatten {
     /// What flows past this layer: in's row width, no longer images.
     flow_shape output_flow(const flow_shape& in) const { return flow_shape::of(in.features); }
+    /// The layer object for scalar type T.
     template <real T>
     flatten_layer<T> make() const { return {}; }
 };

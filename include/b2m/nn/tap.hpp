@@ -12,9 +12,9 @@ namespace b2m::nn {
 template <real T, fixed_string Name>
 class tap_layer {
 public:
-    static constexpr int rank_out = 0;  // 0: same as its input
-    static constexpr auto name = Name;
-    void init(rng&) {}
+    static constexpr int rank_out = 0;  ///< 0: the output has its input's rank.
+    static constexpr auto name = Name;  ///< The tap's name, as objectives spell it.
+    void init(rng&) {}                  ///< Nothing to initialise.
 
     /// Records x and zeroes the tap's gradient for this step.
     const matrix<T>& forward(const matrix<T>& x, const step_context&) {
@@ -23,6 +23,7 @@ public:
         grad_.fill(T(0));
         return x;
     }
+    /// Returns gy + grad() (gy of the forward input's shape; empty when !need_input_grad).
     const matrix<T>& backward(const matrix<T>& gy, bool need_input_grad) {
         if (!need_input_grad) {
             ensure_shape(gx_, 0, 0);
@@ -33,7 +34,7 @@ public:
         return gx_;
     }
     template <class F>
-    void for_each_param(F&&) {}
+    void for_each_param(F&&) {} ///< Visits nothing (no parameters).
 
     /// The activation seen at this tap in the last forward. Requires a forward first.
     const matrix<T>& value() const { return *x_; }
@@ -45,10 +46,13 @@ private:
     matrix<T> grad_, gx_;
 };
 
+/// Spec and source nn::tap<"name">{}: placed in a student it is an identity layer whose
+/// activation objectives read (tap_layer::value) and write gradients into (tap_layer::grad).
 template <fixed_string Name>
 struct tap {
-    static constexpr auto name = Name;
+    static constexpr auto name = Name; ///< The tap's name.
     static constexpr bool keeps_shape = true;  ///< nn/shape_flow.hpp
+    /// The layer object for scalar type T.
     template <real T>
     tap_layer<T, Name> make() const { return {}; }
 };

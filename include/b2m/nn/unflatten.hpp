@@ -11,12 +11,13 @@
 
 namespace b2m::nn {
 
+/// The layer object of nn::unflatten: no parameters and no buffers of its own.
 template <real T>
 class unflatten_layer {
 public:
-    static constexpr int rank_out = 4;
-    explicit unflatten_layer(const image_shape& s) : s_(s) {}
-    void init(rng&) {}
+    static constexpr int rank_out = 4; ///< NCHW image rows.
+    explicit unflatten_layer(const image_shape& s) : s_(s) {} ///< Rows become images of shape s.
+    void init(rng&) {}                 ///< Nothing to initialise.
     /// Returns x itself (no copy). Requires x of shape (B, C*H*W).
     const matrix<T>& forward(const matrix<T>& x, const step_context&) {
         require_image_rows("nn::unflatten", x, s_);
@@ -25,8 +26,8 @@ public:
     /// Returns gy itself when need_input_grad (no copy), else an empty matrix.
     const matrix<T>& backward(const matrix<T>& gy, bool need_input_grad) { return need_input_grad ? gy : empty_; }
     template <class F>
-    void for_each_param(F&&) {}
-    const image_shape& output_shape() const { return s_; }
+    void for_each_param(F&&) {} ///< Visits nothing (no parameters).
+    const image_shape& output_shape() const { return s_; } ///< (C, H, W)
 
 private:
     image_shape s_;
@@ -38,7 +39,7 @@ private:
 /// layer before gives a row width (any image layout of that width is reinterpreted); it
 /// starts an image flow (nn/shape_flow.hpp).
 struct unflatten {
-    image_shape shape;
+    image_shape shape; ///< (C, H, W) of the images the rows become.
     /// What flows past this layer: images of `shape` (shape_error when in's width differs).
     flow_shape output_flow(const flow_shape& in) const {
         if (in.known() && in.features != shape.size())
@@ -46,6 +47,7 @@ struct unflatten {
                               " features, but the layer before gives " + to_string(in));
         return flow_shape::of(shape);
     }
+    /// The layer object for scalar type T.
     template <real T>
     unflatten_layer<T> make() const { return unflatten_layer<T>(shape); }
 };

@@ -23,14 +23,18 @@
 
 namespace b2m::nn {
 
+/// The layer object of nn::reparameterize for scalar type T: no parameters; holds and owns
+/// its output, noise and input-gradient buffers. In training y = mu + exp(logvar/2) eps with
+/// eps ~ N(0, 1) from the step's random stream; in evaluation y = mu.
 template <real T>
 class reparameterize_layer {
 public:
-    static constexpr int rank_out = 2;
+    static constexpr int rank_out = 2; ///< (B, k)
+    /// Requires latent k > 0 (b2m::shape_error otherwise).
     explicit reparameterize_layer(std::size_t latent) : k_(latent) {
         if (latent == 0) throw shape_error("nn::reparameterize: latent size must be positive");
     }
-    void init(rng&) {}
+    void init(rng&) {} ///< Nothing to initialise.
 
     /// Requires x of shape (B, 2k) and, in training, c.noise (the trainer provides it).
     /// Draws B*k normals from c.noise (advancing it) in training.
@@ -83,11 +87,12 @@ public:
         return gx_;
     }
     template <class F>
-    void for_each_param(F&&) {}
+    void for_each_param(F&&) {} ///< Visits nothing (no parameters).
 
     /// The noise of the last training forward (B, k).
     const matrix<T>& noise() const { return eps_; }
-    std::size_t latent() const { return k_; }
+    std::size_t latent() const { return k_; } ///< k
+    /// Text naming the layer, for messages.
     std::string name() const { return "nn::reparameterize(" + std::to_string(k_) + ")"; }
 
 private:
@@ -98,7 +103,7 @@ private:
 
 /// Spec: samples a latent of size `latent` from an input [mu | logvar] of 2*latent columns.
 struct reparameterize {
-    std::size_t latent = 0;
+    std::size_t latent = 0; ///< k: inputs 2k wide, outputs k wide.
     /// Inside nn::sequential: rows of 2*latent features in (when the width is known), latent out.
     flow_shape output_flow(const flow_shape& in) const {
         if (in.known() && in.features != 2 * latent)
@@ -107,6 +112,7 @@ struct reparameterize {
                               to_string(in));
         return flow_shape::of(latent);
     }
+    /// The layer object for scalar type T.
     template <real T>
     reparameterize_layer<T> make() const { return reparameterize_layer<T>(latent); }
 };
