@@ -10,9 +10,10 @@ namespace b2m {
 /// A compile-time string usable as a template argument: nn::tap<"embed">.
 template <std::size_t N>
 struct fixed_string {
-    char chars[N]{};
+    char chars[N]{}; ///< The characters and the terminating NUL.
+    /// From a string literal (implicit, so "embed" deduces N).
     constexpr fixed_string(const char (&s)[N]) { std::copy_n(s, N, chars); }
-    constexpr std::string_view view() const { return {chars, N - 1}; }
+    constexpr std::string_view view() const { return {chars, N - 1}; } ///< The text without the NUL.
 };
 
 template <std::size_t N, std::size_t M>

@@ -26,10 +26,11 @@ inline constexpr std::uint64_t mix64(std::uint64_t z) {
 
 /// A stream of random numbers identified by a seed. Every draw advances `counter`.
 struct rng {
-    std::uint64_t seed = 0;
-    std::uint64_t counter = 0;
+    std::uint64_t seed = 0;     ///< The stream's key (mixed from the user's seed).
+    std::uint64_t counter = 0;  ///< Index of the next draw; stays below 2^63.
 
     rng() = default;
+    /// The stream of seed s (equal seeds give equal streams).
     explicit rng(std::uint64_t s) : seed(detail::mix64(s + 0x9e3779b97f4a7c15ULL)) {}
 
     /// The i-th 64-bit word of this stream (pure; does not advance).
@@ -46,8 +47,9 @@ struct rng {
         return std::sqrt(-2.0 * std::log(u1)) * std::cos(2.0 * std::numbers::pi * u2);
     }
 
-    std::uint64_t next_u64() { return word(counter++); }
-    double uniform() { return uniform_at(counter++); }
+    std::uint64_t next_u64() { return word(counter++); } ///< word(counter); advances by 1.
+    double uniform() { return uniform_at(counter++); }   ///< uniform_at(counter); advances by 1.
+    /// normal_at(counter); advances by 1.
     double normal() {
         const double z = normal_at(counter);
         counter += 1;
@@ -81,10 +83,12 @@ struct rng {
         });
         counter += n;
     }
+    /// fill_normal over every entry of t (row-major); advances by t.size() draws.
     template <real T, std::size_t N>
     void fill_normal(tensor<T, N>& t, double mean = 0.0, double stddev = 1.0) {
         fill_normal(t.data(), t.size(), mean, stddev);
     }
+    /// fill_uniform over every entry of t (row-major); advances by t.size() draws.
     template <real T, std::size_t N>
     void fill_uniform(tensor<T, N>& t, double lo, double hi) {
         fill_uniform(t.data(), t.size(), lo, hi);

@@ -131,7 +131,7 @@ namespace simd {
 /// GCC vector of VB bytes of T.
 template <class T, int VB>
 struct vec_type {
-    typedef T type __attribute__((vector_size(VB)));
+    typedef T type __attribute__((vector_size(VB))); ///< The vector type.
 };
 template <class T, int VB>
 using vec = typename vec_type<T, VB>::type;
@@ -152,11 +152,13 @@ template <class T, int VB>
 /// j holds rows 0..k-1 of columns j*NR .. j*NR+NR-1 contiguously (zero-padded past n).
 template <real T>
 struct packed_b {
-    std::size_t k = 0, n = 0, nr = 0;
-    int vector_bytes = 0;
+    std::size_t k = 0;     ///< Rows of op(B).
+    std::size_t n = 0;     ///< Columns of op(B).
+    std::size_t nr = 0;    ///< NR, columns per panel.
+    int vector_bytes = 0;  ///< Vector width of the ISA it was packed for (active_simd_isa()).
     std::vector<T> data;  ///< grows once; repacking the same shape allocates nothing
 
-    std::size_t panels() const { return nr ? (n + nr - 1) / nr : 0; }
+    std::size_t panels() const { return nr ? (n + nr - 1) / nr : 0; } ///< ceil(n / NR) (0 before packing).
 };
 
 /// Packs op(B) (k x n; trans: B stored n x k) with row stride ldb, for the active ISA.

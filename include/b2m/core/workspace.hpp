@@ -11,6 +11,7 @@
 
 namespace b2m {
 
+/// Slots scratch matrices owned by one component; slot k keeps its storage from step to step.
 template <real T, std::size_t Slots>
 class workspace {
 public:
@@ -19,7 +20,7 @@ public:
         ensure_shape(slots_[k], rows, cols);
         return slots_[k];
     }
-    matrix<T>& operator[](std::size_t k) { return slots_[k]; }
+    matrix<T>& operator[](std::size_t k) { return slots_[k]; } ///< Slot k as last shaped by get. Requires k < Slots.
 
 private:
     std::array<matrix<T>, Slots> slots_{};

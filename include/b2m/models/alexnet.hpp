@@ -33,13 +33,14 @@
 
 namespace b2m::models {
 
+/// Sizes of models::alexnet.
 struct alexnet_options {
     std::size_t image = 64;  ///< 32 or 64
-    std::size_t in_channels = 3;
-    std::array<std::size_t, 5> channels{64, 192, 384, 256, 256};
-    std::size_t fc = 4096;
-    std::size_t classes = 1000;
-    double dropout = 0.5;
+    std::size_t in_channels = 3;                                  ///< Input image channels.
+    std::array<std::size_t, 5> channels{64, 192, 384, 256, 256};  ///< Output channels of conv1 .. conv5.
+    std::size_t fc = 4096;                                        ///< Width of fc6 and fc7.
+    std::size_t classes = 1000;                                   ///< Output logits.
+    double dropout = 0.5;                                         ///< Drop probability before fc6 and fc7.
 };
 
 /// The AlexNet-style student (input (B, in_channels*image*image), NCHW rows).

@@ -28,10 +28,11 @@
 
 namespace b2m::models {
 
+/// Sizes of models::conv_vae.
 struct conv_vae_options {
-    nn::image_shape image{1, 16, 16};
-    std::array<std::size_t, 2> channels{8, 16};
-    std::size_t latent = 4;
+    nn::image_shape image{1, 16, 16};            ///< Input and reconstruction shape (H, W divisible by 4).
+    std::array<std::size_t, 2> channels{8, 16};  ///< Output channels of the two encoder convolutions.
+    std::size_t latent = 4;                      ///< Latent size k (tap "stats" is 2k wide, "z" k).
 };
 
 template <real T = float>

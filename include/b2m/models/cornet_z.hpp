@@ -29,11 +29,12 @@
 
 namespace b2m::models {
 
+/// Sizes of models::cornet_z.
 struct cornet_z_options {
     std::size_t image = 224;                            ///< square input side
-    std::size_t in_channels = 3;
+    std::size_t in_channels = 3;                        ///< Input image channels.
     std::array<std::size_t, 4> channels{64, 128, 256, 512};  ///< V1, V2, V4, IT
-    std::size_t classes = 1000;
+    std::size_t classes = 1000;                         ///< Output logits.
 };
 
 /// The CORnet-Z student (input (B, in_channels*image*image), NCHW rows; output (B, classes)).

@@ -18,10 +18,11 @@
 
 namespace b2m::models {
 
+/// Sizes of models::decision_gru.
 struct decision_gru_options {
-    std::size_t features = 8;
-    std::size_t hidden = 64;
-    std::size_t classes = 2;
+    std::size_t features = 8;  ///< Inputs per time step.
+    std::size_t hidden = 64;   ///< GRU hidden units (width of tap "states" per step).
+    std::size_t classes = 2;   ///< Output logits of the decision read from the last step.
 };
 
 template <real T = float>

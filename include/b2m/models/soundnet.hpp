@@ -34,6 +34,7 @@
 
 namespace b2m::models {
 
+/// Sizes of models::soundnet8.
 struct soundnet8_options {
     std::size_t samples = 22050 * 20;  ///< waveform length per row
     std::size_t width = 16;            ///< channels of conv1 (doubling per block)

@@ -25,7 +25,8 @@ namespace b2m::nn {
 
 /// Inclusive range of layer indices.
 struct layer_range {
-    std::size_t first = 0, last = 0;
+    std::size_t first = 0; ///< First layer index.
+    std::size_t last = 0;  ///< Last layer index (included).
 };
 
 /// The tap name of every layer of s ("" for a layer that is not a tap).

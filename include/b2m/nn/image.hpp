@@ -22,10 +22,12 @@ namespace b2m::nn {
 
 /// Shape of one image: channels x height x width.
 struct image_shape {
-    std::size_t channels = 0, height = 0, width = 0;
-    constexpr std::size_t pixels() const { return height * width; }
-    constexpr std::size_t size() const { return channels * height * width; }
-    constexpr bool operator==(const image_shape&) const = default;
+    std::size_t channels = 0; ///< C
+    std::size_t height = 0;   ///< H
+    std::size_t width = 0;    ///< W
+    constexpr std::size_t pixels() const { return height * width; }         ///< H*W, pixels per channel.
+    constexpr std::size_t size() const { return channels * height * width; } ///< C*H*W, the row width of a batch.
+    constexpr bool operator==(const image_shape&) const = default;          ///< Same C, H and W.
 };
 
 /// Text "(C=3, H=32, W=32)".

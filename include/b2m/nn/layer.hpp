@@ -35,8 +35,8 @@ namespace b2m::nn {
 /// What a forward pass needs besides its input: training or evaluation mode, and the
 /// step's random stream (dropout, reparameterisation).
 struct step_context {
-    bool training = true;
-    b2m::rng* noise = nullptr;
+    bool training = true;       ///< false: evaluation (dropout off, reparameterize gives mu, batch_norm uses running statistics).
+    b2m::rng* noise = nullptr;  ///< The step's random stream; required in training by dropout and reparameterize.
     /// Valid steps of each row of a sequence batch (data::batch::lengths); empty: every step
     /// is valid, or the lengths a recurrent / last_step layer was given with set_lengths.
     std::span<const std::int64_t> lengths{};
