@@ -48,6 +48,10 @@
 
 namespace b2m::nn {
 
+/// A student: the layers Layers... applied in order to rows of T (what nn::sequential makes).
+/// Owns its layers (parameters, gradients, buffers) and the output gradient; after the first
+/// forward with a given batch shape, forward and backward allocate nothing.
+/// Requires: at least one layer, each an nn::layer_object<T>.
 template <real T, class... Layers>
 class sequential_t {
     static_assert(sizeof...(Layers) > 0, "b2m::nn::sequential needs at least one layer");
@@ -57,9 +61,11 @@ class sequential_t {
     static constexpr std::size_t npos = std::size_t(-1);
 
 public:
-    using value_type = T;
-    static constexpr std::size_t size = sizeof...(Layers);
+    using value_type = T;  ///< the scalar type of every parameter and activation
+    static constexpr std::size_t size = sizeof...(Layers);  ///< number of layers (taps included)
 
+    /// Takes the made layers (nn::sequential makes them from specs, passing shapes along) and
+    /// records which have parameters; no parameter is drawn until init().
     explicit sequential_t(Layers... layers) : layers_(std::move(layers)...) {
         std::size_t i = 0;
         boost::hana::for_each(layers_, [&](auto& l) {
@@ -104,7 +110,10 @@ public:
         return *g;
     }
 
+    /// The last forward's output (rows x output width); valid until the next forward.
     const matrix<T>& output() const { return *out_; }
+    /// dL/d(output) that objectives add into (zeroed by each forward, shaped like output());
+    /// backward() propagates it.
     matrix<T>& output_grad() { return out_grad_; }
 
     /// Calls f(name, value, grad) for every parameter, names like "2.weight".
@@ -149,6 +158,7 @@ public:
         });
         update_first_trainable();
     }
+    /// Whether layer i is frozen (set_frozen); false for i >= size.
     bool frozen(std::size_t i) const { return i < size && frozen_[i]; }
     /// Whether layer i has learnable parameters.
     bool has_params(std::size_t i) const { return i < size && has_params_[i]; }
@@ -187,6 +197,7 @@ public:
         });
     }
 
+    /// Layer I (0-based, taps counted); I >= size is a compile error.
     template <std::size_t I>
     auto& layer() { return boost::hana::at_c<I>(layers_); }
 
@@ -197,6 +208,7 @@ public:
         (((detail::tap_name_of<Layers>::is_tap && tap_name_matches<Layers, Name>() ? (found = i) : 0), ++i), ...);
         return found;
     }
+    /// Whether this student contains nn::tap<Name> (for compile-time checks of objectives).
     template <fixed_string Name>
     static constexpr bool has_tap() { return tap_index<Name>() != npos; }
 
@@ -219,8 +231,10 @@ public:
             if (ranks[k] != 0) r = ranks[k];
         return r;
     }
+    /// Logical rank of the activation at tap Name (2 rows x features, 3 sequences, 4 images).
     template <fixed_string Name>
     static constexpr int tap_rank() { return rank_at<tap_index<Name>()>(); }
+    /// Logical rank of the output (as tap_rank).
     static constexpr int output_rank() { return rank_at<size>(); }
 
 private:
