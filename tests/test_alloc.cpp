@@ -4,34 +4,7 @@
 
 #include <b2m/b2m.hpp>
 
-#include <atomic>
-#include <cstdlib>
-#include <new>
-
-namespace {
-std::atomic<long> allocations{0};
-}
-
-void* operator new(std::size_t n) {
-    allocations.fetch_add(1, std::memory_order_relaxed);
-    if (void* p = std::malloc(n ? n : 1)) return p;
-    throw std::bad_alloc();
-}
-void* operator new[](std::size_t n) { return operator new(n); }
-void* operator new(std::size_t n, std::align_val_t a) {
-    allocations.fetch_add(1, std::memory_order_relaxed);
-    if (void* p = std::aligned_alloc(std::size_t(a), (n + std::size_t(a) - 1) / std::size_t(a) * std::size_t(a))) return p;
-    throw std::bad_alloc();
-}
-void* operator new[](std::size_t n, std::align_val_t a) { return operator new(n, a); }
-void operator delete(void* p) noexcept { std::free(p); }
-void operator delete[](void* p) noexcept { std::free(p); }
-void operator delete(void* p, std::size_t) noexcept { std::free(p); }
-void operator delete[](void* p, std::size_t) noexcept { std::free(p); }
-void operator delete(void* p, std::align_val_t) noexcept { std::free(p); }
-void operator delete[](void* p, std::align_val_t) noexcept { std::free(p); }
-void operator delete(void* p, std::size_t, std::align_val_t) noexcept { std::free(p); }
-void operator delete[](void* p, std::size_t, std::align_val_t) noexcept { std::free(p); }
+#include "alloc_counter.hpp"
 
 using namespace b2m;
 
@@ -40,18 +13,18 @@ namespace {
 template <class Step>
 long count_allocations(Step&& step, int warmup = 2, int steps = 10) {
     for (int i = 0; i < warmup; ++i) step();
-    const long before = allocations.load();
+    const long before = b2m_test::allocations.load();
     for (int i = 0; i < steps; ++i) step();
-    return allocations.load() - before;
+    return b2m_test::allocations.load() - before;
 }
 } // namespace
 
 TEST_SUITE("alloc") {
     TEST_CASE("the counter sees allocations") {
         static std::vector<int>* escape = nullptr;
-        const long before = allocations.load();
+        const long before = b2m_test::allocations.load();
         escape = new std::vector<int>(10);
-        CHECK(allocations.load() - before >= 1);
+        CHECK(b2m_test::allocations.load() - before >= 1);
         delete escape;
     }
 

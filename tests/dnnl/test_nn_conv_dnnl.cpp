@@ -18,20 +18,7 @@
 #include <new>
 #include <string>
 
-// Heap-allocation counter (this executable only), for the per-step count below.
-namespace {
-std::atomic<long> allocations{0};
-}
-void* operator new(std::size_t n) {
-    allocations.fetch_add(1, std::memory_order_relaxed);
-    if (void* p = std::malloc(n ? n : 1)) return p;
-    throw std::bad_alloc();
-}
-void* operator new[](std::size_t n) { return operator new(n); }
-void operator delete(void* p) noexcept { std::free(p); }
-void operator delete[](void* p) noexcept { std::free(p); }
-void operator delete(void* p, std::size_t) noexcept { std::free(p); }
-void operator delete[](void* p, std::size_t) noexcept { std::free(p); }
+#include "../alloc_counter.hpp"  // heap-allocation counter (this executable only), for the per-step count
 
 using namespace b2m;
 
@@ -229,9 +216,9 @@ TEST_SUITE("alloc") {
         for (int i = 0; i < 3; ++i) trainer.step(b);
         long per_step[3];
         for (long& n : per_step) {
-            const long before = allocations.load();
+            const long before = b2m_test::allocations.load();
             trainer.step(b);
-            n = allocations.load() - before;
+            n = b2m_test::allocations.load() - before;
         }
         // primitive calls per step: conv 1 (reorders + forward + backward-weights + accumulate;
         // no input gradient) and conv 2 (the same + backward-data + its reorders): at most 16,

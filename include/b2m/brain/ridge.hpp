@@ -572,17 +572,28 @@ private:
 
     /// LOO errors of every target (the alphas are chosen after, from all of them).
     void loo_errors(const detail::ridge_spectrum<T>& sp, const matrix<T>& y) {
-        const std::size_t n = sp.n, r = sp.rank(), t = y.shape(1);
         const auto w = loo_weights(sp);
+        matrix<T> ze;
+        for_each_target_block(sp, y, [&](std::size_t c0, std::size_t, matrix<T>& yb, const matrix<T>& z,
+                                         const std::vector<double>&) { loo_block(sp, w, yb, z, c0, ze); });
+    }
+
+    /// Calls f(c0, b, yb, z, mean) for each block of b targets from c0: yb the block of Y
+    /// (centred with its training means `mean` when fitting an intercept; f may overwrite
+    /// it), z = U^T yb (r x b).
+    /// Blocks are sized by options.block_targets; the buffers are reused across blocks.
+    template <class F>
+    void for_each_target_block(const detail::ridge_spectrum<T>& sp, const matrix<T>& y, F&& f) const {
+        const std::size_t n = sp.n, r = sp.rank(), t = y.shape(1);
         const std::size_t bs = detail::ridge_block(options.block_targets, n, t, sizeof(T));
-        matrix<T> yb, z, ze;
+        matrix<T> yb, z;
         std::vector<double> mean;
         for (std::size_t c0 = 0; c0 < t; c0 += bs) {
             const std::size_t b = std::min(bs, t - c0);
             detail::gather_block(y, nullptr, c0, b, options.fit_intercept, yb, mean);
             ensure_shape(z, r, b);
             if (r > 0) gemm_raw<T>(true, false, r, b, n, T(1), sp.u_t.data(), r, yb.data(), b, T(0), z.data(), b);
-            loo_block(sp, w, yb, z, c0, ze);
+            f(c0, b, yb, z, mean);
         }
     }
 
@@ -591,25 +602,20 @@ private:
     /// loo_errors followed by ridge::fit_from_spectrum, with Y read and Z formed once).
     void loo_fit_one_pass(const detail::ridge_spectrum<T>& sp, const matrix<T>& y, const detail::ridge_heldout<T>& test,
                           bool keep_coef) {
-        const std::size_t n = sp.n, r = sp.rank(), t = y.shape(1), p = sp.p;
+        const std::size_t t = y.shape(1), p = sp.p;
         const auto w = loo_weights(sp);
         this->coef = keep_coef ? matrix<T>::from_shape({p, t}) : matrix<T>::from_shape({0, 0});
         this->intercept = vector<T>::from_shape({t});
         alpha.assign(t, options.alphas[0]);
         if (test.r) test.r->assign(t, 0.0);
-        const std::size_t bs = detail::ridge_block(options.block_targets, n, t, sizeof(T));
-        matrix<T> yb, z, ze;
+        matrix<T> ze;
         typename ridge<T>::block_workspace ws;
-        std::vector<double> mean;
-        for (std::size_t c0 = 0; c0 < t; c0 += bs) {
-            const std::size_t b = std::min(bs, t - c0);
-            detail::gather_block(y, nullptr, c0, b, options.fit_intercept, yb, mean);
-            ensure_shape(z, r, b);
-            if (r > 0) gemm_raw<T>(true, false, r, b, n, T(1), sp.u_t.data(), r, yb.data(), b, T(0), z.data(), b);
+        for_each_target_block(sp, y, [&](std::size_t c0, std::size_t b, matrix<T>& yb, const matrix<T>& z,
+                                         const std::vector<double>& mean) {
             loo_block(sp, w, yb, z, c0, ze);
             for (std::size_t j = c0; j < c0 + b; ++j) alpha[j] = options.alphas[detail::ridge_best_alpha(cv_error, j)];
             ridge<T>::solve_block(sp, z, alpha, c0, mean, options.fit_intercept, *this, test, keep_coef, ws);
-        }
+        });
     }
 
     void kfold_errors(const matrix<T>& x, const matrix<T>& y) {
