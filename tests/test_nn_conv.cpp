@@ -3,6 +3,8 @@
 // the definitions, gradients against central differences in double precision, bad input.
 #include <doctest/doctest.h>
 
+#include "shape_error_text.hpp"
+
 #include <b2m/autodiff/gradcheck.hpp>
 #include <b2m/loss/kl_normal.hpp>
 #include <b2m/loss/mse.hpp>
@@ -141,15 +143,7 @@ matrix<double> naive_conv_transpose(const matrix<double>& x, const nn::image_sha
     return y;
 }
 
-template <class Fn>
-std::string error_of(Fn&& fn) {
-    try {
-        fn();
-    } catch (const shape_error& e) {
-        return e.what();
-    }
-    return "";
-}
+using b2m_test::shape_error_text;
 
 } // namespace
 
@@ -563,31 +557,31 @@ TEST_CASE("image layers reject rows of the wrong width naming both shapes") {
     const nn::image_shape in{3, 4, 4};
     auto conv = nn::conv2d({.out_channels = 2, .kernel = 3}, in).make<float>();
     const matrix<float> two_channels = xt::zeros<float>({5, 32});
-    std::string m = error_of([&] { conv.forward(two_channels, {}); });
+    std::string m = shape_error_text([&] { conv.forward(two_channels, {}); });
     CHECK(m.find("nn::conv2d(3->2") != std::string::npos);
     CHECK(m.find("(5, 32)") != std::string::npos);
     CHECK(m.find("48") != std::string::npos);
     CHECK(m.find("2 channels") != std::string::npos);
     const matrix<float> odd = xt::zeros<float>({5, 47});
-    m = error_of([&] { conv.forward(odd, {}); });
+    m = shape_error_text([&] { conv.forward(odd, {}); });
     CHECK(m.find("(5, 47)") != std::string::npos);
 
     auto pool = nn::max_pool2d({.kernel = 2}, in).make<float>();
-    CHECK(error_of([&] { pool.forward(two_channels, {}); }).find("(5, 32)") != std::string::npos);
+    CHECK(shape_error_text([&] { pool.forward(two_channels, {}); }).find("(5, 32)") != std::string::npos);
     auto gap = nn::global_avg_pool(in).make<float>();
-    CHECK(error_of([&] { gap.forward(two_channels, {}); }).find("nn::global_avg_pool") != std::string::npos);
+    CHECK(shape_error_text([&] { gap.forward(two_channels, {}); }).find("nn::global_avg_pool") != std::string::npos);
     auto tconv = nn::conv_transpose2d({.out_channels = 2, .kernel = 2, .stride = 2}, in).make<float>();
-    CHECK(error_of([&] { tconv.forward(two_channels, {}); }).find("(5, 32)") != std::string::npos);
+    CHECK(shape_error_text([&] { tconv.forward(two_channels, {}); }).find("(5, 32)") != std::string::npos);
     auto bn = nn::batch_norm(in).make<float>();
-    m = error_of([&] { bn.forward(two_channels, {}); });
+    m = shape_error_text([&] { bn.forward(two_channels, {}); });
     CHECK(m.find("(5, 32)") != std::string::npos);
     CHECK(m.find("3 channels") != std::string::npos);
     auto bn1 = nn::batch_norm(4).make<float>();
     const matrix<float> one_row = xt::zeros<float>({1, 4});
-    CHECK(error_of([&] { bn1.forward(one_row, {.training = true}); }).find("more than one value") != std::string::npos);
+    CHECK(shape_error_text([&] { bn1.forward(one_row, {.training = true}); }).find("more than one value") != std::string::npos);
     auto rp = nn::reparameterize{3}.make<float>();
     rng noise(1);
-    CHECK(error_of([&] { rp.forward(odd, {.training = true, .noise = &noise}); }).find("(5, 47)") != std::string::npos);
+    CHECK(shape_error_text([&] { rp.forward(odd, {.training = true, .noise = &noise}); }).find("(5, 47)") != std::string::npos);
 
     CHECK_THROWS_AS(nn::conv2d({.out_channels = 2, .kernel = 5}, in).make<float>(), shape_error);
     CHECK_THROWS_AS(nn::max_pool2d({.kernel = 5}, in).make<float>(), shape_error);
@@ -599,7 +593,7 @@ TEST_CASE("image layers reject rows of the wrong width naming both shapes") {
     net.init(rng(1));
     net.forward(b.x, {.training = false});
     // The tap holds (2, 5): odd width, not [mu | logvar].
-    CHECK(error_of([&] { kl.forward(net, b); }).find("(2, 5)") != std::string::npos);
+    CHECK(shape_error_text([&] { kl.forward(net, b); }).find("(2, 5)") != std::string::npos);
 }
 
 TEST_CASE("a student's for_each_buffer visits batch_norm's running statistics (for checkpoints)") {

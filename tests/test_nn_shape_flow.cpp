@@ -5,6 +5,8 @@
 // are shape_errors naming the layer index and both shapes.
 #include <doctest/doctest.h>
 
+#include "shape_error_text.hpp"
+
 #include <b2m/nn.hpp>
 #include <b2m/nn/conv1d.hpp>
 #include <b2m/nn/max_pool_padded.hpp>
@@ -20,15 +22,7 @@ using namespace b2m;
 
 namespace {
 
-template <class Fn>
-std::string error_of(Fn&& fn) {
-    try {
-        fn();
-    } catch (const shape_error& e) {
-        return e.what();
-    }
-    return "";
-}
+using b2m_test::shape_error_text;
 
 bool has(const std::string& text, const std::string& part) { return text.find(part) != std::string::npos; }
 
@@ -182,7 +176,7 @@ TEST_CASE("an explicit shape after a dense layer must have its row width") {
                                      nn::conv_transpose2d({.out_channels = 1, .kernel = 4, .stride = 2, .padding = 1}, code),
                                      nn::flatten{}, nn::dense(nn::inferred, 3));
     CHECK(ok.layer<2>().output_shape() == nn::image_shape{1, 6, 6});
-    const std::string m = error_of([&] {
+    const std::string m = shape_error_text([&] {
         nn::sequential<double>(nn::dense(2, 30), nn::conv_transpose2d({.out_channels = 1, .kernel = 4}, code));
     });
     CHECK(has(m, "nn::sequential: layer 1: nn::conv_transpose2d"));
@@ -191,7 +185,7 @@ TEST_CASE("an explicit shape after a dense layer must have its row width") {
 }
 
 TEST_CASE("an explicit image shape that disagrees with the layer before names the layer and both shapes") {
-    const std::string m = error_of([&] {
+    const std::string m = shape_error_text([&] {
         nn::sequential<double>(nn::conv2d({.out_channels = 4, .kernel = 3}, {1, 8, 8}), nn::relu{},
                                nn::max_pool2d({.kernel = 2}, {4, 8, 8}));
     });
@@ -202,32 +196,32 @@ TEST_CASE("an explicit image shape that disagrees with the layer before names th
 }
 
 TEST_CASE("a dense layer whose inputs disagree with the row width before it names both sizes") {
-    const std::string m = error_of([&] {
+    const std::string m = shape_error_text([&] {
         nn::sequential<double>(nn::conv2d({.out_channels = 4, .kernel = 3}, {1, 8, 8}), nn::flatten{}, nn::dense(100, 3));
     });
     CHECK(has(m, "nn::sequential: layer 2: nn::dense(100, 3) expects rows of 100 features"));
     CHECK(has(m, "(features 144)"));
-    const std::string r = error_of([&] { nn::sequential<double>(nn::dense(3, 5), nn::reparameterize{2}); });
+    const std::string r = shape_error_text([&] { nn::sequential<double>(nn::dense(3, 5), nn::reparameterize{2}); });
     CHECK(has(r, "layer 1: nn::reparameterize(2) needs rows of 4"));
     CHECK(has(r, "(features 5)"));
-    const std::string u = error_of([&] { nn::sequential<double>(nn::dense(3, 10), nn::unflatten{{1, 3, 3}}); });
+    const std::string u = shape_error_text([&] { nn::sequential<double>(nn::dense(3, 10), nn::unflatten{{1, 3, 3}}); });
     CHECK(has(u, "layer 1: nn::unflatten(C=1, H=3, W=3) needs rows of 9 features"));
 }
 
 TEST_CASE("a left-out shape that no layer provides names the layer") {
-    const std::string first = error_of([] { nn::sequential<double>(nn::conv2d({.out_channels = 4})); });
+    const std::string first = shape_error_text([] { nn::sequential<double>(nn::conv2d({.out_channels = 4})); });
     CHECK(has(first, "nn::sequential: layer 0: nn::conv2d(out_channels 4, kernel 3, stride 1) left its input shape out"));
     CHECK(has(first, "it is the first layer"));
     const std::string after_dense =
-        error_of([] { nn::sequential<double>(nn::dense(3, 20), nn::relu{}, nn::max_pool2d({.kernel = 2})); });
+        shape_error_text([] { nn::sequential<double>(nn::dense(3, 20), nn::relu{}, nn::max_pool2d({.kernel = 2})); });
     CHECK(has(after_dense, "layer 2: nn::max_pool2d(kernel 2) left its input shape out"));
     CHECK(has(after_dense, "rows of 20 features, not images"));
-    const std::string dense_first = error_of([] { nn::sequential<double>(nn::dense(nn::inferred, 3)); });
+    const std::string dense_first = shape_error_text([] { nn::sequential<double>(nn::dense(nn::inferred, 3)); });
     CHECK(has(dense_first, "layer 0: nn::dense(inferred, 3) infers its input features"));
-    const std::string bn_first = error_of([] { nn::sequential<double>(nn::batch_norm()); });
+    const std::string bn_first = shape_error_text([] { nn::sequential<double>(nn::batch_norm()); });
     CHECK(has(bn_first, "layer 0: nn::batch_norm left its shape out"));
     // Global average pooling ends the image flow: its output is (batch, channels).
-    const std::string after_gap = error_of([] {
+    const std::string after_gap = shape_error_text([] {
         nn::sequential<double>(nn::conv2d({.out_channels = 2, .kernel = 1}, {1, 4, 4}), nn::global_avg_pool(),
                                nn::conv2d({.out_channels = 2, .kernel = 1}));
     });
@@ -244,7 +238,7 @@ struct opaque_identity {
 } // namespace
 
 TEST_CASE("a spec that declares no output shape ends the flow") {
-    const std::string m = error_of([] {
+    const std::string m = shape_error_text([] {
         nn::sequential<double>(nn::conv2d({.out_channels = 2, .kernel = 1}, {1, 4, 4}), opaque_identity{},
                                nn::conv2d({.out_channels = 2, .kernel = 1}));
     });
@@ -258,7 +252,7 @@ TEST_CASE("a spec that declares no output shape ends the flow") {
 }
 
 TEST_CASE("conv1d refuses a left-out input after images taller than one row") {
-    const std::string m = error_of([] {
+    const std::string m = shape_error_text([] {
         nn::sequential<double>(nn::conv2d({.out_channels = 2, .kernel = 3}, {1, 6, 6}), nn::conv1d({.out_channels = 2}));
     });
     CHECK(has(m, "layer 1: nn::conv1d"));
@@ -266,19 +260,19 @@ TEST_CASE("conv1d refuses a left-out input after images taller than one row") {
 }
 
 TEST_CASE("a spec with its input left out cannot be made outside nn::sequential") {
-    CHECK(has(error_of([] { (void)nn::conv2d({.out_channels = 4}).make<float>(); }), "the input shape was left out"));
-    CHECK(has(error_of([] { (void)nn::conv_transpose2d({.out_channels = 4}).make<float>(); }), "nn::conv_transpose2d"));
-    CHECK(has(error_of([] { (void)nn::max_pool2d({.kernel = 2}).make<float>(); }), "nn::max_pool2d"));
-    CHECK(has(error_of([] { (void)nn::max_pool1d({.kernel = 2}).make<float>(); }), "nn::max_pool1d"));
-    CHECK(has(error_of([] { (void)nn::conv1d({.out_channels = 2}).make<float>(); }), "nn::conv1d"));
-    CHECK(has(error_of([] { (void)nn::global_avg_pool().make<float>(); }), "nn::global_avg_pool"));
-    CHECK(has(error_of([] { (void)nn::batch_norm().make<float>(); }), "nn::batch_norm"));
-    CHECK(has(error_of([] { (void)nn::dense(nn::inferred, 3).make<float>(); }), "nn::dense(inferred, 3)"));
+    CHECK(has(shape_error_text([] { (void)nn::conv2d({.out_channels = 4}).make<float>(); }), "the input shape was left out"));
+    CHECK(has(shape_error_text([] { (void)nn::conv_transpose2d({.out_channels = 4}).make<float>(); }), "nn::conv_transpose2d"));
+    CHECK(has(shape_error_text([] { (void)nn::max_pool2d({.kernel = 2}).make<float>(); }), "nn::max_pool2d"));
+    CHECK(has(shape_error_text([] { (void)nn::max_pool1d({.kernel = 2}).make<float>(); }), "nn::max_pool1d"));
+    CHECK(has(shape_error_text([] { (void)nn::conv1d({.out_channels = 2}).make<float>(); }), "nn::conv1d"));
+    CHECK(has(shape_error_text([] { (void)nn::global_avg_pool().make<float>(); }), "nn::global_avg_pool"));
+    CHECK(has(shape_error_text([] { (void)nn::batch_norm().make<float>(); }), "nn::batch_norm"));
+    CHECK(has(shape_error_text([] { (void)nn::dense(nn::inferred, 3).make<float>(); }), "nn::dense(inferred, 3)"));
 }
 
 TEST_CASE("errors from making a layer carry the layer index") {
     // The kernel does not fit the 2x2 images that flow out of the pooling.
-    const std::string m = error_of([] {
+    const std::string m = shape_error_text([] {
         nn::sequential<double>(nn::conv2d({.out_channels = 2, .kernel = 1}, {1, 4, 4}), nn::max_pool2d({.kernel = 2}),
                                nn::conv2d({.out_channels = 2, .kernel = 3}));
     });
