@@ -1,14 +1,20 @@
 // b2m/nn/activation.hpp - element-wise activation layers, sharing their maths with autodiff.
 #pragma once
 
+#include <string>
+
 #include "b2m/autodiff/elementwise.hpp"
 #include "b2m/nn/layer.hpp"
+#include "b2m/nn/layer_base.hpp"
 
 namespace b2m::nn {
 
 /// y = Fn(x) element-wise, Fn one of b2m::ad::fn (relu, tanh, ...).
 template <real T, class Fn>
-class activation_layer {
+class activation_layer : public layer_base<activation_layer<T, Fn>, T> {
+    using base = layer_base<activation_layer<T, Fn>, T>;
+    using base::x_, base::y_, base::gx_;
+
 public:
     /// @name Layer interface (the layer-object concept in b2m/nn/layer.hpp)
     ///@{
@@ -17,14 +23,11 @@ public:
     /// nothing; forward returns y = Fn(x) of x's shape, keeping a pointer to x (alive until
     /// backward); backward returns gy * Fn'(x, y) (empty when !need_input_grad); for_each_param
     /// visits nothing.
-    static constexpr int rank_out = 2;
     /// A layer applying f.
     explicit activation_layer(Fn f) : f_(f) {}
-    void init(rng&) {}
 
     const matrix<T>& forward(const matrix<T>& x, const step_context&) {
-        x_ = &x;
-        ensure_shape_like(y_, x);
+        this->begin_forward(x, x.shape(0), x.shape(1));
         const T* px = x.data();
         T* py = y_.data();
         // omp simd: GCC -O2 does not vectorise these loops by itself (it would need an aliasing
@@ -36,11 +39,8 @@ public:
         return y_;
     }
     const matrix<T>& backward(const matrix<T>& gy, bool need_input_grad) {
-        if (!need_input_grad) {
-            ensure_shape(gx_, 0, 0);
-            return gx_;
-        }
-        ensure_shape_like(gx_, gy);
+        if (this->skip_input_grad(need_input_grad)) return gx_;
+        this->begin_backward(gy);
         const T *px = x_->data(), *py = y_.data(), *pg = gy.data();
         T* po = gx_.data();
         parallel_for(gy.size(), 1 << 15, [&](std::size_t b, std::size_t e) {
@@ -52,8 +52,8 @@ public:
         });
         return gx_;
     }
-    template <class F>
-    void for_each_param(F&&) {}
+    /// Text naming the layer, for messages.
+    std::string name() const { return "nn::activation"; }
     ///@}
 
     /// For a layer below that computes this activation in its own pass (nn::dense's
@@ -77,8 +77,6 @@ public:
 
 private:
     Fn f_;
-    matrix<T> y_, gx_;
-    const matrix<T>* x_ = nullptr;
 };
 
 /// Spec of an activation layer with function object Fn.
