@@ -22,6 +22,28 @@ if(rc)
 endif()
 message(STATUS "outside project found b2m, built and ran")
 
+# find_package(b2m COMPONENTS <the components the build enabled, comma-separated>) finds each
+# (configure only: the outside project checks the targets b2m::<name>), and an unknown
+# component fails the REQUIRED find.
+foreach(_case IN ITEMS "${COMPONENTS}" "no_such_component")
+  if(_case STREQUAL "")
+    continue()
+  endif()
+  execute_process(COMMAND ${CMAKE_COMMAND} -S "${B2M_SOURCE}/tests/install_project" -B "${WORK}/build_components"
+                          -G "${GENERATOR}" -DCMAKE_PREFIX_PATH=${WORK}/prefix -DB2M_COMPONENTS=${_case}
+                  RESULT_VARIABLE rc OUTPUT_VARIABLE _out ERROR_VARIABLE _err)
+  file(REMOVE_RECURSE "${WORK}/build_components")
+  if(_case STREQUAL "no_such_component")
+    if(NOT rc)
+      message(FATAL_ERROR "find_package(b2m REQUIRED COMPONENTS no_such_component) succeeded")
+    endif()
+  elseif(rc)
+    message(FATAL_ERROR "find_package(b2m COMPONENTS ${_case}) failed (${rc}):\n${_out}\n${_err}")
+  else()
+    message(STATUS "find_package(b2m COMPONENTS ${_case}): found")
+  endif()
+endforeach()
+
 # Where the OpenMP build of OpenBLAS is installed (Debian: libopenblas-openmp-dev), the
 # outside program and the installed b2m program must load it, not the pthreads build that
 # Debian's alternatives select for libopenblas.so.0 (two thread pools on the same cores).
