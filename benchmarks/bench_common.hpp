@@ -1,6 +1,6 @@
 // benchmarks/bench_common.hpp - shared by the b2m benchmark programs (each includes it from
-// its only translation unit): a counting global operator new, a monotonic clock, peak RSS,
-// command-line options and the "key=value" output the run script parses.
+// its only translation unit): the counting global operator new (b2m's published
+// b2m/testing/allocation_counter.hpp), a monotonic clock, peak RSS, command-line options and the "key=value" output the run script parses.
 #pragma once
 
 #include <sys/resource.h>
@@ -13,8 +13,12 @@
 #include <new>
 #include <string>
 
+#include "b2m/testing/allocation_counter.hpp"  // counts every operator new (this program's only TU)
+
 namespace bench {
-inline std::atomic<long> allocations{0};
+/// Heap allocations since the program started: b2m's published counter (allocs per step
+/// = its difference over the timed steps, divided by the steps).
+inline std::atomic<long>& allocations = b2m::testing::heap_allocations;
 
 inline double now() {
     return std::chrono::duration<double>(std::chrono::steady_clock::now().time_since_epoch()).count();
@@ -37,26 +41,3 @@ inline long arg_int(int argc, char** argv, const char* name, long def) {
     return std::stol(arg(argc, argv, name, std::to_string(def).c_str()));
 }
 } // namespace bench
-
-// Every heap allocation of the program goes through these (counted, then malloc).
-void* operator new(std::size_t n) {
-    bench::allocations.fetch_add(1, std::memory_order_relaxed);
-    if (void* p = std::malloc(n ? n : 1)) return p;
-    throw std::bad_alloc();
-}
-void* operator new[](std::size_t n) { return operator new(n); }
-void* operator new(std::size_t n, std::align_val_t a) {
-    bench::allocations.fetch_add(1, std::memory_order_relaxed);
-    const std::size_t al = std::size_t(a);
-    if (void* p = std::aligned_alloc(al, (n + al - 1) / al * al)) return p;
-    throw std::bad_alloc();
-}
-void* operator new[](std::size_t n, std::align_val_t a) { return operator new(n, a); }
-void operator delete(void* p) noexcept { std::free(p); }
-void operator delete[](void* p) noexcept { std::free(p); }
-void operator delete(void* p, std::size_t) noexcept { std::free(p); }
-void operator delete[](void* p, std::size_t) noexcept { std::free(p); }
-void operator delete(void* p, std::align_val_t) noexcept { std::free(p); }
-void operator delete[](void* p, std::align_val_t) noexcept { std::free(p); }
-void operator delete(void* p, std::size_t, std::align_val_t) noexcept { std::free(p); }
-void operator delete[](void* p, std::size_t, std::align_val_t) noexcept { std::free(p); }

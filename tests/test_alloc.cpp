@@ -4,7 +4,7 @@
 
 #include <b2m/b2m.hpp>
 
-#include "alloc_counter.hpp"
+#include "b2m/testing/allocation_counter.hpp"
 
 using namespace b2m;
 
@@ -13,18 +13,18 @@ namespace {
 template <class Step>
 long count_allocations(Step&& step, int warmup = 2, int steps = 10) {
     for (int i = 0; i < warmup; ++i) step();
-    const long before = b2m_test::allocations.load();
-    for (int i = 0; i < steps; ++i) step();
-    return b2m_test::allocations.load() - before;
+    return b2m::testing::count_heap_allocations([&] {
+        for (int i = 0; i < steps; ++i) step();
+    });
 }
 } // namespace
 
 TEST_SUITE("alloc") {
     TEST_CASE("the counter sees allocations") {
         static std::vector<int>* escape = nullptr;
-        const long before = b2m_test::allocations.load();
+        const long before = b2m::testing::heap_allocations.load();
         escape = new std::vector<int>(10);
-        CHECK(b2m_test::allocations.load() - before >= 1);
+        CHECK(b2m::testing::heap_allocations.load() - before >= 1);
         delete escape;
     }
 

@@ -18,7 +18,7 @@
 #include <new>
 #include <string>
 
-#include "../alloc_counter.hpp"  // heap-allocation counter (this executable only), for the per-step count
+#include "b2m/testing/allocation_counter.hpp"  // heap-allocation counter (this executable only), for the per-step count
 
 using namespace b2m;
 
@@ -216,9 +216,7 @@ TEST_SUITE("alloc") {
         for (int i = 0; i < 3; ++i) trainer.step(b);
         long per_step[3];
         for (long& n : per_step) {
-            const long before = b2m_test::allocations.load();
-            trainer.step(b);
-            n = b2m_test::allocations.load() - before;
+            n = b2m::testing::count_heap_allocations([&] { trainer.step(b); });
         }
         // primitive calls per step: conv 1 (reorders + forward + backward-weights + accumulate;
         // no input gradient) and conv 2 (the same + backward-data + its reorders): at most 16,
