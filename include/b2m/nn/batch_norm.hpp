@@ -27,6 +27,7 @@
 #include "b2m/core/error.hpp"
 #include "b2m/nn/image.hpp"
 #include "b2m/nn/layer.hpp"
+#include "b2m/nn/layer_base.hpp"
 #include "b2m/nn/shape_flow.hpp"
 
 namespace b2m::nn {
@@ -41,7 +42,10 @@ struct batch_norm_options {
 /// their gradients, the running mean and variance (1, C) and its buffers; the optional
 /// reducer (set_reducer) is a copied function.
 template <real T>
-class batch_norm_layer {
+class batch_norm_layer : public layer_base<batch_norm_layer<T>, T> {
+    using base = layer_base<batch_norm_layer<T>, T>;
+    using base::y_, base::gx_;
+
 public:
     static constexpr int rank_out = 0;  ///< 0: the output has its input's rank.
 
@@ -92,7 +96,7 @@ public:
             throw shape_error(name() + ": training needs more than one value per channel, input has shape " +
                               shape_string(x.shape()));
         ensure_shape_like(xhat_, x);
-        ensure_shape_like(y_, x);
+        this->begin_forward(x, x.shape(0), x.shape(1));
         parallel_for(c_, items_per_thread(4 * x.shape(0) * s_), [&](std::size_t b, std::size_t e) {
             for (std::size_t ch = b; ch < e; ++ch) {
                 T mean, rstd;
@@ -141,10 +145,8 @@ public:
     }
 
     const matrix<T>& backward(const matrix<T>& gy, bool need_input_grad) {
-        if (gy.shape() != y_.shape()) throw_shape_mismatch(name() + " backward", "gradient", gy.shape(), "output", y_.shape());
+        this->begin_backward(gy, need_input_grad);  // checks gy; gx_ shaped like x, or empty
         const std::size_t B = gy.shape(0), N = B * s_, row = c_ * s_;
-        if (need_input_grad) ensure_shape_like(gx_, gy);
-        else ensure_shape(gx_, 0, 0);
         if (training_ && reduce_) return synced_backward(gy, need_input_grad);
         parallel_for(c_, items_per_thread(4 * gy.shape(0) * s_), [&](std::size_t b, std::size_t e) {
             for (std::size_t ch = b; ch < e; ++ch) {
@@ -284,7 +286,7 @@ private:
     std::size_t c_, s_;
     batch_norm_options o_;
     bool training_ = true, eval_ = false, trainable_ = true;
-    matrix<T> gamma_, beta_, ggamma_, gbeta_, rmean_, rvar_, rstd_, xhat_, y_, gx_;
+    matrix<T> gamma_, beta_, ggamma_, gbeta_, rmean_, rvar_, rstd_, xhat_;
     std::function<void(T*, std::size_t)> reduce_;
     std::vector<T> sync_;
     std::size_t n_all_ = 0;

@@ -23,42 +23,12 @@
 #include "b2m/core/gemm.hpp"
 #include "b2m/nn/dense.hpp"
 #include "b2m/nn/image.hpp"
+#include "b2m/nn/image_layer_spec.hpp"
 #include "b2m/nn/layer.hpp"
+#include "b2m/nn/layer_base.hpp"
 #include "b2m/nn/shape_flow.hpp"
 
 namespace b2m::nn {
-
-/// Shape of one channel-major signal: channels x length.
-struct signal_shape {
-    std::size_t channels = 0; ///< C
-    std::size_t length = 0;   ///< L, steps per channel
-    constexpr std::size_t size() const { return channels * length; } ///< C*L, the row width of a batch.
-    constexpr bool operator==(const signal_shape&) const = default; ///< Same C and L.
-    /// The same data seen as an image of height 1 (for batch_norm, pooling).
-    constexpr image_shape image() const { return {channels, 1, length}; }
-};
-
-inline std::string to_string(const signal_shape& s) {
-    return "(C=" + std::to_string(s.channels) + ", L=" + std::to_string(s.length) + ")";
-}
-
-namespace detail {
-/// The input signal of the spec `layer` (a string or a callable returning one): the flowing
-/// image (C, 1, L) as (C, L) when `left_out`, else `given` checked against the flow
-/// (nn/shape_flow.hpp).
-template <class Name>
-signal_shape flow_input_signal(Name&& layer, const flow_shape& in, const signal_shape& given, bool left_out) {
-    if (left_out && in.has_image() && in.image.height != 1) {
-        std::string name;
-        if constexpr (std::is_invocable_v<Name>) name = layer();
-        else name = layer;
-        throw shape_error(name + " left its input shape out, but the layer before gives images " + to_string(in.image) +
-                          ", not signals (height 1)");
-    }
-    const image_shape s = flow_input_image(layer, in, given.image(), left_out);
-    return {s.channels, s.width};
-}
-} // namespace detail
 
 /// Hyper-parameters of nn::conv1d (PyTorch's nn.Conv1d; all but padding must be positive).
 struct conv1d_options {
@@ -74,7 +44,10 @@ struct conv1d_options {
 /// The layer object of nn::conv1d for scalar type T: holds and owns W (C_out, C_in*k), b (1, C_out),
 /// their gradients and the im2col / output buffers; keeps a pointer to the last forward's input.
 template <real T>
-class conv1d_layer {
+class conv1d_layer : public layer_base<conv1d_layer<T>, T> {
+    using base = layer_base<conv1d_layer<T>, T>;
+    using base::x_, base::y_, base::gx_;
+
 public:
     /// @name Layer interface (the layer-object concept in b2m/nn/layer.hpp)
     ///@{
@@ -114,10 +87,9 @@ public:
             throw shape_error(name() + ": input has shape " + shape_string(x.shape()) +
                               " but the layer expects (batch, C*L = " + std::to_string(in_.size()) + ") for signals " +
                               to_string(in_) + " stored channel-major per row");
-        x_ = &x;
         const std::size_t B = x.shape(0), R = in_.channels * o_.kernel, Co = o_.out_channels;
+        this->begin_forward(x, B, Co * lo_);
         ensure_shape(col_, R, lo_);
-        ensure_shape(y_, B, Co * lo_);
         for (std::size_t b = 0; b < B; ++b) {
             im2col(x.data() + b * in_.size());
             T* y = y_.data() + b * Co * lo_;
@@ -132,13 +104,10 @@ public:
     const matrix<T>& backward(const matrix<T>& gy, bool need_input_grad) {
         const matrix<T>& x = *x_;
         const std::size_t B = x.shape(0), R = in_.channels * o_.kernel, Co = o_.out_channels;
-        if (gy.shape() != y_.shape()) throw_shape_mismatch(name() + " backward", "gradient", gy.shape(), "output", y_.shape());
+        this->begin_backward(gy, need_input_grad);  // checks gy; gx_ shaped like x, or empty
         if (need_input_grad) {
-            ensure_shape(gx_, B, in_.size());
             gx_.fill(T(0));
             ensure_shape(gcol_, R, lo_);
-        } else {
-            ensure_shape(gx_, 0, 0);
         }
         for (std::size_t b = 0; b < B; ++b) {
             const T* g = gy.data() + b * Co * lo_;
@@ -203,20 +172,15 @@ private:
     conv1d_options o_;
     signal_shape in_;
     std::size_t lo_ = 0;
-    matrix<T> w_, gw_, b_, gb_, col_, gcol_, y_, gx_;
-    const matrix<T>* x_ = nullptr;
+    matrix<T> w_, gw_, b_, gb_, col_, gcol_;
 };
 
-/// Spec of a conv1d layer on input signals of shape `input`.
-struct conv1d {
-    conv1d_options options; ///< Hyper-parameters.
-    signal_shape input;     ///< (C_in, L); unset while input_left_out.
-    bool input_left_out = false;  ///< true: filled in by nn::sequential (make() alone throws)
-    /// Input left out: nn::sequential gives it the signal shape the layers before produce
-    /// (nn/shape_flow.hpp: a signal (C, L) flows as the image (C, 1, L)).
-    constexpr explicit conv1d(const conv1d_options& o) : options(o), input_left_out(true) {}
-    /// Input shape given: checked against the layer before inside nn::sequential.
-    constexpr conv1d(const conv1d_options& o, const signal_shape& in) : options(o), input(in) {}
+/// Spec of a conv1d layer on input signals of shape `input`: nn::conv1d(options) leaves the
+/// input out (nn::sequential gives it the signal shape the layers before produce,
+/// nn/shape_flow.hpp: a signal (C, L) flows as the image (C, 1, L)); nn::conv1d(options,
+/// input) gives it.
+struct conv1d : image_layer_spec<conv1d, conv1d_options, signal_shape> {
+    using image_layer_spec::image_layer_spec;
     /// (C_out, L_out); L_out is 0 while the input is left out.
     constexpr signal_shape output_shape() const {
         if (input_left_out) return {options.out_channels, 0};
@@ -228,22 +192,11 @@ struct conv1d {
         return "nn::conv1d(out_channels " + std::to_string(options.out_channels) + ", kernel " +
                std::to_string(options.kernel) + ", stride " + std::to_string(options.stride) + ")";
     }
-    /// The spec with its left-out input taken from `in` (a given input is checked against it;
-    /// shape_error on a mismatch or when `in` has no shape). See nn/shape_flow.hpp.
-    conv1d with_input(const flow_shape& in) const {
-        conv1d r = *this;
-        r.input = detail::flow_input_signal([this] { return name(); }, in, input, input_left_out);
-        r.input_left_out = false;
-        return r;
-    }
-    /// What flows past this layer: its output shape.
-    flow_shape output_flow(const flow_shape&) const { return flow_shape::of(output_shape().image()); }
-    /// The layer object for scalar type T; throws b2m::shape_error while the input is left out.
+
+private:
+    friend image_layer_spec;
     template <real T>
-    conv1d_layer<T> make() const {
-        detail::require_input_given(input_left_out, name());
-        return conv1d_layer<T>(options, input);
-    }
+    conv1d_layer<T> make_layer() const { return conv1d_layer<T>(options, input); }
 };
 
 } // namespace b2m::nn

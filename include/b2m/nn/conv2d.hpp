@@ -30,7 +30,9 @@
 #include "b2m/core/gemm.hpp"
 #include "b2m/nn/dense.hpp"
 #include "b2m/nn/image.hpp"
+#include "b2m/nn/image_layer_spec.hpp"
 #include "b2m/nn/layer.hpp"
+#include "b2m/nn/layer_base.hpp"
 #include "b2m/nn/shape_flow.hpp"
 
 #if defined(B2M_WITH_DNNL) && B2M_WITH_DNNL
@@ -80,7 +82,10 @@ inline constexpr bool dnnl_conv_available =
 /// b (1, C_out), their gradients, the im2col and output buffers (and the oneDNN primitives
 /// when built with them); keeps a pointer to the last forward's input.
 template <real T>
-class conv2d_layer {
+class conv2d_layer : public layer_base<conv2d_layer<T>, T> {
+    using base = layer_base<conv2d_layer<T>, T>;
+    using base::x_, base::y_, base::gx_;
+
 public:
     static constexpr int rank_out = 4; ///< Output rows are channel-major images (nn/image.hpp).
 
@@ -142,13 +147,12 @@ public:
 
     const matrix<T>& forward(const matrix<T>& x, const step_context&) {
         require_image_rows([this] { return name(); }, x, in_);
-        x_ = &x;
         const std::size_t B = x.shape(0), P = g_.positions(), R = g_.rows(), Co = o_.out_channels;
+        this->begin_forward(x, B, out_.size());
 #if defined(B2M_WITH_DNNL) && B2M_WITH_DNNL
         if constexpr (std::is_same_v<T, float>) {
             dnnl_forward_ = uses_dnnl();
             if (dnnl_forward_) {
-                ensure_shape(y_, B, out_.size());
                 if (B > 0) dnnl_.forward(x.data(), B, w_.data(), b_.data(), y_.data());
                 return y_;
             }
@@ -158,7 +162,6 @@ public:
         const std::size_t ld = chunk_ * P;
         ensure_shape(col_, R, ld);
         ensure_shape(tmp_, Co, ld);
-        ensure_shape(y_, B, out_.size());
         for (std::size_t s0 = 0; s0 < B; s0 += chunk_) {
             const std::size_t ns = std::min(chunk_, B - s0);
             detail::im2col(x.data() + s0 * in_.size(), ns, g_, col_.data(), ld);
@@ -173,8 +176,7 @@ public:
     const matrix<T>& backward(const matrix<T>& gy, bool need_input_grad) {
         const matrix<T>& x = *x_;
         const std::size_t B = x.shape(0), P = g_.positions(), R = g_.rows(), Co = o_.out_channels;
-        if (gy.shape(0) != B || gy.shape(1) != out_.size())
-            throw_shape_mismatch(name() + " backward", "gradient", gy.shape(), "output", y_.shape());
+        this->begin_backward(gy, need_input_grad);  // checks gy; gx_ shaped like x, or empty
         const std::size_t ld = chunk_ * P;
         if (o_.bias && trainable_ && !dnnl_forward_) {
             T* pb = gb_.data();
@@ -186,8 +188,6 @@ public:
                     pb[c] += acc;
                 }
         }
-        if (need_input_grad) ensure_shape(gx_, B, in_.size());
-        else ensure_shape(gx_, 0, 0);
         if (!trainable_ && !need_input_grad) return gx_;  // frozen: nothing to compute
 #if defined(B2M_WITH_DNNL) && B2M_WITH_DNNL
         if constexpr (std::is_same_v<T, float>) {
@@ -249,8 +249,7 @@ private:
     std::size_t budget_ = detail::default_im2col_budget;
     bool trainable_ = true;
     bool col_holds_batch_ = false;  // col_ holds the im2col of the whole last forward batch
-    matrix<T> w_, gw_, b_, gb_, col_, tmp_, y_, gx_;
-    const matrix<T>* x_ = nullptr;
+    matrix<T> w_, gw_, b_, gb_, col_, tmp_;
     conv_backend backend_ = conv_backend::automatic;
     bool dnnl_forward_ = false;  // the last forward ran on oneDNN (its backward must too)
 #if defined(B2M_WITH_DNNL) && B2M_WITH_DNNL
@@ -258,18 +257,11 @@ private:
 #endif
 };
 
-/// Spec of a conv2d layer on input images of shape `input`. With the input left out
-/// (one argument), nn::sequential gives it the image shape that the layers before produce
-/// (nn/shape_flow.hpp); an explicit input must equal that shape.
-struct conv2d {
-    conv2d_options options; ///< Hyper-parameters.
-    image_shape input;      ///< (C_in, H, W); unset while input_left_out.
-    bool input_left_out = false;  ///< true: filled in by nn::sequential (make() alone throws)
-
-    /// Input shape left out: filled in by nn::sequential from the layer before.
-    constexpr explicit conv2d(const conv2d_options& o) : options(o), input_left_out(true) {}
-    /// Input shape given: checked against the layer before inside nn::sequential.
-    constexpr conv2d(const conv2d_options& o, const image_shape& in) : options(o), input(in) {}
+/// Spec of a conv2d layer on input images of shape `input`: nn::conv2d(options) leaves the
+/// input out (nn::sequential gives it the image shape that the layers before produce,
+/// nn/shape_flow.hpp), nn::conv2d(options, input) gives it (it must equal that shape).
+struct conv2d : image_layer_spec<conv2d, conv2d_options, image_shape> {
+    using image_layer_spec::image_layer_spec;
     /// Shape of the output images (0 sizes when the kernel does not fit, or the input is left
     /// out; make() throws then).
     constexpr image_shape output_shape() const {
@@ -283,22 +275,11 @@ struct conv2d {
         return "nn::conv2d(out_channels " + std::to_string(options.out_channels) + ", kernel " +
                std::to_string(options.kernel) + ", stride " + std::to_string(options.stride) + ")";
     }
-    /// The spec with its left-out input taken from `in` (a given input is checked against it;
-    /// shape_error on a mismatch or when `in` has no shape). See nn/shape_flow.hpp.
-    conv2d with_input(const flow_shape& in) const {
-        conv2d r = *this;
-        r.input = detail::flow_input_image([this] { return name(); }, in, input, input_left_out);
-        r.input_left_out = false;
-        return r;
-    }
-    /// What flows past this layer: its output shape.
-    flow_shape output_flow(const flow_shape&) const { return flow_shape::of(output_shape()); }
-    /// The layer object for scalar type T; throws b2m::shape_error while the input is left out.
+
+private:
+    friend image_layer_spec;
     template <real T>
-    conv2d_layer<T> make() const {
-        detail::require_input_given(input_left_out, name());
-        return conv2d_layer<T>(options, input);
-    }
+    conv2d_layer<T> make_layer() const { return conv2d_layer<T>(options, input); }
 };
 
 } // namespace b2m::nn

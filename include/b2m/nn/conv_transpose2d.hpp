@@ -21,7 +21,9 @@
 #include "b2m/core/gemm.hpp"
 #include "b2m/nn/dense.hpp"
 #include "b2m/nn/image.hpp"
+#include "b2m/nn/image_layer_spec.hpp"
 #include "b2m/nn/layer.hpp"
+#include "b2m/nn/layer_base.hpp"
 #include "b2m/nn/shape_flow.hpp"
 
 namespace b2m::nn {
@@ -50,7 +52,10 @@ constexpr std::size_t conv_transpose_out_size(std::size_t n, std::size_t kernel,
 /// b (1, C_out), their gradients and the column / output buffers; keeps a pointer to the last
 /// forward's input.
 template <real T>
-class conv_transpose2d_layer {
+class conv_transpose2d_layer : public layer_base<conv_transpose2d_layer<T>, T> {
+    using base = layer_base<conv_transpose2d_layer<T>, T>;
+    using base::x_, base::y_, base::gx_;
+
 public:
     /// @name Layer interface (the layer-object concept in b2m/nn/layer.hpp)
     ///@{
@@ -93,13 +98,12 @@ public:
 
     const matrix<T>& forward(const matrix<T>& x, const step_context&) {
         require_image_rows([this] { return name(); }, x, in_);
-        x_ = &x;
         const std::size_t B = x.shape(0), P = in_.pixels(), R = g_.rows(), Ci = in_.channels;
+        this->begin_forward(x, B, out_.size());
         chunk_ = detail::images_per_chunk(B, R, P, budget_);
         const std::size_t ld = chunk_ * P;
         ensure_shape(col_, R, ld);
         ensure_shape(xcm_, Ci, ld);
-        ensure_shape(y_, B, out_.size());
         for (std::size_t s0 = 0; s0 < B; s0 += chunk_) {
             const std::size_t ns = std::min(chunk_, B - s0);
             T* ys = y_.data() + s0 * out_.size();
@@ -118,7 +122,7 @@ public:
     }
 
     const matrix<T>& backward(const matrix<T>& gy, bool need_input_grad) {
-        if (gy.shape() != y_.shape()) throw_shape_mismatch(name() + " backward", "gradient", gy.shape(), "output", y_.shape());
+        this->begin_backward(gy, need_input_grad);  // checks gy; gx_ shaped like x, or empty
         const std::size_t B = gy.shape(0), P = in_.pixels(), R = g_.rows(), Ci = in_.channels, Co = o_.out_channels;
         const std::size_t ld = chunk_ * P;
         if (o_.bias) {
@@ -130,12 +134,7 @@ public:
                 gb_.data()[pl % Co] += acc;
             }
         }
-        if (need_input_grad) {
-            ensure_shape(gx_, B, in_.size());
-            ensure_shape(gxcm_, Ci, ld);
-        } else {
-            ensure_shape(gx_, 0, 0);
-        }
+        if (need_input_grad) ensure_shape(gxcm_, Ci, ld);
         const bool one_chunk = chunk_ >= B;
         for (std::size_t s0 = 0; s0 < B; s0 += chunk_) {
             const std::size_t ns = std::min(chunk_, B - s0);
@@ -177,21 +176,14 @@ private:
     detail::window_geometry g_;
     std::size_t chunk_ = 1;
     std::size_t budget_ = detail::default_im2col_budget;
-    matrix<T> w_, gw_, b_, gb_, col_, xcm_, gxcm_, y_, gx_;
-    const matrix<T>* x_ = nullptr;
+    matrix<T> w_, gw_, b_, gb_, col_, xcm_, gxcm_;
 };
 
-/// Spec of a transposed conv2d on input images of shape `input`.
-struct conv_transpose2d {
-    conv_transpose2d_options options; ///< Hyper-parameters.
-    image_shape input;                ///< (C_in, H, W); unset while input_left_out.
-    bool input_left_out = false;  ///< true: filled in by nn::sequential (make() alone throws)
-
-    /// Input left out: nn::sequential gives it the image shape the layers before produce
-    /// (nn/shape_flow.hpp); an explicit input must equal that shape.
-    constexpr explicit conv_transpose2d(const conv_transpose2d_options& o) : options(o), input_left_out(true) {}
-    /// Input shape given: checked against the layer before inside nn::sequential.
-    constexpr conv_transpose2d(const conv_transpose2d_options& o, const image_shape& in) : options(o), input(in) {}
+/// Spec of a transposed conv2d on input images of shape `input`: the input left out
+/// (nn::conv_transpose2d(options)) is the image shape the layers before produce inside
+/// nn::sequential (nn/shape_flow.hpp); a given one must equal that shape.
+struct conv_transpose2d : image_layer_spec<conv_transpose2d, conv_transpose2d_options, image_shape> {
+    using image_layer_spec::image_layer_spec;
     /// Shape of the output images (0 sizes when the input is left out).
     constexpr image_shape output_shape() const {
         const auto& o = options;
@@ -205,22 +197,11 @@ struct conv_transpose2d {
         return "nn::conv_transpose2d(out_channels " + std::to_string(options.out_channels) + ", kernel " +
                std::to_string(options.kernel) + ", stride " + std::to_string(options.stride) + ")";
     }
-    /// The spec with its left-out input taken from `in` (a given input is checked against it;
-    /// shape_error on a mismatch or when `in` has no shape). See nn/shape_flow.hpp.
-    conv_transpose2d with_input(const flow_shape& in) const {
-        conv_transpose2d r = *this;
-        r.input = detail::flow_input_image([this] { return name(); }, in, input, input_left_out);
-        r.input_left_out = false;
-        return r;
-    }
-    /// What flows past this layer: its output shape.
-    flow_shape output_flow(const flow_shape&) const { return flow_shape::of(output_shape()); }
-    /// The layer object for scalar type T; throws b2m::shape_error while the input is left out.
+
+private:
+    friend image_layer_spec;
     template <real T>
-    conv_transpose2d_layer<T> make() const {
-        detail::require_input_given(input_left_out, name());
-        return conv_transpose2d_layer<T>(options, input);
-    }
+    conv_transpose2d_layer<T> make_layer() const { return conv_transpose2d_layer<T>(options, input); }
 };
 
 } // namespace b2m::nn

@@ -36,6 +36,21 @@ inline std::string to_string(const image_shape& s) {
            std::to_string(s.width) + ")";
 }
 
+/// Shape of one channel-major signal: channels x length.
+struct signal_shape {
+    std::size_t channels = 0; ///< C
+    std::size_t length = 0;   ///< L, steps per channel
+    constexpr std::size_t size() const { return channels * length; } ///< C*L, the row width of a batch.
+    constexpr bool operator==(const signal_shape&) const = default; ///< Same C and L.
+    /// The same data seen as an image of height 1 (for batch_norm, pooling).
+    constexpr image_shape image() const { return {channels, 1, length}; }
+};
+
+/// Text "(C=16, L=100)".
+inline std::string to_string(const signal_shape& s) {
+    return "(C=" + std::to_string(s.channels) + ", L=" + std::to_string(s.length) + ")";
+}
+
 /// Output length of a convolution along one axis: floor((n + 2p - d(k-1) - 1) / s) + 1,
 /// or 0 when the dilated kernel does not fit in the padded input.
 constexpr std::size_t conv_out_size(std::size_t n, std::size_t kernel, std::size_t stride, std::size_t padding,

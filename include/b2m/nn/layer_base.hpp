@@ -76,6 +76,16 @@ protected:
         ensure_shape_like(gx_, *x_);
         return gx_;
     }
+    /// begin_backward for a layer whose backward adds its parameter gradients whether or not
+    /// the input gradient is asked for: requires gy shaped like the last output (shape_error
+    /// "<name> backward: ..." otherwise); then shapes gx_ like the last input when
+    /// need_input_grad and empties it otherwise; returns gx_ (contents unspecified).
+    matrix<T>& begin_backward(const matrix<T>& gy, bool need_input_grad) {
+        check_output_grad(gy);
+        if (need_input_grad) ensure_shape_like(gx_, *x_);
+        else ensure_shape(gx_, 0, 0);
+        return gx_;
+    }
     /// Throws shape_error naming the layer when gy's shape is not the last output's.
     void check_output_grad(const matrix<T>& gy) const {
         if (gy.shape() != y_.shape())

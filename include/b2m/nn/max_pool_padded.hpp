@@ -19,9 +19,10 @@
 
 #include "b2m/core/error.hpp"
 #include "b2m/core/parallel.hpp"
-#include "b2m/nn/conv1d.hpp"
 #include "b2m/nn/image.hpp"
+#include "b2m/nn/image_layer_spec.hpp"
 #include "b2m/nn/layer.hpp"
+#include "b2m/nn/layer_base.hpp"
 #include "b2m/nn/shape_flow.hpp"
 
 namespace b2m::nn {
@@ -36,7 +37,10 @@ struct padded_pool_options {
 /// The layer object of max_pool2d_padded and max_pool1d for scalar type T: no parameters;
 /// holds and owns its output, input-gradient and argmax buffers.
 template <real T>
-class max_pool_padded_layer {
+class max_pool_padded_layer : public layer_base<max_pool_padded_layer<T>, T> {
+    using base = layer_base<max_pool_padded_layer<T>, T>;
+    using base::y_, base::gx_;
+
 public:
     /// @name Layer interface (the layer-object concept in b2m/nn/layer.hpp)
     ///@{
@@ -60,12 +64,11 @@ public:
             throw shape_error(name() + ": kernel exceeds the padded input " + to_string(in));
         out_ = {in.channels, (in.height + 2 * ph - kh) / sh + 1, (in.width + 2 * pw - kw) / sw + 1};
     }
-    void init(rng&) {}
 
     const matrix<T>& forward(const matrix<T>& x, const step_context&) {
         require_image_rows([this] { return name(); }, x, in_);
         const std::size_t B = x.shape(0), planes = B * in_.channels;
-        ensure_shape(y_, B, out_.size());
+        this->begin_forward(x, B, out_.size());
         arg_.resize(y_.size());
         const std::size_t H = in_.height, W = in_.width, Ho = out_.height, Wo = out_.width;
         parallel_for(planes, items_per_thread(H * W), [&](std::size_t b, std::size_t e) {
@@ -96,13 +99,9 @@ public:
     }
 
     const matrix<T>& backward(const matrix<T>& gy, bool need_input_grad) {
-        if (!need_input_grad) {
-            ensure_shape(gx_, 0, 0);
-            return gx_;
-        }
-        if (gy.shape() != y_.shape()) throw_shape_mismatch(name() + " backward", "gradient", gy.shape(), "output", y_.shape());
+        if (this->skip_input_grad(need_input_grad)) return gx_;
+        this->begin_backward(gy);
         const std::size_t B = gy.shape(0), planes = B * in_.channels, HW = in_.pixels(), O = out_.pixels();
-        ensure_shape(gx_, B, in_.size());
         parallel_for(planes, items_per_thread(HW), [&](std::size_t b, std::size_t e) {
             for (std::size_t pl = b; pl < e; ++pl) {
                 T* dst = gx_.data() + pl * HW;
@@ -112,8 +111,6 @@ public:
         });
         return gx_;
     }
-    template <class F>
-    void for_each_param(F&&) {}
     ///@}
 
     const image_shape& input_shape() const { return in_; }   ///< (C, H, W)
@@ -128,19 +125,13 @@ public:
 private:
     image_shape in_, out_;
     std::size_t kh_, kw_, sh_, sw_, ph_, pw_;
-    matrix<T> y_, gx_;
     std::vector<std::uint32_t> arg_;
 };
 
-/// Spec: k x k max pooling with stride and padding over images `input` (nn.MaxPool2d).
-struct max_pool2d_padded {
-    padded_pool_options options; ///< Kernel, stride, padding.
-    image_shape input;           ///< (C, H, W); unset while input_left_out.
-    bool input_left_out = false;  ///< true: filled in by nn::sequential (make() alone throws)
-    /// Input left out: nn::sequential gives it the image shape the layers before produce.
-    constexpr explicit max_pool2d_padded(const padded_pool_options& o) : options(o), input_left_out(true) {}
-    /// Input shape given: checked against the layer before inside nn::sequential.
-    constexpr max_pool2d_padded(const padded_pool_options& o, const image_shape& in) : options(o), input(in) {}
+/// Spec: k x k max pooling with stride and padding over images `input` (nn.MaxPool2d); the
+/// input may be left out inside nn::sequential (nn/shape_flow.hpp).
+struct max_pool2d_padded : image_layer_spec<max_pool2d_padded, padded_pool_options, image_shape> {
+    using image_layer_spec::image_layer_spec;
     /// The stride in effect (options.stride, or the kernel when it is 0).
     constexpr std::size_t stride() const { return options.stride == 0 ? options.kernel : options.stride; }
     /// (C, H_out, W_out); 0 sizes when the input is left out or the kernel does not fit.
@@ -154,34 +145,20 @@ struct max_pool2d_padded {
         return "nn::max_pool2d_padded(kernel " + std::to_string(options.kernel) + ", stride " + std::to_string(stride()) +
                ", padding " + std::to_string(options.padding) + ")";
     }
-    /// The spec with its left-out input taken from `in` (a given input is checked against it;
-    /// shape_error on a mismatch or when `in` has no shape). See nn/shape_flow.hpp.
-    max_pool2d_padded with_input(const flow_shape& in) const {
-        max_pool2d_padded r = *this;
-        r.input = detail::flow_input_image([this] { return name(); }, in, input, input_left_out);
-        r.input_left_out = false;
-        return r;
-    }
-    /// What flows past this layer: its output shape.
-    flow_shape output_flow(const flow_shape&) const { return flow_shape::of(output_shape()); }
-    /// The layer object for scalar type T; throws b2m::shape_error while the input is left out.
+
+private:
+    friend image_layer_spec;
     template <real T>
-    max_pool_padded_layer<T> make() const {
-        detail::require_input_given(input_left_out, name());
+    max_pool_padded_layer<T> make_layer() const {
         return max_pool_padded_layer<T>(input, options.kernel, options.kernel, stride(), stride(), options.padding,
                                         options.padding);
     }
 };
 
-/// Spec: max pooling along the length of channel-major signals `input` (nn.MaxPool1d).
-struct max_pool1d {
-    padded_pool_options options; ///< Kernel, stride, padding (along L).
-    signal_shape input;          ///< (C, L); unset while input_left_out.
-    bool input_left_out = false;  ///< true: filled in by nn::sequential (make() alone throws)
-    /// Input left out: nn::sequential gives it the signal shape the layers before produce.
-    constexpr explicit max_pool1d(const padded_pool_options& o) : options(o), input_left_out(true) {}
-    /// Input shape given: checked against the layer before inside nn::sequential.
-    constexpr max_pool1d(const padded_pool_options& o, const signal_shape& in) : options(o), input(in) {}
+/// Spec: max pooling along the length of channel-major signals `input` (nn.MaxPool1d); the
+/// input may be left out inside nn::sequential (nn/shape_flow.hpp).
+struct max_pool1d : image_layer_spec<max_pool1d, padded_pool_options, signal_shape> {
+    using image_layer_spec::image_layer_spec;
     /// The stride in effect (options.stride, or the kernel when it is 0).
     constexpr std::size_t stride() const { return options.stride == 0 ? options.kernel : options.stride; }
     /// (C, L_out); L_out is 0 when the input is left out or the kernel does not fit.
@@ -195,20 +172,11 @@ struct max_pool1d {
         return "nn::max_pool1d(kernel " + std::to_string(options.kernel) + ", stride " + std::to_string(stride()) +
                ", padding " + std::to_string(options.padding) + ")";
     }
-    /// The spec with its left-out input taken from `in` (a given input is checked against it;
-    /// shape_error on a mismatch or when `in` has no shape). See nn/shape_flow.hpp.
-    max_pool1d with_input(const flow_shape& in) const {
-        max_pool1d r = *this;
-        r.input = detail::flow_input_signal([this] { return name(); }, in, input, input_left_out);
-        r.input_left_out = false;
-        return r;
-    }
-    /// What flows past this layer: its output shape.
-    flow_shape output_flow(const flow_shape&) const { return flow_shape::of(output_shape().image()); }
-    /// The layer object for scalar type T; throws b2m::shape_error while the input is left out.
+
+private:
+    friend image_layer_spec;
     template <real T>
-    max_pool_padded_layer<T> make() const {
-        detail::require_input_given(input_left_out, name());
+    max_pool_padded_layer<T> make_layer() const {
         return max_pool_padded_layer<T>(input.image(), 1, options.kernel, 1, stride(), 0, options.padding);
     }
 };

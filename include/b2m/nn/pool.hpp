@@ -18,7 +18,9 @@
 
 #include "b2m/core/error.hpp"
 #include "b2m/nn/image.hpp"
+#include "b2m/nn/image_layer_spec.hpp"
 #include "b2m/nn/layer.hpp"
+#include "b2m/nn/layer_base.hpp"
 #include "b2m/nn/shape_flow.hpp"
 
 namespace b2m::nn {
@@ -31,7 +33,10 @@ struct pool2d_options {
 
 namespace detail {
 template <real T, bool Max>
-class pool2d_layer {
+class pool2d_layer : public layer_base<pool2d_layer<T, Max>, T> {
+    using base = layer_base<pool2d_layer<T, Max>, T>;
+    using base::y_, base::gx_;
+
 public:
     static constexpr int rank_out = 4;
 
@@ -43,12 +48,11 @@ public:
             throw shape_error(name() + ": kernel " + std::to_string(k_) + " exceeds input " + to_string(in));
         out_ = {in.channels, (in.height - k_) / s_ + 1, (in.width - k_) / s_ + 1};
     }
-    void init(rng&) {}
 
     const matrix<T>& forward(const matrix<T>& x, const step_context&) {
         require_image_rows([this] { return name(); }, x, in_);
         const std::size_t B = x.shape(0), planes = B * in_.channels;
-        ensure_shape(y_, B, out_.size());
+        this->begin_forward(x, B, out_.size());
         if constexpr (Max) arg_.resize(y_.size());  // no reallocation once the capacity suffices
         const std::size_t H = in_.height, W = in_.width, Ho = out_.height, Wo = out_.width;
         parallel_for(planes, items_per_thread(in_.height * in_.width), [&](std::size_t b, std::size_t e) {
@@ -80,13 +84,9 @@ public:
     }
 
     const matrix<T>& backward(const matrix<T>& gy, bool need_input_grad) {
-        if (!need_input_grad) {
-            ensure_shape(gx_, 0, 0);
-            return gx_;
-        }
-        if (gy.shape() != y_.shape()) throw_shape_mismatch(name() + " backward", "gradient", gy.shape(), "output", y_.shape());
+        if (this->skip_input_grad(need_input_grad)) return gx_;
+        this->begin_backward(gy);
         const std::size_t B = gy.shape(0), planes = B * in_.channels;
-        ensure_shape(gx_, B, in_.size());
         const std::size_t H = in_.height, W = in_.width, Ho = out_.height, Wo = out_.width;
         parallel_for(planes, items_per_thread(in_.height * in_.width), [&](std::size_t b, std::size_t e) {
             for (std::size_t pl = b; pl < e; ++pl) {
@@ -109,8 +109,6 @@ public:
         });
         return gx_;
     }
-    template <class F>
-    void for_each_param(F&&) {}
 
     const image_shape& input_shape() const { return in_; }
     const image_shape& output_shape() const { return out_; }
@@ -122,19 +120,15 @@ public:
 private:
     std::size_t k_, s_;
     image_shape in_, out_;
-    matrix<T> y_, gx_;
     std::vector<std::uint32_t> arg_;  // max pooling: flat index of the maximum in its plane
 };
 
+/// Spec of max (Max) or average pooling; the input may be left out inside nn::sequential.
 template <bool Max>
-struct pool2d_spec {
-    pool2d_options options;
-    image_shape input;
-    bool input_left_out = false;  ///< true: filled in by nn::sequential (make() alone throws)
-    /// Input left out: nn::sequential gives it the image shape the layers before produce.
-    constexpr explicit pool2d_spec(const pool2d_options& o) : options(o), input_left_out(true) {}
-    /// Input shape given: checked against the layer before inside nn::sequential.
-    constexpr pool2d_spec(const pool2d_options& o, const image_shape& in) : options(o), input(in) {}
+struct pool2d_spec : image_layer_spec<pool2d_spec<Max>, pool2d_options, image_shape> {
+    using base = image_layer_spec<pool2d_spec<Max>, pool2d_options, image_shape>;
+    using base::base, base::options, base::input, base::input_left_out;
+    /// (C, H_out, W_out); 0 sizes when the input is left out or the kernel does not fit.
     constexpr image_shape output_shape() const {
         const std::size_t s = options.stride == 0 ? options.kernel : options.stride;
         if (input_left_out) return {0, 0, 0};
@@ -145,21 +139,11 @@ struct pool2d_spec {
     std::string name() const {
         return std::string(Max ? "nn::max_pool2d" : "nn::avg_pool2d") + "(kernel " + std::to_string(options.kernel) + ")";
     }
-    /// The spec with its left-out input taken from `in` (a given input is checked against it;
-    /// shape_error on a mismatch or when `in` has no shape). See nn/shape_flow.hpp.
-    pool2d_spec with_input(const flow_shape& in) const {
-        pool2d_spec r = *this;
-        r.input = flow_input_image([this] { return name(); }, in, input, input_left_out);
-        r.input_left_out = false;
-        return r;
-    }
-    /// What flows past this layer: its output shape.
-    flow_shape output_flow(const flow_shape&) const { return flow_shape::of(output_shape()); }
+
+private:
+    friend base;
     template <real T>
-    pool2d_layer<T, Max> make() const {
-        require_input_given(input_left_out, name());
-        return pool2d_layer<T, Max>(options, input);
-    }
+    pool2d_layer<T, Max> make_layer() const { return pool2d_layer<T, Max>(options, input); }
 };
 } // namespace detail
 
@@ -174,7 +158,10 @@ using avg_pool2d = detail::pool2d_spec<false>;
 
 /// Global average pooling: (B, C*H*W) -> (B, C), the mean of each channel's plane.
 template <real T>
-class global_avg_pool_layer {
+class global_avg_pool_layer : public layer_base<global_avg_pool_layer<T>, T> {
+    using base = layer_base<global_avg_pool_layer<T>, T>;
+    using base::y_, base::gx_;
+
 public:
     /// @name Layer interface (the layer-object concept in b2m/nn/layer.hpp)
     ///@{
@@ -183,16 +170,14 @@ public:
     /// (b2m::shape_error naming both shapes otherwise) and returns the channel means (B, C);
     /// backward spreads gy (B, C) evenly over each plane, dL/dx = gy / (H*W) (empty when
     /// !need_input_grad); for_each_param visits nothing.
-    static constexpr int rank_out = 2;
     /// Requires a non-empty input shape (b2m::shape_error otherwise).
     explicit global_avg_pool_layer(const image_shape& in) : in_(in) {
         if (in.size() == 0) throw shape_error("nn::global_avg_pool: input " + to_string(in) + " is empty");
     }
-    void init(rng&) {}
     const matrix<T>& forward(const matrix<T>& x, const step_context&) {
         require_image_rows("nn::global_avg_pool", x, in_);
         const std::size_t B = x.shape(0), C = in_.channels, P = in_.pixels();
-        ensure_shape(y_, B, C);
+        this->begin_forward(x, B, C);
         for (std::size_t pl = 0; pl < B * C; ++pl) {
             const T* src = x.data() + pl * P;
             T acc = 0;
@@ -202,14 +187,9 @@ public:
         return y_;
     }
     const matrix<T>& backward(const matrix<T>& gy, bool need_input_grad) {
-        if (!need_input_grad) {
-            ensure_shape(gx_, 0, 0);
-            return gx_;
-        }
-        if (gy.shape() != y_.shape())
-            throw_shape_mismatch("nn::global_avg_pool backward", "gradient", gy.shape(), "output", y_.shape());
+        if (this->skip_input_grad(need_input_grad)) return gx_;
+        this->begin_backward(gy);
         const std::size_t B = gy.shape(0), C = in_.channels, P = in_.pixels();
-        ensure_shape(gx_, B, in_.size());
         for (std::size_t pl = 0; pl < B * C; ++pl) {
             const T share = gy.data()[pl] / T(P);
             T* dst = gx_.data() + pl * P;
@@ -217,14 +197,13 @@ public:
         }
         return gx_;
     }
-    template <class F>
-    void for_each_param(F&&) {}
+    /// Text naming the layer, for messages.
+    std::string name() const { return "nn::global_avg_pool"; }
     ///@}
     const image_shape& input_shape() const { return in_; } ///< (C, H, W)
 
 private:
     image_shape in_;
-    matrix<T> y_, gx_;
 };
 
 /// Spec: global average pooling of images of shape `input` to (B, channels). With no

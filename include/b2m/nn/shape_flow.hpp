@@ -90,6 +90,21 @@ image_shape flow_input_image(Name&& layer, const flow_shape& in, const image_sha
     else throw_flow_input(layer, in, given, left_out);
 }
 
+/// The input signal of the spec `layer` (a string or a callable returning one): the flowing
+/// image (C, 1, L) as (C, L) when `left_out`, else `given` checked against the flow.
+template <class Name>
+signal_shape flow_input_signal(Name&& layer, const flow_shape& in, const signal_shape& given, bool left_out) {
+    if (left_out && in.has_image() && in.image.height != 1) {
+        std::string name;
+        if constexpr (std::is_invocable_v<Name>) name = layer();
+        else name = layer;
+        throw shape_error(name + " left its input shape out, but the layer before gives images " + to_string(in.image) +
+                          ", not signals (height 1)");
+    }
+    const image_shape s = flow_input_image(layer, in, given.image(), left_out);
+    return {s.channels, s.width};
+}
+
 /// Throws shape_error when a spec whose input was left out is made outside nn::sequential.
 inline void require_input_given(bool left_out, const std::string& layer) {
     if (left_out)

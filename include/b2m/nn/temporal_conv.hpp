@@ -23,6 +23,7 @@
 #include "b2m/core/gemm.hpp"
 #include "b2m/core/parallel.hpp"
 #include "b2m/nn/layer.hpp"
+#include "b2m/nn/layer_base.hpp"
 #include "b2m/nn/sequence.hpp"
 
 namespace b2m::nn {
@@ -40,7 +41,10 @@ struct temporal_conv_options {
 /// "bias" (1, out), their gradients and the im2col / output buffers; keeps a pointer to the last
 /// forward's input.
 template <real T>
-class temporal_conv_layer {
+class temporal_conv_layer : public layer_base<temporal_conv_layer<T>, T> {
+    using base = layer_base<temporal_conv_layer<T>, T>;
+    using base::y_, base::gx_;
+
 public:
     /// @name Layer interface (the layer-object concept in b2m/nn/layer.hpp)
     ///@{
@@ -56,7 +60,7 @@ public:
     temporal_conv_layer(std::size_t in, std::size_t out, std::size_t kernel, temporal_conv_options o)
         : F_(in), K_(out), k_(kernel), opt_(o) {
         if (in == 0 || out == 0 || kernel == 0 || o.dilation == 0)
-            throw shape_error(label() + ": in, out, kernel size and dilation must be positive");
+            throw shape_error(name() + ": in, out, kernel size and dilation must be positive");
         w_ = xt::zeros<T>({k_ * F_, K_});
         gw_ = xt::zeros<T>({k_ * F_, K_});
         b_ = xt::zeros<T>({std::size_t(1), K_});
@@ -72,17 +76,17 @@ public:
     }
 
     const matrix<T>& forward(const matrix<T>& x, const step_context&) {
-        const std::size_t steps = sequence_steps([this] { return label(); }, x, F_), B = x.shape(0);
+        const std::size_t steps = sequence_steps([this] { return name(); }, x, F_), B = x.shape(0);
         const std::size_t span = (k_ - 1) * opt_.dilation;
         if (opt_.padding == time_padding::valid && steps <= span)
-            throw shape_error(label() + ": input has shape " + shape_string(x.shape()) + ", i.e. " +
+            throw shape_error(name() + ": input has shape " + shape_string(x.shape()) + ", i.e. " +
                               std::to_string(steps) + " steps, fewer than the kernel's span of " +
                               std::to_string(span + 1) + " steps that 'valid' padding needs");
         T_ = steps;
         To_ = opt_.padding == time_padding::valid ? steps - span : steps;
         left_ = opt_.padding == time_padding::causal ? span : opt_.padding == time_padding::same ? span / 2 : 0;
-        x_ = &x;
         const std::size_t kf = k_ * F_, rows = B * To_;
+        this->begin_forward(x, B, To_ * K_);
         ensure_shape(col_, rows, kf);
         parallel_for(rows, items_per_thread(kf), [&](std::size_t r0, std::size_t r1) {
             for (std::size_t r = r0; r < r1; ++r) {
@@ -95,27 +99,21 @@ public:
                 }
             }
         });
-        ensure_shape(y_, B, To_ * K_);
         for (std::size_t r = 0; r < rows; ++r) std::copy_n(b_.data(), K_, y_.data() + r * K_);
         gemm_raw<T>(false, false, rows, K_, kf, T(1), col_.data(), kf, w_.data(), K_, T(1), y_.data(), K_);
         return y_;
     }
 
     const matrix<T>& backward(const matrix<T>& gy, bool need_input_grad) {
-        if (gy.shape() != y_.shape())
-            throw_shape_mismatch(label() + " backward", "dL/d(output)", gy.shape(), "the output", y_.shape());
+        this->begin_backward(gy, need_input_grad);  // checks gy; gx_ shaped like x, or empty
         const std::size_t B = y_.shape(0), kf = k_ * F_, rows = B * To_;
         gemm_raw<T>(true, false, kf, K_, rows, T(1), col_.data(), kf, gy.data(), K_, T(1), gw_.data(), K_);
         if (opt_.bias)
             for (std::size_t r = 0; r < rows; ++r)
                 for (std::size_t j = 0; j < K_; ++j) gb_.data()[j] += gy.data()[r * K_ + j];
-        if (!need_input_grad) {
-            ensure_shape(gx_, 0, 0);
-            return gx_;
-        }
+        if (!need_input_grad) return gx_;
         ensure_shape(dcol_, rows, kf);
         gemm_raw<T>(false, true, rows, kf, K_, T(1), gy.data(), K_, w_.data(), K_, T(0), dcol_.data(), kf);
-        ensure_shape(gx_, B, T_ * F_);
         gx_.fill(T(0));
         // Scatter-add; rows of one sequence only touch that sequence, so split by sequence.
         parallel_for(B, items_per_thread(To_ * k_ * F_), [&](std::size_t b0, std::size_t b1) {
@@ -138,6 +136,14 @@ public:
         f("weight", w_, gw_);
         if (opt_.bias) f("bias", b_, gb_);
     }
+    /// Text naming the layer, for messages.
+    std::string name() const {
+        const char* pad = opt_.padding == time_padding::causal ? "causal"
+                          : opt_.padding == time_padding::same ? "same"
+                                                               : "valid";
+        return "nn::temporal_conv(" + std::to_string(F_) + ", " + std::to_string(K_) + ", kernel " +
+               std::to_string(k_) + ", " + pad + ")";
+    }
     ///@}
     matrix<T>& weight() { return w_; } ///< (k*in, out): weight(s*in + f, o) = PyTorch's conv1d.weight[o, f, s].
     matrix<T>& bias() { return b_; }   ///< (1, out); zero without a bias.
@@ -146,18 +152,10 @@ public:
     std::size_t kernel_size() const { return k_; }   ///< k, taps.
 
 private:
-    std::string label() const {
-        const char* pad = opt_.padding == time_padding::causal ? "causal"
-                          : opt_.padding == time_padding::same ? "same"
-                                                               : "valid";
-        return "nn::temporal_conv(" + std::to_string(F_) + ", " + std::to_string(K_) + ", kernel " +
-               std::to_string(k_) + ", " + pad + ")";
-    }
     std::size_t F_, K_, k_;
     temporal_conv_options opt_;
     std::size_t T_ = 0, To_ = 0, left_ = 0;
-    matrix<T> w_, gw_, b_, gb_, col_, y_, dcol_, gx_;
-    const matrix<T>* x_ = nullptr;
+    matrix<T> w_, gw_, b_, gb_, col_, dcol_;
 };
 
 /// Spec: `in` features per step -> `out` channels, kernel of `kernel` steps.
