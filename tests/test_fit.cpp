@@ -229,6 +229,35 @@ TEST_CASE("validation data without the brain field is scored by accuracy only") 
     CHECK(rb.epochs.back().val_accuracy > rb.epochs.front().val_accuracy);
 }
 
+TEST_CASE("train_accuracy is each step's argmax accuracy on the labels - NaN without labels") {
+    const auto d = make_data(200, 7);
+    // lr 0: the parameters never change, so every step's forward pass is the initial
+    // student's prediction (no dropout), whatever the batch order and size
+    auto frozen = train::make_trainer(nn::sequential(nn::dense(6, 16), nn::relu{}, nn::dense(16, 3)),
+                                      loss::cross_entropy(nn::output, data::labels), optim::sgd({.lr = 0}), {.seed = 5});
+    const auto fr = train::fit(frozen, d, nullptr, {.epochs = 2, .batch_size = 48, .shuffle_seed = 2});
+    const double expected = data::accuracy(frozen.predict(d.x), d.labels);
+    REQUIRE(fr.epochs.size() == 2);
+    for (const auto& e : fr.epochs) {
+        REQUIRE_FALSE(std::isnan(e.train_accuracy));
+        CHECK(e.train_accuracy == doctest::Approx(expected).epsilon(1e-12));
+    }
+    // learning: the running accuracy rises, and ends close to the trained student's
+    auto learner = train::make_trainer(nn::sequential(nn::dense(6, 16), nn::relu{}, nn::dense(16, 3)),
+                                       loss::cross_entropy(nn::output, data::labels), optim::adam({.lr = 1e-2}), {.seed = 1});
+    const auto lr = train::fit(learner, d, nullptr, {.epochs = 15, .batch_size = 32, .shuffle_seed = 3});
+    CHECK(lr.epochs.back().train_accuracy > lr.epochs.front().train_accuracy + 0.2);
+    CHECK(lr.epochs.back().train_accuracy > 0.85);
+    CHECK(lr.epochs.back().train_accuracy <= 1.0);
+    // no labels in the training data (a brain-only objective): NaN
+    auto unlabelled = d;
+    unlabelled.labels = index_vector();
+    auto regressor = train::make_trainer(nn::sequential(nn::dense(6, 16), nn::relu{}, nn::dense(16, 3)),
+                                         loss::mse(nn::output, data::brain), optim::adam({.lr = 1e-2}), {.seed = 1});
+    const auto rr = train::fit(regressor, unlabelled, nullptr, {.epochs = 1, .batch_size = 32});
+    CHECK(std::isnan(rr.epochs[0].train_accuracy));
+}
+
 TEST_CASE("batch plans never leave a single trial alone, and drop_last drops the rest") {
     const train::batch_plan p{65, 32};
     REQUIRE(p.count() == 2);

@@ -31,7 +31,11 @@ struct epoch_record {
     double lr = 0;          ///< the learning rate this epoch trained with
     double train_total = 0; ///< the weighted objective, mean over the epoch's training batches (weighted by rows)
     std::vector<double> train_terms; ///< each term's unweighted value, mean over the training batches (weighted by rows)
-    double train_accuracy = std::numeric_limits<double>::quiet_NaN(); ///< not measured by train::fit (stays NaN)
+    /// Argmax accuracy of the student's output on the training labels over the epoch's steps
+    /// (weighted by rows), each batch scored by its own step's forward pass: training mode
+    /// (dropout on) and the parameters before that step's update, as the running accuracy
+    /// of a training loop. NaN when the training data has no labels.
+    double train_accuracy = std::numeric_limits<double>::quiet_NaN();
     double val_total = std::numeric_limits<double>::quiet_NaN();      ///< the weighted objective on the validation data (NaN when it lacks the training data's fields)
     std::vector<double> val_terms;  ///< each term's value on the validation data (empty when val_total is NaN)
     double val_accuracy = std::numeric_limits<double>::quiet_NaN();   ///< argmax accuracy on the validation labels

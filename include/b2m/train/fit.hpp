@@ -191,6 +191,7 @@ fit_report fit_loop(Trainer& trainer, const batch<T>& data, const batch<T>* vali
         rec.lr = trainer.optimizer().lr;
         rec.weights = weights;
         rec.train_terms.assign(Trainer::num_terms, 0.0);
+        double train_correct = 0;  // labelled training rows the step's forward pass classified right
         for (std::size_t s = 0; s < steps; ++s) {
             const std::size_t begin = plan.begin(s), end = plan.end(s);
             gather(data, std::span<const std::size_t>(order.data() + begin, end - begin), b);
@@ -206,8 +207,12 @@ fit_report fit_loop(Trainer& trainer, const batch<T>& data, const batch<T>* vali
             const double w = double(end - begin) / double(plan.end(steps - 1));
             rec.train_total += w * double(r.total);
             for (std::size_t k = 0; k < Trainer::num_terms; ++k) rec.train_terms[k] += w * double(r.values[k]);
+            // The step's forward pass (training mode, parameters before this step's update)
+            // is still the student's output: its argmax against the batch's labels.
+            if (b.labels.size()) train_correct += accuracy(trainer.student().output(), b.labels) * double(end - begin);
             (detail::callback_step(callbacks, state, s + 1, steps, double(r.total)), ...);
         }
+        if (data.labels.size()) rec.train_accuracy = train_correct / double(plan.end(steps - 1));
         if (validation) {
             // The objective is evaluated on validation data that carries the training data's
             // fields; otherwise (e.g. held-out stimuli without brain recordings) only the
