@@ -34,7 +34,7 @@ vector<T> pearson_columns(const matrix<T>& a, const matrix<T>& b) {
     detail::require_same_shape("pearson_columns", a, b);
     const std::size_t n = a.shape(0), c = a.shape(1);
     vector<T> r = vector<T>::from_shape({c});
-    parallel_for(c, 64, [&](std::size_t c0, std::size_t c1) {
+    parallel_for(c, row_grain, [&](std::size_t c0, std::size_t c1) {
         for (std::size_t j = c0; j < c1; ++j) {
             double ma = 0, mb = 0;
             for (std::size_t i = 0; i < n; ++i) ma += double(a(i, j)), mb += double(b(i, j));
@@ -66,7 +66,7 @@ vector<T> r2_columns(const matrix<T>& y_true, const matrix<T>& y_pred) {
     detail::require_same_shape("r2_columns", y_true, y_pred);
     const std::size_t n = y_true.shape(0), c = y_true.shape(1);
     vector<T> r = vector<T>::from_shape({c});
-    parallel_for(c, 64, [&](std::size_t c0, std::size_t c1) {
+    parallel_for(c, row_grain, [&](std::size_t c0, std::size_t c1) {
         for (std::size_t j = c0; j < c1; ++j) {
             double m = 0;
             for (std::size_t i = 0; i < n; ++i) m += double(y_true(i, j));

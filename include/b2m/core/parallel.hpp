@@ -50,10 +50,35 @@ inline void set_num_threads(int n) {
 inline constexpr std::size_t parallel_grain = std::size_t(1) << 15;
 
 /// The min_per_thread argument of parallel_for for items that each cost about
-/// `cost_per_item` operations: below parallel_grain of work per thread, run serially.
-constexpr std::size_t items_per_thread(std::size_t cost_per_item) {
-    return std::max<std::size_t>(1, parallel_grain / std::max<std::size_t>(1, cost_per_item));
+/// `cost_per_item` units of `grain`: below `grain` units per thread, run serially.
+constexpr std::size_t items_per_thread(std::size_t cost_per_item, std::size_t grain = parallel_grain) {
+    return std::max<std::size_t>(1, grain / std::max<std::size_t>(1, cost_per_item));
 }
+
+// Grains: the min_per_thread arguments of parallel_for, one per kind of loop, so each value
+// is written once. They were tuned loop by loop, not derived from parallel_grain; they keep
+// their values so every loop is chunked as before.
+
+/// Element-wise passes (1 << 14 elements a thread): random fills, the SGD update, dropout,
+/// sampling, autodiff element-wise operations; per element of a row-major matrix when the
+/// loop runs over rows (items_per_thread(cols, elementwise_grain)). Adam's fused update,
+/// activations and gradient accumulation use parallel_grain (1 << 15) elements instead:
+/// an older choice, kept so that their chunking is unchanged.
+inline constexpr std::size_t elementwise_grain = std::size_t(1) << 14;
+/// Row loops whose elements are transcendental (exp, log: softmax, logsumexp): elements a
+/// thread, for items_per_thread(cols, transcendental_grain).
+inline constexpr std::size_t transcendental_grain = 4096;
+/// Loops over rows or columns where each item is a pass over one row or column of unknown
+/// length (column statistics, row normalization, adding an intercept, per-row weights).
+inline constexpr std::size_t row_grain = 64;
+/// Loops over rows where each item is one short memcpy (gathering a block of a matrix).
+inline constexpr std::size_t copy_row_grain = 256;
+/// Loops over the columns of a target block that each walk all n rows with per-thread
+/// scratch (the ridge solvers' correlations and cross-validation errors).
+inline constexpr std::size_t column_block_grain = 32;
+/// Loops over the rows of an r x b spectral block (rank r), each b multiplies and a divide:
+/// the ridge solvers' per-alpha shrinkage.
+inline constexpr std::size_t spectral_row_grain = 16;
 
 /// Calls body(begin, end) over a static partition of [0, n). Runs serially when n is
 /// below 2 * min_per_thread (the work would not pay for the threads) or inside a

@@ -69,7 +69,7 @@ struct rng {
     template <real T>
     void fill_normal(T* p, std::size_t n, double mean = 0.0, double stddev = 1.0) {
         const std::uint64_t base = counter;
-        parallel_for(n, 1 << 14, [&](std::size_t b, std::size_t e) {
+        parallel_for(n, elementwise_grain, [&](std::size_t b, std::size_t e) {
             for (std::size_t i = b; i < e; ++i) p[i] = T(mean + stddev * normal_at(base + i));
         });
         counter += n;
@@ -78,7 +78,7 @@ struct rng {
     template <real T>
     void fill_uniform(T* p, std::size_t n, double lo, double hi) {
         const std::uint64_t base = counter;
-        parallel_for(n, 1 << 14, [&](std::size_t b, std::size_t e) {
+        parallel_for(n, elementwise_grain, [&](std::size_t b, std::size_t e) {
             for (std::size_t i = b; i < e; ++i) p[i] = T(lo + (hi - lo) * uniform_at(base + i));
         });
         counter += n;

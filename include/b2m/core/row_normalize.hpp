@@ -59,7 +59,7 @@ void normalize_rows(const T* x, std::size_t n, std::size_t d, std::size_t ldx, b
 template <real T>
 void normalize_rows_backward(const T* y, const T* norms, const T* gy, std::size_t n, std::size_t d, bool center,
                              T eps, T alpha, T* gx, std::size_t ldgx) {
-    parallel_for(n, 64, [&](std::size_t b, std::size_t e) {
+    parallel_for(n, row_grain, [&](std::size_t b, std::size_t e) {
         for (std::size_t i = b; i < e; ++i) {
             const T* yi = y + i * d;
             const T* gi = gy + i * d;

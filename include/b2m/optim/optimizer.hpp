@@ -186,7 +186,7 @@ public:
         visit([&](const std::string&, matrix<T>& v, matrix<T>& g) {
             const T lr_t = T(lr * state_.settings[k].lr_scale), wd = T(state_.settings[k].weight_decay);
             T *p = v.data(), *pg = g.data(), *pm = state_.first[k++].data();
-            parallel_for(v.size(), 1 << 14, [&](std::size_t b, std::size_t e) {
+            parallel_for(v.size(), elementwise_grain, [&](std::size_t b, std::size_t e) {
                 for (std::size_t i = b; i < e; ++i) {
                     T d = pg[i] + wd * p[i];
                     if (mom != T(0)) {
@@ -252,7 +252,7 @@ public:
             total += v.size();
             ++k;
         });
-        parallel_for(total, 1 << 15, [&](std::size_t b, std::size_t e) {
+        parallel_for(total, parallel_grain, [&](std::size_t b, std::size_t e) {
             for (const auto& sg : segs_) {
                 const std::size_t lo = std::max(b, sg.offset), hi = std::min(e, sg.offset + sg.n);
                 if (lo < hi) detail::adam_update<T, Decoupled>(sg, lo - sg.offset, hi - sg.offset, c);
