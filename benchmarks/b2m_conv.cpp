@@ -8,8 +8,9 @@
 // Prints key=value: steps_per_s, peak_rss_mb, allocs_per_step, loss_first, loss_last.
 //   b2m_conv --data=DIR [--threads=2] [--warmup=5] [--seconds=2] [--steps=1000] [--batch=64]
 //            [--min-steps=5] [--im2col-budget=N (entries per conv layer; default the library's)]
-//            [--backend=auto|dnnl|im2col (default auto: nn::conv2d's choice per layer; oneDNN needs
-//             a build with b2m::dnnl)]
+//            [--backend=im2col|auto|dnnl (default im2col, nn::conv2d's default: no allocation per
+//             step; auto: conv_backend::automatic, oneDNN per layer where it measured faster;
+//             dnnl: oneDNN for every layer; both opt-in and need a build with b2m::dnnl)]
 #include "bench_common.hpp"
 
 #include <b2m/brain/npy.hpp>
@@ -85,9 +86,9 @@ int main(int argc, char** argv) {
         st.layer<7>().set_im2col_budget(std::size_t(budget));
         st.layer<11>().set_im2col_budget(std::size_t(budget));
     }
-    const std::string backend = bench::arg(argc, argv, "backend", "auto");
+    const std::string backend = bench::arg(argc, argv, "backend", "im2col");
     if (backend != "auto" && backend != "dnnl" && backend != "im2col") {
-        std::fprintf(stderr, "b2m_conv: --backend must be auto, dnnl or im2col, got '%s'\n", backend.c_str());
+        std::fprintf(stderr, "b2m_conv: --backend must be im2col, auto or dnnl, got '%s'\n", backend.c_str());
         return 2;
     }
     std::string on_dnnl;  // the conv layers that run on oneDNN

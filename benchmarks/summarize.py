@@ -37,17 +37,21 @@ def main():
         scored = [(med(w, side, c, "steps_per_s"), c) for c in cfgs]
         return max(scored) if scored else (None, None)
 
-    names = {"mlp": "B2M-MLP", "gru": "B2M-GRU", "conv": "B2M-Conv", "conv_im2col": "B2M-Conv-im2col"}
-    for w in ("mlp", "gru", "conv", "conv_im2col"):
+    # B2M-Conv: nn::conv2d's default backend (im2col); B2M-Conv-oneDNN: the opt-in oneDNN
+    # backend (b2m_conv --backend=auto), only when the build had it (conv_on_dnnl not "none").
+    names = {"mlp": "B2M-MLP", "gru": "B2M-GRU", "conv": "B2M-Conv", "conv_dnnl": "B2M-Conv-oneDNN"}
+    for w in ("mlp", "gru", "conv", "conv_dnnl"):
         b, bcfg = best(w, "b2m")
-        p, pcfg = best("conv" if w == "conv_im2col" else w, "torch")
+        p, pcfg = best("conv" if w == "conv_dnnl" else w, "torch")
         if b is None or p is None:
+            continue
+        if w == "conv_dnnl" and texts.get((w, "b2m", bcfg, "conv_on_dnnl"), "none") == "none":
             continue
         name = names[w]
         results += [(name, "b2m_steps_per_s", f"{b:.2f}"), (name, "b2m_best_threads", bcfg),
                     (name, "peer_steps_per_s", f"{p:.2f}"), (name, "peer_best_setting", pcfg),
                     (name, "ratio_vs_peer", f"{b / p:.2f}")]
-        pw = "conv" if w == "conv_im2col" else w
+        pw = "conv" if w == "conv_dnnl" else w
         for c in sorted({c for (ww, s, c, k) in vals if ww == pw and s == "torch" and k == "steps_per_s"}):
             results.append((name, f"peer_steps_per_s[{c}]", f"{med(pw, 'torch', c, 'steps_per_s'):.2f}"))
         for c in sorted({c for (ww, s, c, k) in vals if ww == w and s == "b2m" and k == "steps_per_s"}):
@@ -152,10 +156,11 @@ def main():
         "| workload | b2m | peer | b2m / peer | fraction of sgemm limit | peak RSS b2m / peer (MB) | allocs per step |",
         "| --- | --- | --- | --- | --- | --- | --- |",
     ]
-    for w, peer in (("B2M-MLP", "PyTorch"), ("B2M-GRU", "PyTorch"), ("B2M-Conv", "PyTorch"),
-                    ("B2M-Conv-im2col", "PyTorch")):
+    for w, peer, label in (("B2M-MLP", "PyTorch", "B2M-MLP"), ("B2M-GRU", "PyTorch", "B2M-GRU"),
+                           ("B2M-Conv", "PyTorch", "B2M-Conv (im2col, the default)"),
+                           ("B2M-Conv-oneDNN", "PyTorch", "B2M-Conv-oneDNN (opt-in: conv_backend::automatic)")):
         if (w, "ratio_vs_peer") in r:
-            lines.append(f"| {w} (steps/s) | {g(w, 'b2m_steps_per_s')} ({g(w, 'b2m_best_threads')}) | "
+            lines.append(f"| {label} (steps/s) | {g(w, 'b2m_steps_per_s')} ({g(w, 'b2m_best_threads')}) | "
                          f"{g(w, 'peer_steps_per_s')} ({peer} {g(w, 'peer_best_setting')}) | "
                          f"{g(w, 'ratio_vs_peer')} | {g(w, 'fraction_of_gemm_limit')} | "
                          f"{g(w, 'peak_rss_mb_b2m')} / {g(w, 'peak_rss_mb_peer')} | {g(w, 'allocs_per_step')} |")

@@ -1,7 +1,8 @@
 # The optional oneDNN component: target b2m::dnnl, linking oneDNN (libdnnl) and defining
-# B2M_WITH_DNNL=1, with which nn::conv2d runs its float layers on oneDNN's convolution
-# primitives (include/b2m/nn/conv2d_dnnl.hpp). The core target b2m::b2m never links oneDNN;
-# without the macro nn::conv2d is the im2col + GEMM path. Link b2m::dnnl to
+# B2M_WITH_DNNL=1, with which float nn::conv2d layers can opt in to oneDNN's convolution
+# primitives (include/b2m/nn/conv2d_dnnl.hpp; set_backend(conv_backend::dnnl or ::automatic);
+# the default stays im2col + GEMM, allocation-free). The core target b2m::b2m never links
+# oneDNN. Link b2m::dnnl to
 # every target of a program that includes b2m's nn headers (the macro changes
 # nn::conv2d_layer's layout). find_package(b2m COMPONENTS dnnl) loads it from an install.
 # The pattern (option, target, install, package loading): cmake/b2mComponent.cmake.

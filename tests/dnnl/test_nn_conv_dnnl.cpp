@@ -178,13 +178,19 @@ TEST_SUITE("oracle") {
 
     TEST_CASE("conv2d backend choice: double and builds without oneDNN refuse it by name") {
         auto d = nn::conv2d({.out_channels = 4, .kernel = 3}, {2, 5, 5}).make<double>();
-        CHECK(d.backend() == nn::conv_backend::automatic);
+        CHECK(d.backend() == nn::conv_backend::im2col);
         CHECK_THROWS_WITH_AS(d.set_backend(nn::conv_backend::dnnl), doctest::Contains("needs float"), error);
         CHECK_FALSE(d.uses_dnnl());
-        // automatic (the default): oneDNN from dnnl_min_positions output pixels per image
+        // im2col is the default even with oneDNN built (no allocation per step); oneDNN is
+        // opt-in: automatic takes it from dnnl_min_positions output pixels per image
         auto small = nn::conv2d({.out_channels = 4, .kernel = 3, .padding = 1}, {2, 15, 16}).make<float>();
         auto large = nn::conv2d({.out_channels = 4, .kernel = 3, .padding = 1}, {2, 16, 16}).make<float>();
-        CHECK(small.backend() == nn::conv_backend::automatic);
+        CHECK(small.backend() == nn::conv_backend::im2col);
+        CHECK(large.backend() == nn::conv_backend::im2col);
+        CHECK_FALSE(small.uses_dnnl());
+        CHECK_FALSE(large.uses_dnnl());
+        small.set_backend(nn::conv_backend::automatic);
+        large.set_backend(nn::conv_backend::automatic);
         CHECK_FALSE(small.uses_dnnl());
         CHECK(large.uses_dnnl());
         small.set_backend(nn::conv_backend::dnnl);
@@ -195,6 +201,27 @@ TEST_SUITE("oracle") {
 }
 
 TEST_SUITE("alloc") {
+    TEST_CASE("conv student in a build with oneDNN on the default backend: zero allocations per step") {
+        // the layers are large enough for automatic to take oneDNN, but the default is im2col
+        const nn::image_shape in{3, 16, 16};
+        const auto c1 = nn::conv2d({.out_channels = 8, .kernel = 3, .padding = 1}, in);
+        const auto p1 = nn::max_pool2d({.kernel = 2}, c1.output_shape());
+        const auto c2 = nn::conv2d({.out_channels = 16, .kernel = 3, .stride = 2, .padding = 1}, p1.output_shape());
+        auto student = nn::sequential(c1, nn::relu{}, p1, c2, nn::relu{}, nn::global_avg_pool(c2.output_shape()),
+                                      nn::flatten{}, nn::dense(16, 5));
+        auto trainer = train::make_trainer(student, loss::cross_entropy(nn::output, data::labels),
+                                           optim::adam({.lr = 1e-3}), {.seed = 3});
+        CHECK_FALSE(trainer.student().layer<0>().uses_dnnl());
+        train::batch<float> b;
+        b.x = randn<float>(6, 3 * 16 * 16, 7);
+        b.labels = index_vector::from_shape({6});
+        for (std::size_t i = 0; i < 6; ++i) b.labels(i) = std::int64_t(i % 5);
+        for (int i = 0; i < 3; ++i) trainer.step(b);
+        CHECK(b2m::testing::count_heap_allocations([&] {
+                  for (int i = 0; i < 5; ++i) trainer.step(b);
+              }) == 0);
+    }
+
     TEST_CASE("conv student on the oneDNN backend: allocations per step only oneDNN's argument maps") {
         // A conv student step creates nothing of its own; oneDNN 2.6's execute builds a small
         // argument map per primitive call (freed at once), so the count per step is a fixed

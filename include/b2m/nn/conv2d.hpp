@@ -15,10 +15,11 @@
 // backward overwrote it), then reuses that buffer for dcol = W^T dY before col2im: one
 // buffer of at most the budget (default 2^22 entries, 16 MiB in float) per layer. Buffers
 // are members: no allocation after warm-up.
-// Backend: built with the optional component b2m::dnnl (B2M_WITH_DNNL=1), float layers run
-// on oneDNN's convolution primitives instead (nn/conv2d_dnnl.hpp), by default;
-// set_backend(conv_backend::im2col) chooses the path above. double layers always use it
-// (oneDNN has no f64 convolution).
+// Backend: the path above by default (conv_backend::im2col, no allocation per step). Built
+// with the optional component b2m::dnnl (B2M_WITH_DNNL=1), float layers can opt in to
+// oneDNN's convolution primitives (nn/conv2d_dnnl.hpp) with set_backend(conv_backend::dnnl
+// or ::automatic); oneDNN 2.6 allocates in every primitive call. double layers always use
+// im2col (oneDNN has no f64 convolution).
 #pragma once
 
 #include <cmath>
@@ -54,9 +55,10 @@ struct conv2d_options {
 };
 
 /// How a conv2d layer computes: im2col + GEMM (every build), or oneDNN's primitives (float
-/// layers of a build with b2m::dnnl, see dnnl_conv_available). automatic (the default):
-/// oneDNN for float layers whose output has at least dnnl_min_positions pixels per image
-/// when the backend is built, im2col otherwise.
+/// layers of a build with b2m::dnnl, see dnnl_conv_available). im2col is the default: it
+/// allocates nothing per step, while oneDNN 2.6 allocates in every call (opt in with dnnl, or
+/// automatic: oneDNN for float layers whose output has at least dnnl_min_positions pixels
+/// per image when the backend is built, im2col otherwise).
 enum class conv_backend {
     automatic,  ///< oneDNN where it was measured faster (dnnl_min_positions), else im2col
     im2col,     ///< im2col + GEMM (b2m's BLAS), in every build and for double
@@ -123,7 +125,7 @@ public:
                                  "(CMake option B2M_WITH_DNNL, Debian libdnnl-dev)");
         backend_ = b;
     }
-    /// The backend chosen with set_backend (conv_backend::automatic by default).
+    /// The backend chosen with set_backend (conv_backend::im2col by default).
     conv_backend backend() const { return backend_; }
     /// Whether the next forward runs on oneDNN.
     bool uses_dnnl() const {
@@ -250,7 +252,7 @@ private:
     bool trainable_ = true;
     bool col_holds_batch_ = false;  // col_ holds the im2col of the whole last forward batch
     matrix<T> w_, gw_, b_, gb_, col_, tmp_;
-    conv_backend backend_ = conv_backend::automatic;
+    conv_backend backend_ = conv_backend::im2col;
     bool dnnl_forward_ = false;  // the last forward ran on oneDNN (its backward must too)
 #if defined(B2M_WITH_DNNL) && B2M_WITH_DNNL
     detail::dnnl_conv dnnl_;  // set up by the constructor
