@@ -43,6 +43,7 @@
 #include "b2m/core/parallel.hpp"
 #include "b2m/core/rng.hpp"
 #include "b2m/core/tensor.hpp"
+#include "b2m/core/tolerance.hpp"
 
 namespace b2m::brain {
 
@@ -226,7 +227,7 @@ struct banded_ridge_cv {
         const double eps = std::numeric_limits<T>::epsilon();
         xt::xtensor<double, 2> sc({na, t});
         std::vector<double> slope(na);
-        for (std::size_t a = 0; a < na; ++a) slope[a] = 1e-10 * std::log(options.alphas[a]);
+        for (std::size_t a = 0; a < na; ++a) slope[a] = alpha_tiebreak_slope * std::log(options.alphas[a]);
         std::size_t max_te = 0;
         for (std::size_t f = 0; f < nf; ++f) max_te = std::max(max_te, te[f].size());
         // Target block: the stacked predictions (n_te x alphas x block) stay near 64 MB.
@@ -259,7 +260,7 @@ struct banded_ridge_cv {
                     ensure_shape(zs, r, w);
                     ensure_shape(pred, nte, w);
                     if (r > 0) gemm_raw<T>(true, false, r, b, ntr, T(1), btr.data(), r, ytr.data(), b, T(0), z.data(), b);
-                    parallel_for(r, 16, [&](std::size_t k0, std::size_t k1) {
+                    parallel_for(r, spectral_row_grain, [&](std::size_t k0, std::size_t k1) {
                         for (std::size_t k = k0; k < k1; ++k)
                             for (std::size_t a = 0; a < na; ++a) {
                                 const double fa = 1.0 / (s2[k] + options.alphas[a]);
@@ -271,7 +272,7 @@ struct banded_ridge_cv {
                     if (r > 0) gemm_raw<T>(false, false, nte, w, r, T(1), ate.data(), r, zs.data(), w, T(0), pred.data(), w);
                     else pred.fill(T(0));
                     // held-out squared errors, row by row (contiguous) over column ranges
-                    parallel_for(b, 64, [&](std::size_t j0, std::size_t j1) {
+                    parallel_for(b, row_grain, [&](std::size_t j0, std::size_t j1) {
                         std::vector<double> acc((j1 - j0) * na, 0.0);
                         for (std::size_t i = 0; i < nte; ++i) {
                             const T* py = yte.data() + i * b;
@@ -408,7 +409,7 @@ private:
         s2.clear();
         std::vector<std::size_t> keep;
         for (std::size_t k = p; k-- > 0;)
-            if (w(k) > 1e-10 * wmax && w(k) > 0) keep.push_back(k), s2.push_back(w(k));
+            if (w(k) > spectrum_rank_cut * wmax && w(k) > 0) keep.push_back(k), s2.push_back(w(k));
         const std::size_t r = keep.size();
         dv = matrix<T>::from_shape({p, std::max<std::size_t>(r, 1)});
         for (std::size_t i = 0; i < p; ++i)

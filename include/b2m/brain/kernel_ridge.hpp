@@ -34,6 +34,7 @@
 #include "b2m/core/gemm.hpp"
 #include "b2m/core/parallel.hpp"
 #include "b2m/core/tensor.hpp"
+#include "b2m/core/tolerance.hpp"
 
 namespace b2m::brain {
 
@@ -327,9 +328,9 @@ struct multiple_kernel_ridge_cv {
             }
             for (std::size_t j = 0; j < t; ++j) {
                 std::size_t ba = 0;
-                double bsc = sc(0, j) + 1e-10 * std::log(options.alphas[0]);
+                double bsc = sc(0, j) + alpha_tiebreak_slope * std::log(options.alphas[0]);
                 for (std::size_t a = 1; a < na; ++a) {
-                    const double v = sc(a, j) + 1e-10 * std::log(options.alphas[a]);
+                    const double v = sc(a, j) + alpha_tiebreak_slope * std::log(options.alphas[a]);
                     if (v > bsc) bsc = v, ba = a;
                 }
                 cv_scores(c, j) = bsc;

@@ -20,6 +20,7 @@
 #include "b2m/brain/npy.hpp"
 #include "b2m/core/error.hpp"
 #include "b2m/core/tensor.hpp"
+#include "b2m/core/tolerance.hpp"
 
 namespace b2m::brain {
 
@@ -118,7 +119,7 @@ inline rdm_stack rdm_stack_from_matrices(const tensor<double, 3>& m, const std::
                                      std::to_string(j) + ") is infinite");
                 if (!std::isnan(v)) scale = std::max(scale, std::abs(v));
             }
-        const double tol = 1e-6 * std::max(scale, 1e-300);
+        const double tol = rdm_symmetry_rtol * std::max(scale, 1e-300);
         for (std::size_t i = 0; i < n; ++i) {
             const double d = m(k, i, i);
             if (!std::isnan(d) && std::abs(d) > tol)

@@ -42,6 +42,7 @@
 #include "b2m/core/parallel.hpp"
 #include "b2m/core/small_gemm.hpp"
 #include "b2m/core/tensor.hpp"
+#include "b2m/core/tolerance.hpp"
 
 namespace b2m::brain {
 
@@ -94,7 +95,7 @@ ridge_spectrum<T> ridge_decompose(const matrix<T>& x, bool center) {
     for (std::size_t k = 0; k < m; ++k) wmax = std::max(wmax, w(k));
     std::vector<std::size_t> keep;
     for (std::size_t k = m; k-- > 0;)
-        if (w(k) > 1e-10 * wmax && w(k) > 0) keep.push_back(k);
+        if (w(k) > spectrum_rank_cut * wmax && w(k) > 0) keep.push_back(k);
     const std::size_t r = keep.size();
     sp.s2.resize(r);
     xt::xtensor<double, 2> e = xt::zeros<double>({m, std::max<std::size_t>(r, 1)});
@@ -128,14 +129,14 @@ void gather_block(const matrix<T>& y, const std::vector<std::size_t>* rows, std:
     const std::size_t n = rows ? rows->size() : y.shape(0), t = y.shape(1);
     ensure_shape(out, n, b);
     mean.assign(b, 0.0);
-    parallel_for(n, 256, [&](std::size_t i0, std::size_t i1) {
+    parallel_for(n, copy_row_grain, [&](std::size_t i0, std::size_t i1) {
         for (std::size_t i = i0; i < i1; ++i) {
             const std::size_t src = rows ? (*rows)[i] : i;
             std::memcpy(out.data() + i * b, y.data() + src * t + c0, b * sizeof(T));
         }
     });
     if (!center) return;
-    parallel_for(b, 32, [&](std::size_t j0, std::size_t j1) {
+    parallel_for(b, column_block_grain, [&](std::size_t j0, std::size_t j1) {
         for (std::size_t i = 0; i < n; ++i)
             for (std::size_t j = j0; j < j1; ++j) mean[j] += double(out(i, j));
         for (std::size_t j = j0; j < j1; ++j) mean[j] /= double(n);
@@ -187,7 +188,7 @@ void ridge_scale_block(const ridge_spectrum<T>& sp, const matrix<T>& z, const st
                        std::size_t c0, matrix<T>& zs) {
     const std::size_t r = sp.rank(), b = z.shape(1);
     ensure_shape(zs, r, b);
-    parallel_for(r, 16, [&](std::size_t k0, std::size_t k1) {
+    parallel_for(r, spectral_row_grain, [&](std::size_t k0, std::size_t k1) {
         for (std::size_t k = k0; k < k1; ++k)
             for (std::size_t j = 0; j < b; ++j)
                 zs(k, j) = T(double(z(k, j)) * std::sqrt(sp.s2[k]) / (sp.s2[k] + alphas[c0 + j]));
@@ -225,7 +226,7 @@ void ridge_solve_block(const ridge_spectrum<T>& sp, const matrix<T>& z, const st
 template <real T>
 void pearson_block(const matrix<T>& pred, const matrix<T>& y, std::size_t c0, double* r_out) {
     const std::size_t n = y.shape(0), t = y.shape(1), b = pred.shape(1);
-    parallel_for(b, 32, [&](std::size_t j0, std::size_t j1) {
+    parallel_for(b, column_block_grain, [&](std::size_t j0, std::size_t j1) {
         const std::size_t w = j1 - j0;
         std::vector<double> sp(w), sy(w), spp(w), syy(w), spy(w);
         for (std::size_t i = 0; i < n; ++i) {
@@ -305,7 +306,7 @@ struct linear_model {
         matrix<T> out;
         gemm<T>(x, coef, out, false, false, T(1), T(0), "X", "coef");
         const std::size_t t = coef.shape(1);
-        parallel_for(out.shape(0), 64, [&](std::size_t i0, std::size_t i1) {
+        parallel_for(out.shape(0), row_grain, [&](std::size_t i0, std::size_t i1) {
             for (std::size_t i = i0; i < i1; ++i)
                 for (std::size_t j = 0; j < t; ++j) out(i, j) += intercept(j);
         });
@@ -523,13 +524,13 @@ private:
         xt::xtensor<double, 2> f = xt::zeros<double>({na, std::max<std::size_t>(r, 1)});  // s^2 / (s^2 + a)
         for (std::size_t a = 0; a < na; ++a)
             for (std::size_t k = 0; k < r; ++k) f(a, k) = sp.s2[k] / (sp.s2[k] + options.alphas[a]);
-        parallel_for(n, 64, [&](std::size_t i0, std::size_t i1) {
+        parallel_for(n, row_grain, [&](std::size_t i0, std::size_t i1) {
             for (std::size_t a = 0; a < na; ++a)
                 for (std::size_t i = i0; i < i1; ++i) {
                     double h = options.fit_intercept ? 1.0 / double(n) : 0.0;
                     for (std::size_t k = 0; k < r; ++k) h += sp.u(i, k) * sp.u(i, k) * f(a, k);
                     const double d = 1.0 - h;
-                    w(a, i) = d > 1e-12 ? 1.0 / (d * d) : 1e24;
+                    w(a, i) = d > loo_leverage_floor ? 1.0 / (d * d) : loo_weight_cap;
                 }
         });
         return w;
@@ -548,7 +549,7 @@ private:
         ensure_shape(ze, r, b);
         for (std::size_t a = 0; a < na; ++a) {
             const double al = options.alphas[a], prev = a > 0 ? options.alphas[a - 1] : 0.0;
-            parallel_for(r, 16, [&](std::size_t k0, std::size_t k1) {
+            parallel_for(r, spectral_row_grain, [&](std::size_t k0, std::size_t k1) {
                 for (std::size_t k = k0; k < k1; ++k) {
                     const double s2 = sp.s2[k];
                     // D_0 = s2 / (s2 + a_0); D_{k-1} - D_k = s2 (a_k - a_{k-1}) / ((s2 + a_{k-1}) (s2 + a_k))
@@ -560,7 +561,7 @@ private:
                 gemm_raw<T>(false, false, n, b, r, T(a == 0 ? -1 : 1), sp.u_t.data(), r, ze.data(), b, T(1), yb.data(), b);
             // vectorised at the CPU's width
             const double* wa = &w(a, 0);
-            parallel_for(b, 32, [&](std::size_t j0, std::size_t j1) {
+            parallel_for(b, column_block_grain, [&](std::size_t j0, std::size_t j1) {
                 std::vector<double> acc(j1 - j0, 0.0);
                 simd_dispatch([&](auto) B2M_SIMD_INLINE {
                     detail::loo_error_rows(n, j1 - j0, wa, yb.data() + j0, b, acc.data());
@@ -673,7 +674,7 @@ private:
                     }
                     if (r > 0) gemm_raw<T>(false, false, nte, b, r, T(1), a_te.data(), r, zs.data(), b, T(0), pred.data(), b);
                     else pred.fill(T(0));
-                    parallel_for(b, 32, [&](std::size_t j0, std::size_t j1) {
+                    parallel_for(b, column_block_grain, [&](std::size_t j0, std::size_t j1) {
                         for (std::size_t j = j0; j < j1; ++j) {
                             double s = 0;
                             for (std::size_t i = 0; i < nte; ++i) {

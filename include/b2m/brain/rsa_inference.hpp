@@ -34,6 +34,7 @@
 #include "b2m/brain/rsa_models.hpp"
 #include "b2m/core/error.hpp"
 #include "b2m/core/rng.hpp"
+#include "b2m/core/tolerance.hpp"
 
 namespace b2m::brain {
 
@@ -231,7 +232,7 @@ inline std::pair<double, double> percentile_interval(const rsa_eval& e, std::siz
 inline matrix<double> p_pairwise(const rsa_eval& e) {
     const std::size_t nm = e.models.size();
     matrix<double> p = xt::ones<double>({nm, nm});
-    const double eps = std::numeric_limits<double>::epsilon();
+    const double eps = t_test_variance_floor;
     for (std::size_t i = 0; i < nm; ++i)
         for (std::size_t j = 0; j < nm; ++j)
             if (i != j) {
@@ -244,7 +245,7 @@ inline matrix<double> p_pairwise(const rsa_eval& e) {
 /// One-sided p-values of mean > 0.
 inline std::vector<double> p_zero(const rsa_eval& e) {
     std::vector<double> p;
-    const double eps = std::numeric_limits<double>::epsilon();
+    const double eps = t_test_variance_floor;
     for (std::size_t j = 0; j < e.models.size(); ++j)
         p.push_back(1 - t_cdf(e.mean[j] / std::sqrt(std::max(e.model_var[j], eps)), e.dof));
     return p;
@@ -262,7 +263,7 @@ inline double mean_lower_ceiling(const rsa_eval& e) {
 /// Two-sided p-values of mean = lower noise ceiling.
 inline std::vector<double> p_noise(const rsa_eval& e) {
     std::vector<double> p;
-    const double eps = std::numeric_limits<double>::epsilon(), nc = mean_lower_ceiling(e);
+    const double eps = t_test_variance_floor, nc = mean_lower_ceiling(e);
     for (std::size_t j = 0; j < e.models.size(); ++j)
         p.push_back(2 * (1 - t_cdf(std::abs(e.mean[j] - nc) / std::sqrt(std::max(e.nc_var_lower[j], eps)), e.dof)));
     return p;

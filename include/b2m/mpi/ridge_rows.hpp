@@ -49,6 +49,7 @@
 #include "b2m/core/error.hpp"
 #include "b2m/core/gemm.hpp"
 #include "b2m/core/tensor.hpp"
+#include "b2m/core/tolerance.hpp"
 #include "b2m/mpi/comm.hpp"
 
 namespace b2m::mpi {
@@ -90,7 +91,7 @@ inline gram_spectrum decompose_gram(const communicator& c, const xt::xtensor<dou
         for (std::size_t k = 0; k < p; ++k) wmax = std::max(wmax, w(k));
         std::vector<std::size_t> keep;
         for (std::size_t k = p; k-- > 0;)
-            if (w(k) > 1e-10 * wmax && w(k) > 0) keep.push_back(k);
+            if (w(k) > spectrum_rank_cut * wmax && w(k) > 0) keep.push_back(k);
         r = keep.size();
         sp.s2.resize(r);
         sp.v.assign(p * r, 0.0);
@@ -281,7 +282,7 @@ private:
                 double h = options.fit_intercept ? 1.0 / double(n) : 0.0;
                 for (std::size_t q = 0; q < r; ++q) h += u(i, q) * u(i, q) * sp_.s2[q] / (sp_.s2[q] + options.alphas[a]);
                 const double d = 1.0 - h;
-                w(a, i) = d > 1e-12 ? 1.0 / (d * d) : 1e24;
+                w(a, i) = d > loo_leverage_floor ? 1.0 / (d * d) : loo_weight_cap;
             }
         const std::size_t bs = brain::detail::ridge_block(options.block_targets, std::max<std::size_t>(nk, 1), t, sizeof(T));
         matrix<T> yb, z, ze, gres;
