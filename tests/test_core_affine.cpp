@@ -141,28 +141,32 @@ TEST_CASE_TEMPLATE("affine passes split between two threads give the naive sums"
 }
 
 TEST_CASE_TEMPLATE("scale_and_column_sums scales by the derivative and sums the columns in one pass", T, float, double) {
-    const std::size_t n = 5, out = 21, ld = 24;
-    const auto gy = random_vector<T>(n * ld, 11), z = random_vector<T>(n * ld, 12);
-    std::vector<T> a(n * ld), gz(n * ld, T(-3));
-    for (std::size_t k = 0; k < a.size(); ++k) a[k] = z[k] > 0 ? z[k] : T(0);
-    for (bool sums : {false, true}) {
-        CAPTURE(sums);
-        auto gb = random_vector<T>(out, 13);
-        const auto gb0 = gb;
-        scale_and_column_sums<T>(gy.data(), ld, z.data(), ld, a.data(), ld, n, out,
-                                 [](T zz, T) { return zz > T(0) ? T(1) : T(0); }, gz.data(), ld, T(2),
-                                 sums ? gb.data() : nullptr);
-        for (std::size_t j = 0; j < out; ++j) {
-            double s = 0;
-            for (std::size_t i = 0; i < n; ++i) {
-                const double want = z[i * ld + j] > 0 ? double(gy[i * ld + j]) : 0.0;
-                CHECK(double(gz[i * ld + j]) == want);
-                s += 2.0 * want;
+    // out = 600: wider than the 256-column scratch the pass without sums works through.
+    for (std::size_t out : {std::size_t(21), std::size_t(600)}) {
+        CAPTURE(out);
+        const std::size_t n = 5, ld = out + 3;
+        const auto gy = random_vector<T>(n * ld, 11), z = random_vector<T>(n * ld, 12);
+        std::vector<T> a(n * ld), gz(n * ld, T(-3));
+        for (std::size_t k = 0; k < a.size(); ++k) a[k] = z[k] > 0 ? z[k] : T(0);
+        for (bool sums : {false, true}) {
+            CAPTURE(sums);
+            auto gb = random_vector<T>(out, 13);
+            const auto gb0 = gb;
+            scale_and_column_sums<T>(gy.data(), ld, z.data(), ld, a.data(), ld, n, out,
+                                     [](T zz, T) { return zz > T(0) ? T(1) : T(0); }, gz.data(), ld, T(2),
+                                     sums ? gb.data() : nullptr);
+            for (std::size_t j = 0; j < out; ++j) {
+                double s = 0;
+                for (std::size_t i = 0; i < n; ++i) {
+                    const double want = z[i * ld + j] > 0 ? double(gy[i * ld + j]) : 0.0;
+                    CHECK(double(gz[i * ld + j]) == want);
+                    s += 2.0 * want;
+                }
+                CHECK(double(gb[j]) == doctest::Approx(double(gb0[j]) + (sums ? s : 0.0)).epsilon(1e-6));
             }
-            CHECK(double(gb[j]) == doctest::Approx(double(gb0[j]) + (sums ? s : 0.0)).epsilon(1e-6));
+            for (std::size_t i = 0; i < n; ++i)
+                for (std::size_t j = out; j < ld; ++j) CHECK(gz[i * ld + j] == T(-3));
         }
-        for (std::size_t i = 0; i < n; ++i)
-            for (std::size_t j = out; j < ld; ++j) CHECK(gz[i * ld + j] == T(-3));
     }
 }
 

@@ -91,29 +91,32 @@ void add_column_sums(const T* gy, std::size_t n, std::size_t out, std::size_t ld
 template <real T, class D>
 void scale_and_column_sums(const T* gy, std::size_t ldgy, const T* z, std::size_t ldz, const T* a, std::size_t lda,
                            std::size_t n, std::size_t out, const D& d, T* gz, std::size_t ldgz, T alpha, T* gb) {
-    // Threads take column blocks, as add_column_sums.
-    parallel_for(out, items_per_thread(n), [&](std::size_t j0, std::size_t j1) {
-        simd_dispatch([&](auto) B2M_SIMD_INLINE {
+    // One loop body for both cases (compiled once per ISA: the fused dense + activation
+    // backward is instantiated in every program that has such a pair): columns [c, c + w)
+    // over all rows, their sums added into s[0, w).
+    const auto pass = [&](std::size_t c, std::size_t w, T* s) {
+        simd_dispatch([&, c, w, s](auto) B2M_SIMD_INLINE {
+            const T al = alpha;
             for (std::size_t i = 0; i < n; ++i) {
-                const T *gi = gy + i * ldgy, *zi = z + i * ldz, *ai = a + i * lda;
-                T* oi = gz + i * ldgz;
-                if (gb) {
+                const T *gi = gy + i * ldgy + c, *zi = z + i * ldz + c, *ai = a + i * lda + c;
+                T* oi = gz + i * ldgz + c;
 #pragma omp simd
-                    for (std::size_t j = j0; j < j1; ++j) {
-                        const T dj = d(zi[j], ai[j]);
-                        const T v = gi[j] * dj;
-                        oi[j] = v;
-                        gb[j] += alpha * v;
-                    }
-                } else {
-#pragma omp simd
-                    for (std::size_t j = j0; j < j1; ++j) {
-                        const T dj = d(zi[j], ai[j]);
-                        oi[j] = gi[j] * dj;
-                    }
+                for (std::size_t j = 0; j < w; ++j) {
+                    const T dj = d(zi[j], ai[j]);
+                    const T v = gi[j] * dj;
+                    oi[j] = v;
+                    s[j] += al * v;
                 }
             }
         });
+    };
+    // Threads take column blocks, as add_column_sums. Without gb the sums go to a small
+    // per-thread scratch and are dropped (a bias-free or frozen layer: no gradient to keep).
+    parallel_for(out, items_per_thread(n), [&](std::size_t j0, std::size_t j1) {
+        if (gb) return pass(j0, j1 - j0, gb + j0);
+        constexpr std::size_t chunk = 256;
+        T scratch[chunk] = {};
+        for (std::size_t c = j0; c < j1; c += chunk) pass(c, std::min(chunk, j1 - c), scratch);
     });
 }
 
