@@ -57,32 +57,30 @@ struct quad {
     quad_object<T> make() const { return {n, wrong}; }
 };
 
-/// A user's objective term: L = mean over rows of (sum_j (a_j - b_j)^2) * scale, with a
-/// learnable 1x1 scale = exp(log_scale). With `wrong`, the scale's gradient is halved.
+/// A user's objective term, written on loss::term_base as a user would: L = mean over rows
+/// of (sum_j (a_j - b_j)^2) * scale against data::targets, with a learnable 1x1
+/// scale = exp(log_scale). The base supplies name(), check(), forward, backward; the term
+/// is its maths and its parameter. With `wrong`, the scale's gradient is halved.
 template <real T, class A>
-struct scaled_sse_term {
+struct scaled_sse_term : loss::term_base<scaled_sse_term<T, A>, T, A> {
+    static constexpr std::string_view term_name = "scaled_sse";
     bool wrong = false;
     matrix<T> log_scale = xt::zeros<T>({1, 1}), g_log_scale = xt::zeros<T>({1, 1});
     T sse = 0;
-    std::string name() const { return "scaled_sse"; }
-    template <class Student>
-    static constexpr void check() {}
-    template <class Student>
-    T forward(Student& st, const data::batch<T>& b) {
-        const auto& a = loss::source_traits<A>::value(st, b);
+
+    T value(const data::batch<T>& b, const loss::source_ref<T>& a) {
+        const matrix<T>& x = a.value;
         sse = 0;
-        for (std::size_t i = 0; i < a.shape(0); ++i)
-            for (std::size_t j = 0; j < a.shape(1); ++j) sse += (a(i, j) - b.targets(i, j)) * (a(i, j) - b.targets(i, j));
-        sse /= T(a.shape(0));
+        for (std::size_t i = 0; i < x.shape(0); ++i)
+            for (std::size_t j = 0; j < x.shape(1); ++j) sse += (x(i, j) - b.targets(i, j)) * (x(i, j) - b.targets(i, j));
+        sse /= T(x.shape(0));
         return std::exp(log_scale(0, 0)) * sse;
     }
-    template <class Student>
-    void backward(Student& st, const data::batch<T>& b, T weight) {
-        const auto& a = loss::source_traits<A>::value(st, b);
-        auto& g = *loss::source_traits<A>::grad(st);
-        const T k = weight * std::exp(log_scale(0, 0)) * T(2) / T(a.shape(0));
-        for (std::size_t i = 0; i < a.shape(0); ++i)
-            for (std::size_t j = 0; j < a.shape(1); ++j) g(i, j) += k * (a(i, j) - b.targets(i, j));
+    void gradient(const data::batch<T>& b, T weight, const loss::source_ref<T>& a) {
+        const matrix<T>& x = a.value;
+        const T k = weight * std::exp(log_scale(0, 0)) * T(2) / T(x.shape(0));
+        for (std::size_t i = 0; i < x.shape(0); ++i)
+            for (std::size_t j = 0; j < x.shape(1); ++j) (*a.grad)(i, j) += k * (x(i, j) - b.targets(i, j));
         g_log_scale(0, 0) += weight * std::exp(log_scale(0, 0)) * sse * (wrong ? T(0.5) : T(1));
     }
     template <class F>
@@ -90,6 +88,12 @@ struct scaled_sse_term {
         f("log_scale", log_scale, g_log_scale);
     }
 };
+
+/// Its spec, as loss::mse(a, b) is made: loss::scaled_sse(nn::output) composes with b2m's terms.
+template <loss::source A>
+auto scaled_sse(A) {
+    return loss::make_term_spec<scaled_sse_term>(loss::source_list<A>{});
+}
 
 data::batch<double> make_batch() {
     data::batch<double> b;
@@ -137,7 +141,8 @@ TEST_SUITE("gradcheck") {
         const auto params = testing::check_term_parameters(term, student, b, {"log_scale"});
         CHECK_MESSAGE(params.ok(), params.report());
 
-        scaled_sse_term<double, nn::output_t> broken{.wrong = true};
+        scaled_sse_term<double, nn::output_t> broken;
+        broken.wrong = true;
         broken.log_scale(0, 0) = 0.3;
         CHECK(testing::check_term_input_gradient(broken, student, b).ok());  // inputs still right
         const auto bad = testing::check_term_parameters(broken, student, b, {"log_scale"});
@@ -145,5 +150,29 @@ TEST_SUITE("gradcheck") {
         const auto missing = testing::check_term_parameters(term, student, b, {"temperature"});
         CHECK_FALSE(missing.ok());
         CHECK(missing.report().find("'temperature' is missing") != std::string::npos);
+    }
+
+    TEST_CASE("a user term on loss::term_base composes into an objective and a trainer with its name") {
+        auto student = nn::sequential<double>(nn::dense(4, 6), nn::tanh{}, nn::tap<"h">{}, nn::dense(6, 2));
+        student.init(rng(7));
+        auto b = make_batch();
+        const auto objective = scaled_sse(nn::output) + 0.5 * loss::mse(nn::output, data::targets);
+        auto o = objective.make<double>();
+        decltype(o)::check<decltype(student)>();
+        CHECK(o.names()[0] == "scaled_sse(nn::output)");
+        student.forward(b.x);
+        // exp(0) * mean over rows of the row sums of squares, computed here independently.
+        double expect = 0;
+        for (std::size_t i = 0; i < 5; ++i)
+            for (std::size_t j = 0; j < 2; ++j) {
+                const double d = student.output()(i, j) - b.targets(i, j);
+                expect += d * d / 5.0;
+            }
+        // mse is the mean over the 10 entries: the same sum over 10 instead of 5.
+        CHECK(o.forward(student, b) == doctest::Approx(expect + 0.5 * expect / 2.0).epsilon(1e-12));
+        CHECK(o.values()[0] == doctest::Approx(expect).epsilon(1e-12));
+        CHECK(o.values()[1] == doctest::Approx(expect / 2.0).epsilon(1e-12));
+        auto trainer = train::make_trainer(student, objective, optim::sgd{{.lr = 0.01}});
+        CHECK(trainer.term_names()[0] == "scaled_sse(nn::output)");
     }
 }

@@ -18,3 +18,4 @@
 #include "b2m/loss/rsa_loss.hpp"
 #include "b2m/loss/source.hpp"
 #include "b2m/loss/temporal_encoding.hpp"
+#include "b2m/loss/term_base.hpp"

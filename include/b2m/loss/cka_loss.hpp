@@ -17,7 +17,7 @@
 #include <string>
 
 #include "b2m/core/gemm.hpp"
-#include "b2m/loss/objective.hpp"
+#include "b2m/loss/term_base.hpp"
 
 namespace b2m::loss {
 
@@ -28,68 +28,52 @@ struct cka_loss_options {
 
 /// The term object of loss::cka_loss (the contract is at the head of this file).
 template <real T, class A, class B>
-class cka_loss_term {
+class cka_loss_term : public term_base<cka_loss_term<T, A, B>, T, A, B> {
 public:
+    static_assert(source_traits<A>::from_student || source_traits<B>::from_student,
+                  "b2m: cka_loss needs at least one side from the student");
+
     explicit cka_loss_term(cka_loss_options o) : opt_(o) {} ///< Keeps the options.
-    /// @name Term interface (the concept at the head of b2m/loss/objective.hpp)
+
+    /// The term's name: "cka_loss(<A>, <B>)", or "log_cka_loss(<A>, <B>)" with options.log.
+    std::string name() const { return this->call_name(opt_.log ? "log_cka_loss" : "cka_loss"); }
+
+    /// @name Term maths (the hooks of loss::term_base)
     ///@{
 
-    /// Term interface: name() is "cka_loss(<A>, <B>)" ("log_cka_loss(...)" with options.log);
-    /// check<Student>() requires both sources and at least one to be the student's;
-    /// forward(student, batch) reads a (n, da) and b (n, db) and returns 1 - CKA or -log CKA
+    /// Term maths: value(batch, a, b) reads a (n, da) and b (n, db) and returns 1 - CKA or -log CKA
     /// (b2m::shape_error when the row counts differ, data_error for n < 2 or a side with zero
-    /// variance); backward(student, batch, w) adds w * dL/da and w * dL/db into the student sides'
-    /// gradients; for_each_param visits nothing.
-    std::string name() const {
-        return std::string(opt_.log ? "log_cka_loss(" : "cka_loss(") + source_traits<A>::name() + ", " +
-               source_traits<B>::name() + ")";
-    }
-
-    template <class Student>
-    static constexpr void check() {
-        check_source<Student, A, 0>();
-        check_source<Student, B, 0>();
-        static_assert(source_traits<A>::from_student || source_traits<B>::from_student,
-                      "b2m: cka_loss needs at least one side from the student");
-    }
-
-    /// The CKA of the last forward.
-    T cka() const { return cka_; }
-
-    template <class Student>
-    T forward(Student& st, const data::batch<T>& batch) {
-        const matrix<T>& a = source_traits<A>::value(st, batch);
-        const matrix<T>& b = source_traits<B>::value(st, batch);
+    /// variance); gradient(batch, w, a, b) adds w * dL/da and w * dL/db into the student sides'
+    /// gradients.
+    T value(const data::batch<T>&, const source_ref<T>& sa, const source_ref<T>& sb) {
+        const matrix<T>& a = sa.value;
+        const matrix<T>& b = sb.value;
         const std::size_t n = a.shape(0);
         if (b.shape(0) != n)
-            throw_shape_mismatch(name() + ": rows (trials) differ", source_traits<A>::name(), a.shape(),
-                                 source_traits<B>::name(), b.shape());
+            throw_shape_mismatch(name() + ": rows (trials) differ", sa.name(), a.shape(), sb.name(), b.shape());
         if (n < 2) throw data_error(name() + ": needs at least 2 trials (got " + std::to_string(n) + ")");
-        nk_ = gram(a, ac_, k_, source_traits<A>::name());
-        nl_ = gram(b, bc_, l_, source_traits<B>::name());
+        nk_ = gram(a, ac_, k_, sa);
+        nl_ = gram(b, bc_, l_, sb);
         T hsic = 0;
         for (std::size_t i = 0; i < n * n; ++i) hsic += k_.data()[i] * l_.data()[i];
         cka_ = hsic / (nk_ * nl_);
         return opt_.log ? -std::log(cka_) : T(1) - cka_;
     }
 
-    template <class Student>
-    void backward(Student& st, const data::batch<T>& batch, T weight) {
+    void gradient(const data::batch<T>&, T weight, const source_ref<T>& sa, const source_ref<T>& sb) {
         const T dcka = weight * (opt_.log ? -T(1) / cka_ : -T(1));
         // dCKA/dK = L/(|K||L|) - CKA K/|K|^2 ; dCKA/dL symmetric.
-        if constexpr (source_traits<A>::from_student)
-            side_backward(*source_traits<A>::grad(st), ac_, k_, l_, nk_, nl_, dcka);
-        if constexpr (source_traits<B>::from_student)
-            side_backward(*source_traits<B>::grad(st), bc_, l_, k_, nl_, nk_, dcka);
-        (void)batch;
+        if (sa.grad) side_backward(*sa.grad, ac_, k_, l_, nk_, nl_, dcka);
+        if (sb.grad) side_backward(*sb.grad, bc_, l_, k_, nl_, nk_, dcka);
     }
-    template <class F>
-    void for_each_param(F&&) {}
     ///@}
+
+    /// The CKA of the last forward.
+    T cka() const { return cka_; }
 
 private:
     /// xc = x centred over rows; g = xc xc^T; returns ||g||_F (> 0, else data_error).
-    T gram(const matrix<T>& x, matrix<T>& xc, matrix<T>& g, const std::string& what) const {
+    T gram(const matrix<T>& x, matrix<T>& xc, matrix<T>& g, const source_ref<T>& what) const {
         const std::size_t n = x.shape(0), d = x.shape(1);
         ensure_shape(xc, n, d);
         std::copy_n(x.data(), n * d, xc.data());
@@ -103,7 +87,7 @@ private:
         T ss = 0;
         for (std::size_t i = 0; i < n * n; ++i) ss += g.data()[i] * g.data()[i];
         if (!(ss > 0))
-            throw data_error(name() + ": " + what + " (shape " + shape_string(x.shape()) +
+            throw data_error(name() + ": " + what.name() + " (shape " + shape_string(x.shape()) +
                              ") has zero variance across the batch, so CKA is undefined");
         return std::sqrt(ss);
     }
@@ -129,17 +113,10 @@ private:
     T nk_ = 0, nl_ = 0, cka_ = 0;
 };
 
-template <class A, class B>
-/// The spec loss::cka_loss(a, b, options) returns.
-struct cka_loss_spec : term_spec_tag {
-    cka_loss_options options; ///< As given to loss::cka_loss.
-    /// The term object for scalar type T.
-    template <real T>
-    cka_loss_term<T, A, B> make() const { return cka_loss_term<T, A, B>(options); }
-};
-
 /// Linear-CKA alignment loss between sources a and b (one of them the student's).
 template <source A, source B>
-auto cka_loss(A, B, cka_loss_options options = {}) { return cka_loss_spec<A, B>{{}, options}; }
+auto cka_loss(A, B, cka_loss_options options = {}) {
+    return make_term_spec<cka_loss_term>(source_list<A, B>{}, options);
+}
 
 } // namespace b2m::loss

@@ -33,6 +33,7 @@
 #include <cstdint>
 #include <limits>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "b2m/core/fast_exp.hpp"
@@ -41,7 +42,7 @@
 #include "b2m/core/rng.hpp"
 #include "b2m/core/small_gemm.hpp"
 #include "b2m/loss/linear_head.hpp"
-#include "b2m/loss/objective.hpp"
+#include "b2m/loss/term_base.hpp"
 #include "b2m/loss/row_normalize.hpp"
 
 namespace b2m::loss {
@@ -68,8 +69,11 @@ struct contrastive_options {
 /// head f (or one per subject), log tau and their gradients, created on the first forward,
 /// plus its per-batch buffers.
 template <real T, class A, class B>
-class contrastive_term {
+class contrastive_term : public term_base<contrastive_term<T, A, B>, T, A, B> {
 public:
+    static_assert(source_traits<A>::from_student || source_traits<B>::from_student,
+                  "b2m: contrastive needs at least one side from the student");
+
     /// Requires tau > 0 finite, tau_min > 0 when learnt, dim > 0 when a side is projected,
     /// subject_widths (all > 0) only with project_brain and a brain side from the batch
     /// (b2m::error otherwise).
@@ -90,45 +94,27 @@ public:
         glog_tau_ = xt::zeros<T>({std::size_t(1), std::size_t(1)});
     }
 
-    /// @name Term interface (the concept at the head of b2m/loss/objective.hpp)
+    /// @name Term maths (the hooks of loss::term_base)
     ///@{
 
-    /// Term interface: name() is "contrastive(<A>, <B>)"; check<Student>() requires both sources
-    /// to exist with rank 2 and one of them to be the student's; forward(student, batch) creates
-    /// the heads if needed (prepare) and returns L of the header comment, throwing
+    /// Term maths: the name is "contrastive(<A>, <B>)"; both sources have rank 2; value(batch, a, b)
+    /// creates the heads if needed (prepare) and returns L of the header comment, throwing
     /// b2m::shape_error when the row counts or a head's width differ and b2m::data_error for
-    /// fewer than 2 trials; backward(student, batch, w) adds w dL into the student side's
-    /// gradient, the heads' and (learnt, unclamped) log tau's; for_each_param visits
-    /// "student_head.*", "brain_head.*" (per subject "brain_head.subject<s>.*") and "log_tau"
-    /// when learnt.
-    std::string name() const {
-        return "contrastive(" + source_traits<A>::name() + ", " + source_traits<B>::name() + ")";
-    }
+    /// fewer than 2 trials; gradient(batch, w, a, b) adds w dL into the student side's gradient,
+    /// the heads' and (learnt, unclamped) log tau's; for_each_param visits "student_head.*",
+    /// "brain_head.*" (per subject "brain_head.subject<s>.*") and "log_tau" when learnt.
+    static constexpr std::string_view term_name = "contrastive";
+    static constexpr int source_rank = 2;
 
-    template <class Student>
-    static constexpr void check() {
-        check_source<Student, A, 2>();
-        check_source<Student, B, 2>();
-        static_assert(source_traits<A>::from_student || source_traits<B>::from_student,
-                      "b2m: contrastive needs at least one side from the student");
-    }
-
-    /// The temperature used by the next forward.
-    T tau() const {
-        return opt_.learn_tau ? std::max(T(std::exp(log_tau_(0, 0))), T(opt_.tau_min)) : T(opt_.tau);
-    }
-
-    template <class Student>
-    T forward(Student& st, const data::batch<T>& batch) {
-        const matrix<T>& h = source_traits<A>::value(st, batch);
-        const matrix<T>& b = source_traits<B>::value(st, batch);
+    T value(const data::batch<T>& batch, const source_ref<T>& sa, const source_ref<T>& sb) {
+        const matrix<T>& h = sa.value;
+        const matrix<T>& b = sb.value;
         const std::size_t n = h.shape(0);
         if (b.shape(0) != n)
-            throw_shape_mismatch(name() + ": rows (trials) differ", source_traits<A>::name(), h.shape(),
-                                 source_traits<B>::name(), b.shape());
+            throw_shape_mismatch(this->name() + ": rows (trials) differ", sa.name(), h.shape(), sb.name(), b.shape());
         if (n < 2)
-            throw data_error(name() + ": needs a batch of at least 2 trials to contrast (got " + std::to_string(n) +
-                             "; " + source_traits<A>::name() + " has shape " + shape_string(h.shape()) + ")");
+            throw data_error(this->name() + ": needs a batch of at least 2 trials to contrast (got " + std::to_string(n) +
+                             "; " + sa.name() + " has shape " + shape_string(h.shape()) + ")");
         prepare(h, b);
         // Projections u (n x du), v (n x dv).
         const T* u = h.data();
@@ -141,7 +127,7 @@ public:
             du = opt_.dim;
         }
         if (opt_.project_brain) {
-            if (!fs_.empty()) fs_.forward(name(), b, batch.subject, v_);
+            if (!fs_.empty()) fs_.forward(this->name(), b, batch.subject, v_);
             else {
                 ensure_shape(v_, n, opt_.dim);
                 f_.forward(b.data(), n, b.shape(1), v_.data(), opt_.dim);
@@ -150,8 +136,9 @@ public:
             dv = ldv = opt_.dim;
         }
         if (du != dv)
-            throw shape_error(name() + ": the student side has " + std::to_string(du) + " features but the brain side " +
-                              std::to_string(dv) + " (project a side, or use equal widths)");
+            throw shape_error(this->name() + ": the student side has " + std::to_string(du) +
+                              " features but the brain side " + std::to_string(dv) +
+                              " (project a side, or use equal widths)");
         if (opt_.sim == similarity::cosine) {
             ensure_shape(un_, n, du);
             ensure_shape(vn_, n, du);
@@ -164,7 +151,7 @@ public:
         } else {
             uh_ = u;
             vh_ = v;
-            if (ldv != du) throw shape_error(name() + ": identity brain side must be contiguous");
+            if (ldv != du) throw shape_error(this->name() + ": identity brain side must be contiguous");
         }
         d_ = du;
         scale_ = T(1) / tau();
@@ -173,10 +160,9 @@ public:
         return softmax_loss(batch, n);
     }
 
-    template <class Student>
-    void backward(Student& st, const data::batch<T>& batch, T weight) {
-        const matrix<T>& h = source_traits<A>::value(st, batch);
-        const matrix<T>& b = source_traits<B>::value(st, batch);
+    void gradient(const data::batch<T>&, T weight, const source_ref<T>& sa, const source_ref<T>& sb) {
+        const matrix<T>& h = sa.value;
+        const matrix<T>& b = sb.value;
         const std::size_t n = s_.shape(0), d = d_;
         const T alpha = weight * scale_;
         // d(uh) = alpha G vh ; d(vh) = alpha G^T uh
@@ -199,8 +185,8 @@ public:
             gv = gv_.data();
         }
         // Student side.
-        if constexpr (source_traits<A>::from_student) {
-            matrix<T>& gh = *source_traits<A>::grad(st);
+        if (sa.grad) {
+            matrix<T>& gh = *sa.grad;
             if (opt_.project_student) g_.backward(h.data(), n, h.shape(1), gu, d, T(1), gh.data(), gh.shape(1));
             else add_into(gh.data(), gu, n * d);
         } else if (opt_.project_student) {
@@ -213,21 +199,23 @@ public:
                 std::copy_n(gv, n * d, gv_full_.data());
                 fs_.backward(gv_full_, T(1));  // per-subject heads read batch data only (see constructor)
             } else {
-                T* gb = nullptr;
-                std::size_t ldgb = 0;
-                if constexpr (source_traits<B>::from_student) {
-                    gb = source_traits<B>::grad(st)->data();
-                    ldgb = b.shape(1);
-                }
-                f_.backward(b.data(), n, b.shape(1), gv, d, T(1), gb, ldgb);
+                T* gb = sb.grad ? sb.grad->data() : nullptr;
+                f_.backward(b.data(), n, b.shape(1), gv, d, T(1), gb, sb.grad ? b.shape(1) : 0);
             }
-        } else if constexpr (source_traits<B>::from_student) {
-            add_into(source_traits<B>::grad(st)->data(), gv, n * d);
+        } else if (sb.grad) {
+            add_into(sb.grad->data(), gv, n * d);
         }
         // Temperature: S = exp(-theta) * sims, dL/dtheta = -sum G .* S (zero while clamped).
         if (opt_.learn_tau && T(std::exp(log_tau_(0, 0))) > T(opt_.tau_min)) glog_tau_(0, 0) -= weight * gs_dot_;
     }
+    ///@}
 
+    /// The temperature used by the next forward.
+    T tau() const {
+        return opt_.learn_tau ? std::max(T(std::exp(log_tau_(0, 0))), T(opt_.tau_min)) : T(opt_.tau);
+    }
+
+    /// Term interface: visits the heads' parameters and log tau (see gradient above).
     template <class F>
     void for_each_param(F&& f) {
         g_.for_each_param(f, "student_head.");
@@ -235,17 +223,16 @@ public:
         fs_.for_each_param(f, "brain_head.");
         if (opt_.learn_tau) f("log_tau", log_tau_, glog_tau_);
     }
-    ///@}
 
     /// Creates the heads for inputs of these widths (done by the first forward); rng(seed).
     void prepare(const matrix<T>& h, const matrix<T>& b) {
         if (prepared_) {
             if (opt_.project_student && h.shape(1) != g_.in_features())
-                throw shape_error(name() + ": " + source_traits<A>::name() + " has shape " + shape_string(h.shape()) +
+                throw shape_error(this->name() + ": " + source_traits<A>::name() + " has shape " + shape_string(h.shape()) +
                                   " but the student head was built for " + std::to_string(g_.in_features()) +
                                   " features");
             if (opt_.project_brain && fs_.empty() && b.shape(1) != f_.in_features())
-                throw shape_error(name() + ": " + source_traits<B>::name() + " has shape " + shape_string(b.shape()) +
+                throw shape_error(this->name() + ": " + source_traits<B>::name() + " has shape " + shape_string(b.shape()) +
                                   " but the brain head was built for " + std::to_string(f_.in_features()) +
                                   " columns");
             return;
@@ -290,7 +277,7 @@ private:
         const std::int64_t* stim = nullptr;
         if (opt_.use_stimulus && batch.stimulus.size() > 0) {
             if (batch.stimulus.size() != n)
-                throw shape_error(name() + ": batch.stimulus has " + std::to_string(batch.stimulus.size()) +
+                throw shape_error(this->name() + ": batch.stimulus has " + std::to_string(batch.stimulus.size()) +
                                   " entries but the batch has " + std::to_string(n) + " trials");
             stim = batch.stimulus.data();
         }
@@ -481,17 +468,10 @@ private:
     T scale_ = 1, gs_dot_ = 0;
 };
 
-/// The spec loss::contrastive(a, b, options) returns.
-template <class A, class B>
-struct contrastive_spec : term_spec_tag {
-    contrastive_options options; ///< Copied into each term made.
-    /// The term object for scalar type T (checks the options).
-    template <real T>
-    contrastive_term<T, A, B> make() const { return contrastive_term<T, A, B>(options); }
-};
-
 /// Contrastive (InfoNCE) transfer between source a (a student tap) and b (data::brain).
 template <source A, source B>
-auto contrastive(A, B, contrastive_options options = {}) { return contrastive_spec<A, B>{{}, std::move(options)}; }
+auto contrastive(A, B, contrastive_options options = {}) {
+    return make_term_spec<contrastive_term>(source_list<A, B>{}, std::move(options));
+}
 
 } // namespace b2m::loss

@@ -7,48 +7,48 @@
 
 #include <cmath>
 #include <string>
+#include <string_view>
+#include <type_traits>
 
 #include "b2m/autodiff/rowwise.hpp"
-#include "b2m/loss/objective.hpp"
+#include "b2m/loss/term_base.hpp"
 
 namespace b2m::loss {
 
-/// The term object of loss::cross_entropy: Soft false reads data::labels, true data::targets.
-template <real T, class Logits, bool Soft>
-class cross_entropy_term {
+/// The term object of loss::cross_entropy: Target is data::labels_t (class indices) or
+/// data::targets_t (soft targets).
+template <real T, class Logits, class Target>
+class cross_entropy_term : public term_base<cross_entropy_term<T, Logits, Target>, T, Logits> {
+    static constexpr bool Soft = std::is_same_v<Target, data::targets_t>;
+
 public:
-    /// @name Term interface (the concept at the head of b2m/loss/objective.hpp)
+    static_assert(source_traits<Logits>::from_student, "b2m: cross_entropy's logits must come from the student");
+
+    /// @name Term maths (the hooks of loss::term_base)
     ///@{
 
-    /// Term interface: name() is "cross_entropy(<Logits>)"; check<Student>() requires the logits to
-    /// be the student's, rank 2; forward(student, batch) reads logits z (B, C) and returns
-    /// mean_i [logsumexp(z_i) sum_j t_ij - sum_j t_ij z_ij], t the one-hot rows of data::labels (B
-    /// entries in [0, C): shape_error / data_error otherwise) or data::targets (B, C); backward(student,
-    /// batch, w) adds w / B * (softmax(z_i) sum_j t_ij - t_i) into the logits' gradient;
-    /// for_each_param visits nothing.
-    std::string name() const { return "cross_entropy(" + source_traits<Logits>::name() + ")"; }
+    /// Term maths: the name is "cross_entropy(<Logits>)"; the logits have rank 2; value(batch, z)
+    /// reads logits z (B, C) and returns mean_i [logsumexp(z_i) sum_j t_ij - sum_j t_ij z_ij], t the
+    /// one-hot rows of data::labels (B entries in [0, C): shape_error / data_error otherwise) or
+    /// data::targets (B, C); gradient(batch, w, z) adds w / B * (softmax(z_i) sum_j t_ij - t_i) into
+    /// the logits' gradient.
+    static constexpr std::string_view term_name = "cross_entropy";
+    static constexpr int source_rank = 2;
 
-    template <class Student>
-    static constexpr void check() {
-        static_assert(source_traits<Logits>::from_student, "b2m: cross_entropy's logits must come from the student");
-        check_source<Student, Logits, 2>();
-    }
-
-    template <class Student>
-    T forward(Student& s, const data::batch<T>& b) {
-        const matrix<T>& z = source_traits<Logits>::value(s, b);
+    T value(const data::batch<T>& b, const source_ref<T>& logits) {
+        const matrix<T>& z = logits.value;
         const std::size_t n = z.shape(0), c = z.shape(1);
-        if (n == 0) throw shape_error(name() + ": empty batch");
+        if (n == 0) throw shape_error(this->name() + ": empty batch");
         if constexpr (Soft) {
             if (b.targets.shape() != z.shape())
-                throw_shape_mismatch(name(), "logits", z.shape(), "data::targets", b.targets.shape());
+                throw_shape_mismatch(this->name(), "logits", z.shape(), "data::targets", b.targets.shape());
         } else {
             if (b.labels.size() != n)
-                throw shape_error(name() + ": logits have shape " + shape_string(z.shape()) + " but data::labels has " +
-                                  std::to_string(b.labels.size()) + " entries");
+                throw shape_error(this->name() + ": logits have shape " + shape_string(z.shape()) +
+                                  " but data::labels has " + std::to_string(b.labels.size()) + " entries");
             for (std::size_t i = 0; i < n; ++i)
                 if (b.labels(i) < 0 || std::size_t(b.labels(i)) >= c)
-                    throw data_error(name() + ": data::labels[" + std::to_string(i) + "] = " +
+                    throw data_error(this->name() + ": data::labels[" + std::to_string(i) + "] = " +
                                      std::to_string(b.labels(i)) + " is outside [0, " + std::to_string(c) + ")");
         }
         ensure_shape(p_, n, c);
@@ -67,9 +67,8 @@ public:
         return total / T(n);
     }
 
-    template <class Student>
-    void backward(Student& s, const data::batch<T>& b, T weight) {
-        matrix<T>& g = *source_traits<Logits>::grad(s);
+    void gradient(const data::batch<T>& b, T weight, const source_ref<T>& logits) const {
+        matrix<T>& g = *logits.grad;
         const std::size_t n = p_.shape(0), c = p_.shape(1);
         const T scale = weight / T(n);
         for (std::size_t i = 0; i < n; ++i) {
@@ -84,27 +83,24 @@ public:
             }
         }
     }
-    template <class F>
-    void for_each_param(F&&) {}
+    ///@}
+
     /// Softmax probabilities of the last forward (B, C).
     const matrix<T>& probabilities() const { return p_; }
-    ///@}
 
 private:
     matrix<T> p_;
 };
 
-/// The spec loss::cross_entropy(logits, data::labels / data::targets) returns.
-template <class Logits, bool Soft>
-struct cross_entropy_spec : term_spec_tag {
-    /// The term object for scalar type T.
-    template <real T>
-    cross_entropy_term<T, Logits, Soft> make() const { return {}; }
-};
-
+/// Softmax cross-entropy of the student's logits against class indices (data::labels).
 template <source Logits>
-auto cross_entropy(Logits, data::labels_t) { return cross_entropy_spec<Logits, false>{}; }
+auto cross_entropy(Logits, data::labels_t) {
+    return make_term_spec<cross_entropy_term>(source_list<Logits, data::labels_t>{});
+}
+/// Softmax cross-entropy of the student's logits against soft targets (data::targets, rows of (B, C)).
 template <source Logits>
-auto cross_entropy(Logits, data::targets_t) { return cross_entropy_spec<Logits, true>{}; }
+auto cross_entropy(Logits, data::targets_t) {
+    return make_term_spec<cross_entropy_term>(source_list<Logits, data::targets_t>{});
+}
 
 } // namespace b2m::loss

@@ -32,6 +32,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <string>
+#include <string_view>
 #include <utility>
 #include <vector>
 
@@ -40,7 +41,7 @@
 #include "b2m/core/gemm.hpp"
 #include "b2m/core/rng.hpp"
 #include "b2m/loss/linear_head.hpp"
-#include "b2m/loss/objective.hpp"
+#include "b2m/loss/term_base.hpp"
 #include "b2m/loss/row_normalize.hpp"
 
 namespace b2m::loss {
@@ -68,9 +69,11 @@ struct encoding_alignment_options {
 
 /// The term object of loss::encoding_alignment (the contract is at the head of this file).
 template <real T, class B, class... Taps>
-class encoding_alignment_term {
+class encoding_alignment_term : public term_base<encoding_alignment_term<T, B, Taps...>, T, Taps..., B> {
     static constexpr std::size_t L = sizeof...(Taps);
     static_assert(L > 0, "b2m: encoding_alignment needs at least one tap");
+    static_assert((source_traits<Taps>::from_student && ...), "b2m: encoding_alignment's taps must be student taps");
+    static_assert(!source_traits<B>::from_student, "b2m: encoding_alignment's brain must be a batch field");
 
 public:
     /// Throws b2m::error when units is 0, both parts are off, or a subject width is 0.
@@ -84,39 +87,29 @@ public:
         blocks_.resize(S);
     }
 
-    /// @name Term interface (the concept at the head of b2m/loss/objective.hpp)
+    /// @name Term maths (the hooks of loss::term_base)
     ///@{
 
-    /// Term interface: name() is "encoding_alignment(<taps...>, <B>)"; check<Student>() requires the
-    /// taps to be the student's and B a batch field; forward(student, batch) encodes each tap h_l
-    /// (B, F_l) to e_l (B, units) (encoders and heads built on the first call), predicts p (B, V) or
-    /// per subject (n_s, V_s), and returns the MSE and/or correlation parts of the head of this file
-    /// (throws b2m::shape_error on row or width mismatches); backward(student, batch, w) adds w * dL/dh_l
-    /// into each tap's gradient and w * dL/d(parameter) into the encoders and heads (the correlation
-    /// part only when correlation_gradient); for_each_param visits "encoder<l>.*" and "head.*"
-    /// ("head<s>.*" with several subjects).
-    std::string name() const {
-        std::string s = "encoding_alignment(";
-        ((s += source_traits<Taps>::name() + ", "), ...);
-        return s + source_traits<B>::name() + ")";
-    }
+    /// Term maths: the name is "encoding_alignment(<taps...>, <B>)"; the sources are the taps, then
+    /// the brain; value(batch, taps..., brain) encodes each tap h_l (B, F_l) to e_l (B, units)
+    /// (encoders and heads built on the first call), predicts p (B, V) or per subject (n_s, V_s), and
+    /// returns the MSE and/or correlation parts of the head of this file (throws b2m::shape_error on
+    /// row or width mismatches); gradient(batch, w, taps..., brain) adds w * dL/dh_l into each tap's
+    /// gradient and w * dL/d(parameter) into the encoders and heads (the correlation part only when
+    /// correlation_gradient); for_each_param visits "encoder<l>.*" and "head.*" ("head<s>.*" with
+    /// several subjects).
+    static constexpr std::string_view term_name = "encoding_alignment";
 
-    template <class Student>
-    static constexpr void check() {
-        (check_source<Student, Taps, 0>(), ...);
-        static_assert((source_traits<Taps>::from_student && ...), "b2m: encoding_alignment's taps must be student taps");
-        static_assert(!source_traits<B>::from_student, "b2m: encoding_alignment's brain must be a batch field");
-    }
-
-    template <class Student>
-    T forward(Student& st, const data::batch<T>& batch) {
-        const matrix<T>& b = source_traits<B>::value(st, batch);
+    template <class... Refs>
+    T value(const data::batch<T>& batch, const Refs&... sources) {
+        const std::array<const source_ref<T>*, L + 1> src{&sources...};
+        const source_ref<T>& brain = *src[L];
+        const matrix<T>& b = brain.value;
         const std::size_t n = b.shape(0), u = opt_.units, lu = L * u;
-        if (n == 0 || b.shape(1) == 0) throw shape_error(name() + ": " + source_traits<B>::name() + " is empty");
+        if (n == 0 || b.shape(1) == 0) throw shape_error(this->name() + ": " + brain.name() + " is empty");
         // Encoders, concatenated into E (n x L*units).
         ensure_shape(e_, n, lu);
-        std::size_t l = 0;
-        (encode<Taps>(st, batch, n, l++), ...);
+        for (std::size_t l = 0; l < L; ++l) encode(*src[l], brain, n, l);
         for (std::size_t i = 0; i < n * lu; ++i) e_.data()[i] = std::max(e_.data()[i], T(0));
         assign_rows(b, batch);
         double sq = 0, diag = 0, off = 0;
@@ -130,7 +123,7 @@ public:
                 rng r = rng(opt_.seed).split(L + s);
                 c_[s].init(r);
             } else if (c_[s].out_features() != w) {
-                throw shape_error(name() + ": " + source_traits<B>::name() + " has shape " + shape_string(b.shape()) +
+                throw shape_error(this->name() + ": " + source_traits<B>::name() + " has shape " + shape_string(b.shape()) +
                                   " but the head was built for " + std::to_string(c_[s].out_features()) + " outputs");
             }
             const T* E = gather(k.e, e_.data(), lu, k.rows, n);
@@ -163,9 +156,10 @@ public:
         return T(value);
     }
 
-    template <class Student>
-    void backward(Student& st, const data::batch<T>& batch, T weight) {
-        const matrix<T>& b = source_traits<B>::value(st, batch);
+    template <class... Refs>
+    void gradient(const data::batch<T>&, T weight, const Refs&... sources) {
+        const std::array<const source_ref<T>*, L + 1> src{&sources...};
+        const matrix<T>& b = src[L]->value;
         const std::size_t n = b.shape(0), u = opt_.units, lu = L * u;
         ensure_shape(ge_, n, lu);
         ge_.fill(T(0));
@@ -203,10 +197,11 @@ public:
         }
         for (std::size_t i = 0; i < n * lu; ++i)
             if (e_.data()[i] <= T(0)) ge_.data()[i] = T(0);
-        std::size_t l = 0;
-        (encode_backward<Taps>(st, batch, n, l++), ...);
+        for (std::size_t l = 0; l < L; ++l) encode_backward(*src[l], n, l);
     }
+    ///@}
 
+    /// Term interface: visits the encoders' and heads' parameters (see gradient above).
     template <class F>
     void for_each_param(F&& f) {
         for (std::size_t l = 0; l < L; ++l) a_[l].for_each_param(f, "encoder" + std::to_string(l) + ".");
@@ -214,7 +209,6 @@ public:
         else
             for (std::size_t s = 0; s < c_.size(); ++s) c_[s].for_each_param(f, "head" + std::to_string(s) + ".");
     }
-    ///@}
 
     /// The encoder A_l of tap l (l < number of taps; empty before the first forward).
     linear_head<T>& encoder(std::size_t l) { return a_[l]; }
@@ -247,11 +241,11 @@ private:
             for (std::size_t i = 0; i < n; ++i) blocks_[0].rows.push_back(i);
             return;
         }
-        detail::check_subjects(name(), batch.subject, n, blocks_.size());
+        detail::check_subjects(this->name(), batch.subject, n, blocks_.size());
         std::size_t widest = 0;
         for (std::size_t w : opt_.subject_widths) widest = std::max(widest, w);
         if (b.shape(1) < widest)
-            throw shape_error(name() + ": " + source_traits<B>::name() + " has shape " + shape_string(b.shape()) +
+            throw shape_error(this->name() + ": " + source_traits<B>::name() + " has shape " + shape_string(b.shape()) +
                               " but the widest subject has " + std::to_string(widest) + " columns");
         for (std::size_t i = 0; i < n; ++i) blocks_[std::size_t(batch.subject(i))].rows.push_back(i);
     }
@@ -265,26 +259,24 @@ private:
         for (std::size_t i = 0; i < rows.size(); ++i) std::copy_n(src + rows[i] * ld, cols, buf.data() + i * cols);
         return buf.data();
     }
-    template <class Tap, class Student>
-    void encode(Student& st, const data::batch<T>& batch, std::size_t n, std::size_t l) {
-        const matrix<T>& h = source_traits<Tap>::value(st, batch);
+    void encode(const source_ref<T>& tap, const source_ref<T>& brain, std::size_t n, std::size_t l) {
+        const matrix<T>& h = tap.value;
         if (h.shape(0) != n)
-            throw_shape_mismatch(name() + ": rows (trials) differ", source_traits<Tap>::name(), h.shape(),
-                                 source_traits<B>::name(), source_traits<B>::value(st, batch).shape());
+            throw_shape_mismatch(this->name() + ": rows (trials) differ", tap.name(), h.shape(), brain.name(),
+                                 brain.value.shape());
         if (a_[l].empty()) {
             a_[l] = linear_head<T>(h.shape(1), opt_.units, opt_.bias);
             rng r = rng(opt_.seed).split(l);
             a_[l].init(r);
         } else if (a_[l].in_features() != h.shape(1)) {
-            throw shape_error(name() + ": " + source_traits<Tap>::name() + " has shape " + shape_string(h.shape()) +
+            throw shape_error(this->name() + ": " + tap.name() + " has shape " + shape_string(h.shape()) +
                               " but its encoder was built for " + std::to_string(a_[l].in_features()) + " features");
         }
         a_[l].forward(h.data(), n, h.shape(1), e_.data() + l * opt_.units, L * opt_.units);
     }
-    template <class Tap, class Student>
-    void encode_backward(Student& st, const data::batch<T>& batch, std::size_t n, std::size_t l) {
-        const matrix<T>& h = source_traits<Tap>::value(st, batch);
-        matrix<T>& gh = *source_traits<Tap>::grad(st);
+    void encode_backward(const source_ref<T>& tap, std::size_t n, std::size_t l) {
+        const matrix<T>& h = tap.value;
+        matrix<T>& gh = *tap.grad;
         a_[l].backward(h.data(), n, h.shape(1), ge_.data() + l * opt_.units, L * opt_.units, T(1), gh.data(),
                        h.shape(1));
     }
@@ -297,24 +289,15 @@ private:
     matrix<T> e_, ge_;
 };
 
-template <class B, class... Taps>
-/// The spec loss::encoding_alignment(taps, brain, options) returns.
-struct encoding_alignment_spec : term_spec_tag {
-    encoding_alignment_options options; ///< As given to loss::encoding_alignment.
-    /// The term object for scalar type T (throws as its constructor does).
-    template <real T>
-    encoding_alignment_term<T, B, Taps...> make() const { return encoding_alignment_term<T, B, Taps...>(options); }
-};
-
 /// Encoding alignment over several taps (loss::taps(...)) to the brain field b.
 template <class... Taps, source B>
 auto encoding_alignment(tap_list<Taps...>, B, encoding_alignment_options options = {}) {
-    return encoding_alignment_spec<B, Taps...>{{}, options};
+    return make_term_spec<encoding_alignment_term>(source_list<B, Taps...>{}, std::move(options));
 }
 /// Encoding alignment over one tap.
 template <source Tap, source B>
 auto encoding_alignment(Tap, B, encoding_alignment_options options = {}) {
-    return encoding_alignment_spec<B, Tap>{{}, options};
+    return make_term_spec<encoding_alignment_term>(source_list<B, Tap>{}, std::move(options));
 }
 
 } // namespace b2m::loss

@@ -10,36 +10,33 @@
 
 #include <cmath>
 #include <string>
+#include <string_view>
 
-#include "b2m/loss/objective.hpp"
+#include "b2m/loss/term_base.hpp"
 
 namespace b2m::loss {
 
 /// The term object of loss::kl_normal(stats).
 template <real T, class Stats>
-class kl_normal_term {
+class kl_normal_term : public term_base<kl_normal_term<T, Stats>, T, Stats> {
 public:
-    /// @name Term interface (the concept at the head of b2m/loss/objective.hpp)
+    static_assert(source_traits<Stats>::from_student, "b2m: kl_normal reads [mu | logvar] from the student");
+
+    /// @name Term maths (the hooks of loss::term_base)
     ///@{
 
-    /// Term interface: name() is "kl_normal(<Stats>)"; check<Student>() requires a student source
-    /// of rank 2; forward(student, batch) reads x (B, 2k) = [mu | logvar] and returns
-    /// mean_i sum_j (mu_ij^2 + exp(logvar_ij) - 1 - logvar_ij) / 2 (b2m::shape_error unless B, k > 0);
-    /// backward is documented below; for_each_param visits nothing.
-    std::string name() const { return "kl_normal(" + source_traits<Stats>::name() + ")"; }
+    /// Term maths: the name is "kl_normal(<Stats>)"; the source has rank 2; value(batch, x) reads
+    /// x (B, 2k) = [mu | logvar] and returns mean_i sum_j (mu_ij^2 + exp(logvar_ij) - 1 - logvar_ij) / 2
+    /// (b2m::shape_error unless B, k > 0); gradient(batch, w, x) adds w/B * (mu, (exp(logvar) - 1)/2)
+    /// into the source's gradient.
+    static constexpr std::string_view term_name = "kl_normal";
+    static constexpr int source_rank = 2;
 
-    template <class Student>
-    static constexpr void check() {
-        static_assert(source_traits<Stats>::from_student, "b2m: kl_normal reads [mu | logvar] from the student");
-        check_source<Student, Stats, 2>();
-    }
-
-    template <class Student>
-    T forward(Student& s, const data::batch<T>& b) {
-        const matrix<T>& x = source_traits<Stats>::value(s, b);
+    T value(const data::batch<T>&, const source_ref<T>& stats) const {
+        const matrix<T>& x = stats.value;
         const std::size_t n = x.shape(0), w = x.shape(1);
         if (n == 0 || w == 0 || w % 2 != 0)
-            throw shape_error(name() + ": source has shape " + shape_string(x.shape()) +
+            throw shape_error(this->name() + ": source has shape " + shape_string(x.shape()) +
                               " but kl_normal needs (batch, 2k) = [mu | logvar] with batch, k > 0");
         const std::size_t k = w / 2;
         T total = 0;
@@ -51,11 +48,9 @@ public:
         return total / T(n);
     }
 
-    /// Adds weight/B * (mu, (exp(logvar) - 1)/2) into the source's gradient.
-    template <class Student>
-    void backward(Student& s, const data::batch<T>& b, T weight) {
-        const matrix<T>& x = source_traits<Stats>::value(s, b);
-        matrix<T>& g = *source_traits<Stats>::grad(s);
+    void gradient(const data::batch<T>&, T weight, const source_ref<T>& stats) const {
+        const matrix<T>& x = stats.value;
+        matrix<T>& g = *stats.grad;
         const std::size_t n = x.shape(0), k = x.shape(1) / 2;
         const T scale = weight / T(n);
         for (std::size_t i = 0; i < n; ++i)
@@ -64,21 +59,11 @@ public:
                 g(i, k + j) += scale * T(0.5) * (std::exp(x(i, k + j)) - T(1));
             }
     }
-    template <class F>
-    void for_each_param(F&&) {}
     ///@}
-};
-
-/// The spec loss::kl_normal(stats) returns.
-template <class Stats>
-struct kl_normal_spec : term_spec_tag {
-    /// The term object for scalar type T.
-    template <real T>
-    kl_normal_term<T, Stats> make() const { return {}; }
 };
 
 /// KL(N(mu, exp(logvar)) || N(0, I)) from a student source holding [mu | logvar].
 template <source S>
-auto kl_normal(S) { return kl_normal_spec<S>{}; }
+auto kl_normal(S) { return make_term_spec<kl_normal_term>(source_list<S>{}); }
 
 } // namespace b2m::loss

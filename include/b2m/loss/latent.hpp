@@ -28,7 +28,7 @@
 #include "b2m/core/rng.hpp"
 #include "b2m/loss/brain_reduction.hpp"
 #include "b2m/loss/linear_head.hpp"
-#include "b2m/loss/objective.hpp"
+#include "b2m/loss/term_base.hpp"
 #include "b2m/loss/row_normalize.hpp"
 
 namespace b2m::loss {
@@ -47,10 +47,13 @@ struct latent_options {
 
 /// The term object of loss::latent: regresses student source A (through W) onto the latent from Z.
 template <real T, class A, class Z>
-class latent_term {
+class latent_term : public term_base<latent_term<T, A, Z>, T, A, Z> {
 public:
-    /// Keeps the options; with a reduction, keeps it cast to T (it is applied to Z every batch).
-    latent_term(latent_options o, const brain_reduction* reduction) : opt_(o) {
+    static_assert(source_traits<A>::from_student, "b2m: latent's first source must come from the student");
+    static_assert(!source_traits<Z>::from_student, "b2m: latent's target must be a batch field");
+
+    /// Keeps the options; with a fitted reduction, keeps it cast to T (it is applied to Z every batch).
+    latent_term(latent_options o, const std::optional<brain_reduction>& reduction) : opt_(o) {
         if (reduction) {
             has_reduction_ = true;
             reduction->cast<T>(pm_, pshift_);
@@ -60,44 +63,42 @@ public:
     /// @name Term interface (the concept at the head of b2m/loss/objective.hpp)
     ///@{
 
-    /// Term interface: name() is "latent(<A>, <Z>[ reduced])"; check<Student>() requires A the
-    /// student's (rank <= 3) and Z a batch field; forward(student, batch) reads h (B, T*H) and z
-    /// (B, T*K) (or b (B, T*V) reduced to z), builds W (H -> K) on the first call, and returns the mse
-    /// or cosine loss of W h + w0 against z over the B*T rows (see the head of this file; throws
-    /// b2m::shape_error / b2m::error on mismatched rows, widths or steps); backward(student, batch, w)
-    /// adds w * dL/dh into A's gradient and w * dL/dW into W's; for_each_param visits W as "map.*".
-    std::string name() const {
-        return "latent(" + source_traits<A>::name() + ", " + source_traits<Z>::name() +
-               (has_reduction_ ? " reduced" : "") + ")";
-    }
+    /// Term interface (around the maths below): name() is "latent(<A>, <Z>[ reduced])"; check<Student>()
+    /// requires A the student's with rank <= 3 (and Z a batch field).
+    std::string name() const { return this->call_name("latent", has_reduction_ ? " reduced" : ""); }
 
     template <class Student>
     static constexpr void check() {
-        static_assert(source_traits<A>::from_student, "b2m: latent's first source must come from the student");
-        static_assert(!source_traits<Z>::from_student, "b2m: latent's target must be a batch field");
-        check_source<Student, A, 0>();
+        term_base<latent_term, T, A, Z>::template check<Student>();
         if constexpr (source_traits<A>::template valid<Student>())
             static_assert(source_traits<A>::template rank<Student>() <= 3,
                           "b2m: latent reads (batch, features) or (batch, time, features) taps");
     }
+    ///@}
 
-    template <class Student>
-    T forward(Student& st, const data::batch<T>& batch) {
-        const matrix<T>& h = source_traits<A>::value(st, batch);
-        const matrix<T>& zb = source_traits<Z>::value(st, batch);
+    /// @name Term maths (the hooks of loss::term_base)
+    ///@{
+
+    /// Term maths: value(batch, a, z) reads h (B, T*H) and z (B, T*K) (or b (B, T*V) reduced to z),
+    /// builds W (H -> K) on the first call, and returns the mse or cosine loss of W h + w0 against z
+    /// over the B*T rows (see the head of this file; throws b2m::shape_error / b2m::error on
+    /// mismatched rows, widths or steps); gradient(batch, w, a, z) adds w * dL/dh into A's gradient
+    /// and w * dL/dW into W's; for_each_param visits W as "map.*".
+    T value(const data::batch<T>&, const source_ref<T>& a, const source_ref<T>& zs) {
+        const matrix<T>& h = a.value;
+        const matrix<T>& zb = zs.value;
         const std::size_t n = h.shape(0);
         std::size_t steps = opt_.steps;
         if (steps == 0) {
-            if (source_traits<A>::template rank<Student>() == 3)
+            if (a.rank == 3)
                 throw error(name() + ": the tap is a sequence (batch, time, features); set latent_options.steps");
             steps = 1;
         }
         if (zb.shape(0) != n)
-            throw_shape_mismatch(name() + ": rows (trials) differ", source_traits<A>::name(), h.shape(),
-                                 source_traits<Z>::name(), zb.shape());
+            throw_shape_mismatch(name() + ": rows (trials) differ", a.name(), h.shape(), zs.name(), zb.shape());
         if (h.shape(1) % steps != 0 || zb.shape(1) % steps != 0)
-            throw shape_error(name() + ": " + source_traits<A>::name() + " has shape " + shape_string(h.shape()) +
-                              " and " + source_traits<Z>::name() + " has shape " + shape_string(zb.shape()) +
+            throw shape_error(name() + ": " + a.name() + " has shape " + shape_string(h.shape()) + " and " + zs.name() +
+                              " has shape " + shape_string(zb.shape()) +
                               "; both widths must be multiples of steps = " + std::to_string(steps));
         rows_ = n * steps;
         hd_ = h.shape(1) / steps;
@@ -105,8 +106,8 @@ public:
         k_ = zb.shape(1) / steps;
         if (has_reduction_) {
             if (k_ != pm_.shape(0))
-                throw shape_error(name() + ": " + source_traits<Z>::name() + " has shape " + shape_string(zb.shape()) +
-                                  " (" + std::to_string(k_) + " columns per step) but the reduction reads " +
+                throw shape_error(name() + ": " + zs.name() + " has shape " + shape_string(zb.shape()) + " (" +
+                                  std::to_string(k_) + " columns per step) but the reduction reads " +
                                   std::to_string(pm_.shape(0)) + " columns");
             k_ = pm_.shape(1);
             ensure_shape(zr_, rows_, k_);
@@ -132,8 +133,8 @@ public:
             yp_ = y_.data();
         } else {
             if (hd_ != k_)
-                throw_shape_mismatch(name() + ": without a map the tap and the latent need equal widths",
-                                     source_traits<A>::name(), h.shape(), "latent", std::array{n, steps * k_});
+                throw_shape_mismatch(name() + ": without a map the tap and the latent need equal widths", a.name(),
+                                     h.shape(), "latent", std::array{n, steps * k_});
             yp_ = h.data();
         }
         if (opt_.kind == latent_loss::mse) {
@@ -159,10 +160,9 @@ public:
         return T(total / double(rows_));
     }
 
-    template <class Student>
-    void backward(Student& st, const data::batch<T>& batch, T weight) {
-        const matrix<T>& h = source_traits<A>::value(st, batch);
-        matrix<T>& gh = *source_traits<A>::grad(st);
+    void gradient(const data::batch<T>&, T weight, const source_ref<T>& a, const source_ref<T>&) {
+        const matrix<T>& h = a.value;
+        matrix<T>& gh = *a.grad;
         ensure_shape(gy_, rows_, k_);
         if (opt_.kind == latent_loss::mse) {
             const T scale = T(2) * weight / T(rows_ * k_);
@@ -201,26 +201,17 @@ private:
     std::size_t rows_ = 0, hd_ = 0, k_ = 0;
 };
 
-template <class A, class Z>
-/// The spec loss::latent(a, z, ...) returns.
-struct latent_spec : term_spec_tag {
-    latent_options options;                   ///< As given to loss::latent.
-    std::optional<brain_reduction> reduction; ///< The fitted reduction P applied to Z, or none.
-    /// The term object for scalar type T.
-    template <real T>
-    latent_term<T, A, Z> make() const {
-        return latent_term<T, A, Z>(options, reduction ? &*reduction : nullptr);
-    }
-};
-
 /// Regresses tap a onto the latent z held in a batch field (data::targets, or data::brain).
 template <source A, source Z>
-auto latent(A, Z, latent_options options = {}) { return latent_spec<A, Z>{{}, options, std::nullopt}; }
+auto latent(A, Z, latent_options options = {}) {
+    return make_term_spec<latent_term>(source_list<A, Z>{}, options, std::optional<brain_reduction>{});
+}
 /// Regresses tap a onto P(b) for the batch field b (data::brain) and a fitted reduction P.
 template <source A, source Z>
 auto latent(A, Z, brain_reduction reduction, latent_options options = {}) {
     if (reduction.empty()) throw error("loss::latent: the brain reduction is empty (fit it first)");
-    return latent_spec<A, Z>{{}, options, std::move(reduction)};
+    return make_term_spec<latent_term>(source_list<A, Z>{}, options,
+                                       std::optional<brain_reduction>(std::move(reduction)));
 }
 
 } // namespace b2m::loss

@@ -13,6 +13,8 @@
 //        into the term's own parameter gradients (projection heads, temperature, ...)
 //   template <class F> void for_each_param(F&&)                 f(name, value, grad)
 // forward runs after the student's forward of the same batch; backward after forward.
+// b2m's terms derive from loss::term_base (loss/term_base.hpp), which supplies all of this
+// but the maths, and their specs are loss::term_spec_of; a term written by hand may too.
 // The objective is the weighted sum of its terms; it keeps each term's last value.
 #pragma once
 

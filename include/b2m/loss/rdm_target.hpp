@@ -24,11 +24,12 @@
 #include <cmath>
 #include <cstddef>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "b2m/core/error.hpp"
 #include "b2m/core/gemm.hpp"
-#include "b2m/loss/objective.hpp"
+#include "b2m/loss/term_base.hpp"
 #include "b2m/loss/row_normalize.hpp"
 
 namespace b2m::loss {
@@ -40,41 +41,36 @@ struct rdm_target_options {
 
 /// The term object of loss::rdm_target (the contract is at the head of this file).
 template <real T, class A>
-class rdm_target_term {
+class rdm_target_term : public term_base<rdm_target_term<T, A>, T, A> {
 public:
-    /// Keeps the target RDM (S, S), already checked square and finite by loss::rdm_target.
-    rdm_target_term(matrix<T> target, rdm_target_options o) : target_(std::move(target)), opt_(o) {}
+    static_assert(source_traits<A>::from_student, "b2m: rdm_target reads a student source");
 
-    /// @name Term interface (the concept at the head of b2m/loss/objective.hpp)
+    /// Keeps the target RDM (S, S), already checked square and finite by loss::rdm_target, cast to T.
+    rdm_target_term(const matrix<double>& target, rdm_target_options o) : target_(xt::cast<T>(target)), opt_(o) {}
+
+    /// @name Term maths (the hooks of loss::term_base)
     ///@{
 
-    /// Term interface: name() is "rdm_target(<A>)"; check<Student>() requires A the student's;
-    /// forward(student, batch) returns 1 - pearson(D_ij, T_ij) over the pairs i < j of the batch's
-    /// rows of h (n, d) (b2m::data_error for n < 3, a stimulus index list of the wrong size or out of
-    /// [0, S), or a constant target sub-RDM); backward(student, batch, w) adds w * dL/dh into A's
-    /// gradient (nothing when the student RDM was constant); for_each_param visits nothing.
-    std::string name() const { return "rdm_target(" + source_traits<A>::name() + ")"; }
+    /// Term maths: the name is "rdm_target(<A>)"; value(batch, a) returns 1 - pearson(D_ij, T_ij)
+    /// over the pairs i < j of the batch's rows of h (n, d) (b2m::data_error for n < 3, a stimulus
+    /// index list of the wrong size or out of [0, S), or a constant target sub-RDM);
+    /// gradient(batch, w, a) adds w * dL/dh into A's gradient (nothing when the student RDM was
+    /// constant).
+    static constexpr std::string_view term_name = "rdm_target";
 
-    template <class Student>
-    static constexpr void check() {
-        check_source<Student, A, 0>();
-        static_assert(source_traits<A>::from_student, "b2m: rdm_target reads a student source");
-    }
-
-    template <class Student>
-    T forward(Student& st, const data::batch<T>& batch) {
-        const matrix<T>& h = source_traits<A>::value(st, batch);
+    T value(const data::batch<T>& batch, const source_ref<T>& tap) {
+        const matrix<T>& h = tap.value;
         const std::size_t n = h.shape(0), d = h.shape(1), S = target_.shape(0);
         if (n < 3)
-            throw data_error(name() + ": needs at least 3 trials (got " + std::to_string(n) + "; " +
-                             source_traits<A>::name() + " has shape " + shape_string(h.shape()) + ")");
+            throw data_error(this->name() + ": needs at least 3 trials (got " + std::to_string(n) + "; " +
+                             tap.name() + " has shape " + shape_string(h.shape()) + ")");
         if (batch.stimulus.size() != n)
-            throw shape_error(name() + ": batch.stimulus has " + std::to_string(batch.stimulus.size()) +
-                              " entries but " + source_traits<A>::name() + " has shape " + shape_string(h.shape()) +
+            throw shape_error(this->name() + ": batch.stimulus has " + std::to_string(batch.stimulus.size()) +
+                              " entries but " + tap.name() + " has shape " + shape_string(h.shape()) +
                               " (each trial needs the index of its stimulus in the target RDM)");
         for (std::size_t i = 0; i < n; ++i)
             if (batch.stimulus(i) < 0 || std::size_t(batch.stimulus(i)) >= S)
-                throw data_error(name() + ": batch.stimulus[" + std::to_string(i) + "] = " +
+                throw data_error(this->name() + ": batch.stimulus[" + std::to_string(i) + "] = " +
                                  std::to_string(batch.stimulus(i)) + " is outside the target RDM of shape " +
                                  shape_string(target_.shape()));
         ensure_shape(z_, n, d);
@@ -102,7 +98,7 @@ public:
             sdd += a * a, stt += b * b, sdt += a * b;
         }
         if (!(stt > 0))
-            throw data_error(name() + ": the target RDM is constant over this batch's " + std::to_string(m) +
+            throw data_error(this->name() + ": the target RDM is constant over this batch's " + std::to_string(m) +
                              " pairs (repeated stimuli?); nothing to match");
         sd_ = std::sqrt(sdd);
         st_ = std::sqrt(stt);
@@ -110,9 +106,8 @@ public:
         return T(1.0 - r_);
     }
 
-    template <class Student>
-    void backward(Student& st, const data::batch<T>& batch, T weight) {
-        const matrix<T>& h = source_traits<A>::value(st, batch);
+    void gradient(const data::batch<T>&, T weight, const source_ref<T>& tap) {
+        const matrix<T>& h = tap.value;
         const std::size_t n = h.shape(0), d = h.shape(1);
         if (!(sd_ > 1e-12)) return;  // constant student RDM: r := 0, no gradient
         // dL/dC_ij = dr/dD_ij (L = 1 - r, D = 1 - C); the mean removal is absorbed by the
@@ -130,11 +125,8 @@ public:
         ensure_shape(gz_, n, d);
         gemm<T>(g_, z_, gz_);
         detail::normalize_rows_backward<T>(z_.data(), norms_.data(), gz_.data(), n, d, opt_.center, T(1e-12), T(1),
-                                           source_traits<A>::grad(st)->data(), d);
+                                           tap.grad->data(), d);
     }
-
-    template <class F>
-    void for_each_param(F&&) {}
     ///@}
 
     /// Pearson r between the student's and the target's RDM over the last batch's pairs.
@@ -148,30 +140,18 @@ private:
     double sd_ = 0, st_ = 0, r_ = 0;
 };
 
-template <class A>
-/// The spec loss::rdm_target(a, target, options) returns.
-struct rdm_target_spec : term_spec_tag {
-    matrix<double> target;      ///< The target RDM (S, S), square and finite.
-    rdm_target_options options; ///< As given to loss::rdm_target.
-    /// The term object for scalar type T (the target cast to T).
-    template <real T>
-    rdm_target_term<T, A> make() const { return rdm_target_term<T, A>(xt::cast<T>(target), options); }
-};
-
 /// Spec. Requires target square (S, S) with S >= 3 and finite (shape_error / data_error).
 template <source A, class M>
 auto rdm_target(A, const M& target, rdm_target_options options = {}) {
     if (target.dimension() != 2 || target.shape(0) != target.shape(1) || target.shape(0) < 3)
         throw shape_error("loss::rdm_target: the target RDM must be square (S, S) with S >= 3, got shape " +
                           shape_string(target.shape()));
-    rdm_target_spec<A> s;
-    s.target = xt::cast<double>(target);
-    for (std::size_t i = 0; i < s.target.size(); ++i)
-        if (!std::isfinite(s.target.data()[i]))
+    matrix<double> t = xt::cast<double>(target);
+    for (std::size_t i = 0; i < t.size(); ++i)
+        if (!std::isfinite(t.data()[i]))
             throw data_error("loss::rdm_target: the target RDM of shape " + shape_string(target.shape()) +
                              " holds a non-finite entry at flat index " + std::to_string(i));
-    s.options = options;
-    return s;
+    return make_term_spec<rdm_target_term>(source_list<A>{}, std::move(t), options);
 }
 
 } // namespace b2m::loss

@@ -15,10 +15,11 @@
 #include <cmath>
 #include <cstddef>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "b2m/core/gemm.hpp"
-#include "b2m/loss/objective.hpp"
+#include "b2m/loss/term_base.hpp"
 #include "b2m/loss/row_normalize.hpp"
 
 namespace b2m::loss {
@@ -30,39 +31,31 @@ struct rsa_loss_options {
 
 /// The term object of loss::rsa_loss (the contract is at the head of this file).
 template <real T, class A, class B>
-class rsa_loss_term {
+class rsa_loss_term : public term_base<rsa_loss_term<T, A, B>, T, A, B> {
 public:
+    static_assert(source_traits<A>::from_student || source_traits<B>::from_student,
+                  "b2m: rsa_loss needs at least one side from the student");
+
     /// Throws b2m::error unless 0 < o.clamp < 1.
     explicit rsa_loss_term(rsa_loss_options o) : opt_(o) {
         if (!(opt_.clamp > 0 && opt_.clamp < 1)) throw error("loss::rsa_loss: clamp must lie in (0, 1)");
     }
-    /// @name Term interface (the concept at the head of b2m/loss/objective.hpp)
+    /// @name Term maths (the hooks of loss::term_base)
     ///@{
 
-    /// Term interface: name() is "rsa_loss(<A>, <B>)"; check<Student>() requires both sources and
-    /// at least one to be the student's; forward(student, batch) reads a (n, da) and b (n, db) and
-    /// returns mean over i != j of (atanh c(S^a_ij) - atanh c(S^b_ij))^2 (b2m::shape_error when the
-    /// row counts differ, data_error for n < 2); backward(student, batch, w) adds w * dL/da and
-    /// w * dL/db into the student sides' gradients; for_each_param visits nothing.
-    std::string name() const { return "rsa_loss(" + source_traits<A>::name() + ", " + source_traits<B>::name() + ")"; }
+    /// Term maths: the name is "rsa_loss(<A>, <B>)"; value(batch, a, b) reads a (n, da) and
+    /// b (n, db) and returns mean over i != j of (atanh c(S^a_ij) - atanh c(S^b_ij))^2
+    /// (b2m::shape_error when the row counts differ, data_error for n < 2); gradient(batch, w, a, b)
+    /// adds w * dL/da and w * dL/db into the student sides' gradients.
+    static constexpr std::string_view term_name = "rsa_loss";
 
-    template <class Student>
-    static constexpr void check() {
-        check_source<Student, A, 0>();
-        check_source<Student, B, 0>();
-        static_assert(source_traits<A>::from_student || source_traits<B>::from_student,
-                      "b2m: rsa_loss needs at least one side from the student");
-    }
-
-    template <class Student>
-    T forward(Student& st, const data::batch<T>& batch) {
-        const matrix<T>& a = source_traits<A>::value(st, batch);
-        const matrix<T>& b = source_traits<B>::value(st, batch);
+    T value(const data::batch<T>&, const source_ref<T>& sa, const source_ref<T>& sb) {
+        const matrix<T>& a = sa.value;
+        const matrix<T>& b = sb.value;
         const std::size_t n = a.shape(0);
         if (b.shape(0) != n)
-            throw_shape_mismatch(name() + ": rows (trials) differ", source_traits<A>::name(), a.shape(),
-                                 source_traits<B>::name(), b.shape());
-        if (n < 2) throw data_error(name() + ": needs at least 2 trials (got " + std::to_string(n) + ")");
+            throw_shape_mismatch(this->name() + ": rows (trials) differ", sa.name(), a.shape(), sb.name(), b.shape());
+        if (n < 2) throw data_error(this->name() + ": needs at least 2 trials (got " + std::to_string(n) + ")");
         side(a, an_, na_, sa_);
         side(b, bn_, nb_, sb_);
         ensure_shape(d_, n, n);
@@ -81,17 +74,12 @@ public:
         return total / T(n * (n - 1));
     }
 
-    template <class Student>
-    void backward(Student& st, const data::batch<T>& batch, T weight) {
+    void gradient(const data::batch<T>&, T weight, const source_ref<T>& sa, const source_ref<T>& sb) {
         const std::size_t n = d_.shape(0);
         const T scale = T(2) * weight / T(n * (n - 1));
-        if constexpr (source_traits<A>::from_student)
-            side_backward(source_traits<A>::value(st, batch), *source_traits<A>::grad(st), an_, na_, sa_, scale);
-        if constexpr (source_traits<B>::from_student)
-            side_backward(source_traits<B>::value(st, batch), *source_traits<B>::grad(st), bn_, nb_, sb_, -scale);
+        if (sa.grad) side_backward(sa.value, *sa.grad, an_, na_, sa_, scale);
+        if (sb.grad) side_backward(sb.value, *sb.grad, bn_, nb_, sb_, -scale);
     }
-    template <class F>
-    void for_each_param(F&&) {}
     ///@}
 
 private:
@@ -124,17 +112,10 @@ private:
     std::vector<T> na_, nb_;
 };
 
-template <class A, class B>
-/// The spec loss::rsa_loss(a, b, options) returns.
-struct rsa_loss_spec : term_spec_tag {
-    rsa_loss_options options; ///< As given to loss::rsa_loss.
-    /// The term object for scalar type T (throws as its constructor does).
-    template <real T>
-    rsa_loss_term<T, A, B> make() const { return rsa_loss_term<T, A, B>(options); }
-};
-
 /// Representational similarity loss between sources a and b (one of them the student's).
 template <source A, source B>
-auto rsa_loss(A, B, rsa_loss_options options = {}) { return rsa_loss_spec<A, B>{{}, options}; }
+auto rsa_loss(A, B, rsa_loss_options options = {}) {
+    return make_term_spec<rsa_loss_term>(source_list<A, B>{}, options);
+}
 
 } // namespace b2m::loss

@@ -28,10 +28,11 @@
 #include <cstdint>
 #include <optional>
 #include <string>
+#include <string_view>
 
 #include "b2m/core/error.hpp"
 #include "b2m/core/rng.hpp"
-#include "b2m/loss/objective.hpp"
+#include "b2m/loss/term_base.hpp"
 #include "b2m/nn/temporal_conv.hpp"
 
 namespace b2m::loss {
@@ -56,8 +57,11 @@ inline std::size_t volume_first_step(std::size_t r, std::size_t steps, std::size
 
 /// The term object of loss::temporal_encoding (the contract is at the head of this file).
 template <real T, class Tap, class Brain>
-class temporal_encoding_term {
+class temporal_encoding_term : public term_base<temporal_encoding_term<T, Tap, Brain>, T, Tap, Brain> {
 public:
+    static_assert(source_traits<Tap>::from_student, "b2m: temporal_encoding's first source must be a student tap");
+    static_assert(!source_traits<Brain>::from_student, "b2m: temporal_encoding's brain must be a batch field");
+
     /// Throws b2m::error when features, volumes or kernel is 0 or the padding is valid; builds
     /// the head now when o.targets is given.
     explicit temporal_encoding_term(temporal_encoding_options o) : opt_(o) {
@@ -69,43 +73,32 @@ public:
         if (o.targets) build(o.targets);
     }
 
-    /// @name Term interface (the concept at the head of b2m/loss/objective.hpp)
+    /// @name Term maths (the hooks of loss::term_base)
     ///@{
 
-    /// Term interface: name() is "temporal_encoding(<Tap>, <Brain>)"; check<Student>() requires Tap
-    /// the student's and Brain a batch field; forward(student, batch) pools the tap (B, T*F) into
-    /// u (B, volumes*F), predicts p (B, volumes*V) with the head and returns mean (p - brain)^2
-    /// (throws on T < volumes or a brain width other than volumes*V); backward(student, batch, w)
-    /// adds w * dL/d(tap) (spread evenly over each volume's steps) into the tap's gradient and the
-    /// head's gradients; for_each_param visits the head's parameters as "head.weight", "head.bias"
-    /// (nothing before the head is built).
-    std::string name() const {
-        return "temporal_encoding(" + source_traits<Tap>::name() + ", " + source_traits<Brain>::name() + ")";
-    }
+    /// Term maths: the name is "temporal_encoding(<Tap>, <Brain>)"; value(batch, tap, brain) pools
+    /// the tap (B, T*F) into u (B, volumes*F), predicts p (B, volumes*V) with the head and returns
+    /// mean (p - brain)^2 (throws on T < volumes or a brain width other than volumes*V);
+    /// gradient(batch, w, tap, brain) adds w * dL/d(tap) (spread evenly over each volume's steps)
+    /// into the tap's gradient and the head's gradients; for_each_param visits the head's
+    /// parameters as "head.weight", "head.bias" (nothing before the head is built).
+    static constexpr std::string_view term_name = "temporal_encoding";
 
-    template <class Student>
-    static constexpr void check() {
-        check_source<Student, Tap, 0>();
-        static_assert(source_traits<Tap>::from_student, "b2m: temporal_encoding's first source must be a student tap");
-        static_assert(!source_traits<Brain>::from_student, "b2m: temporal_encoding's brain must be a batch field");
-    }
-
-    template <class Student>
-    T forward(Student& st, const data::batch<T>& batch) {
-        const matrix<T>& h = source_traits<Tap>::value(st, batch);
-        const matrix<T>& b = source_traits<Brain>::value(st, batch);
+    T value(const data::batch<T>&, const source_ref<T>& tap, const source_ref<T>& brain) {
+        const matrix<T>& h = tap.value;
+        const matrix<T>& b = brain.value;
         const std::size_t n = h.shape(0), F = opt_.features, R = opt_.volumes;
         if (h.shape(1) % F != 0 || h.shape(1) / F < R)
-            throw shape_error(name() + ": " + source_traits<Tap>::name() + " has shape " + shape_string(h.shape()) +
+            throw shape_error(this->name() + ": " + tap.name() + " has shape " + shape_string(h.shape()) +
                               ", not (batch, T * " + std::to_string(F) + ") with T >= " + std::to_string(R) +
                               " volumes");
         if (b.shape(0) != n || b.shape(1) % R != 0 || b.shape(1) == 0)
-            throw shape_error(name() + ": " + source_traits<Brain>::name() + " has shape " + shape_string(b.shape()) +
+            throw shape_error(this->name() + ": " + brain.name() + " has shape " + shape_string(b.shape()) +
                               " but needs (" + std::to_string(n) + ", " + std::to_string(R) + " * targets)");
         const std::size_t V = b.shape(1) / R;
         if (!head_) build(V);
         else if (head_->out_channels() != V)
-            throw shape_error(name() + ": " + source_traits<Brain>::name() + " has shape " + shape_string(b.shape()) +
+            throw shape_error(this->name() + ": " + brain.name() + " has shape " + shape_string(b.shape()) +
                               " but the head was built for " + std::to_string(head_->out_channels()) + " targets");
         steps_ = h.shape(1) / F;
         ensure_shape(u_, n, R * F);
@@ -129,10 +122,9 @@ public:
         return T(total / double(p.size()));
     }
 
-    template <class Student>
-    void backward(Student& st, const data::batch<T>& batch, T weight) {
-        const matrix<T>& b = source_traits<Brain>::value(st, batch);
-        matrix<T>& g = *source_traits<Tap>::grad(st);
+    void gradient(const data::batch<T>&, T weight, const source_ref<T>& tap, const source_ref<T>& brain) {
+        const matrix<T>& b = brain.value;
+        matrix<T>& g = *tap.grad;
         const matrix<T>& p = *p_;  // the head's output buffer from forward
         ensure_shape_like(gp_, p);
         const T scale = T(2) * weight / T(p.size());
@@ -149,16 +141,18 @@ public:
             }
     }
 
+    ///@}
+
+    /// Term interface: visits the head's parameters (see gradient above).
     template <class Fn>
     void for_each_param(Fn&& f) {
         if (!head_) return;
         head_->for_each_param([&](const std::string& n, auto& v, auto& g) { f("head." + n, v, g); });
     }
-    ///@}
 
     /// The encoding head (nn::temporal_conv F -> V over volumes); requires it to be built.
     nn::temporal_conv_layer<T>& head() {
-        if (!head_) throw error(name() + ": the head is built on the first batch (or give options.targets)");
+        if (!head_) throw error(this->name() + ": the head is built on the first batch (or give options.targets)");
         return *head_;
     }
     /// Volume-pooled tap of the last forward, (B, volumes * F).
@@ -179,17 +173,10 @@ private:
     const matrix<T>* p_ = nullptr;
 };
 
-template <class Tap, class Brain>
-/// The spec loss::temporal_encoding(tap, brain, options) returns.
-struct temporal_encoding_spec : term_spec_tag {
-    temporal_encoding_options options; ///< As given to loss::temporal_encoding.
-    /// The term object for scalar type T (throws as its constructor does).
-    template <real T>
-    temporal_encoding_term<T, Tap, Brain> make() const { return temporal_encoding_term<T, Tap, Brain>(options); }
-};
-
 /// Temporal-convolution encoding head from a time-resolved student tap to fMRI volumes.
 template <source Tap, source Brain>
-auto temporal_encoding(Tap, Brain, temporal_encoding_options o) { return temporal_encoding_spec<Tap, Brain>{{}, o}; }
+auto temporal_encoding(Tap, Brain, temporal_encoding_options o) {
+    return make_term_spec<temporal_encoding_term>(source_list<Tap, Brain>{}, o);
+}
 
 } // namespace b2m::loss
