@@ -43,16 +43,15 @@ namespace b2m::nn {
 template <class Derived, real T>
 class layer_base {
 public:
-    /// @name Layer interface defaults (a derived layer hides any of them by declaring its own)
-    ///@{
+    // Layer interface defaults; a derived layer hides any of them by declaring its own.
 
-    /// Layer interface defaults: rank_out 2 ((batch, features)); init draws nothing;
-    /// for_each_param visits nothing (a layer without parameters).
+    /// Logical rank of the output: 2, (batch, features).
     static constexpr int rank_out = 2;
+    /// Draws nothing (a layer without parameters).
     void init(rng&) {}
+    /// Visits nothing (a layer without parameters).
     template <class F>
     void for_each_param(F&&) {}
-    ///@}
 
 protected:
     /// Records x as the input of this forward (x must live until backward) and returns the
