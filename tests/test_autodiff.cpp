@@ -3,6 +3,7 @@
 #include "gradcheck_util.hpp"
 
 #include <cmath>
+#include <string>
 
 using namespace b2m;
 using b2m::testing::checked::check_function;
@@ -121,6 +122,32 @@ TEST_SUITE("gradcheck") {
         check_function(g, in);
         std::array<const matrix<double>*, 1> ptr{&in[0]};
         CHECK_THROWS_AS(f.value(ptr), shape_error);
+    }
+    TEST_CASE("constant operands get no gradient and their siblings still do") {
+        const matrix<double> w = random_matrix(3, 3, 7), v = random_matrix(4, 3, 8), c = random_matrix(4, 1, 9);
+        auto f = ad::make_function<double, 1>([&](auto x) {
+            auto fixed = ad::constant<double>(w) * ad::constant<double>(w);  // a node with no gradient below it
+            static_assert(!decltype(fixed)::has_grad && decltype(ad::matmul(x, fixed))::has_grad);
+            return ad::sum(ad::square(ad::matmul(x, std::move(fixed)) * ad::constant<double>(v))) +
+                   ad::sum(ad::square(ad::matmul<true, false>(ad::constant<double>(v), x))) +
+                   ad::sum(ad::square(ad::concat(ad::constant<double>(c), x, ad::axis::cols)));
+        });
+        std::array<matrix<double>, 1> in{random_matrix(4, 3, 1)};
+        check_function(f, in);
+    }
+    TEST_CASE("parameters are visited depth first and left to right") {
+        auto f = ad::make_function<double, 1>([](auto x) {
+            ad::param<double> a(random_matrix(2, 2, 1), "a"), b(random_matrix(2, 2, 2), "b"),
+                c(random_matrix(2, 2, 3), "c"), d(random_matrix(2, 2, 4), "d");
+            return ad::sum(ad::concat(ad::matmul(std::move(a), x) * std::move(b), ad::transpose(std::move(c)),
+                                      ad::axis::rows)) +
+                   ad::mean(ad::log_softmax(std::move(d)));
+        });
+        std::string order;
+        f.for_each_param([&](const std::string& name, auto&, auto&) { order += name; });
+        CHECK(order == "abcd");
+        std::array<matrix<double>, 1> in{random_matrix(2, 2, 5)};
+        check_function(f, in);
     }
     TEST_CASE("a user-written InfoNCE loss differentiates end to end") {
         // L = mean_i [logsumexp_j S_ij - S_ii], S = norm(a) norm(b)^T / 0.1

@@ -7,6 +7,7 @@
 #include "b2m/autodiff/gradcheck.hpp"
 #include "b2m/autodiff/matmul.hpp"
 #include "b2m/autodiff/node.hpp"
+#include "b2m/autodiff/node_base.hpp"
 #include "b2m/autodiff/reduce.hpp"
 #include "b2m/autodiff/rowwise.hpp"
 #include "b2m/autodiff/shape_ops.hpp"

@@ -9,7 +9,7 @@
 #include <algorithm>
 #include <utility>
 
-#include "b2m/autodiff/node.hpp"
+#include "b2m/autodiff/node_base.hpp"
 
 namespace b2m::ad {
 
@@ -55,31 +55,17 @@ bstride broadcast_stride(const S& s) {
 
 /// Fn (add, sub, mul, div in namespace fn) applied entry by entry to A and B, broadcast.
 template <expression A, expression B, class Fn>
-struct binary : node_tag {
-    /// @name Node interface (the concept in b2m/autodiff/node.hpp)
-    ///@{
-
-    /// Node interface: forward(ctx) returns y, y(i, j) = f.value(x(i, j), z(i, j)) for
-    /// x = a.forward(ctx), z = b.forward(ctx) broadcast to (max of the row counts, max of the
-    /// column counts); throws b2m::shape_error naming both shapes when an axis differs and is 1 in
-    /// neither. backward(g, ctx) requires g shaped like y and passes to each operand with a gradient
-    /// g * f.grad_a (resp. grad_b), summed over the axes it was broadcast along (its own shape);
-    /// value() is y of the last forward; for_each_param visits A's, then B's parameters.
-    using value_type = value_type_t<A>;
-    using T = value_type;
-    static_assert(std::is_same_v<T, value_type_t<B>>, "b2m::ad: both operands must have the same scalar type");
-    static constexpr bool has_grad = A::has_grad || B::has_grad;
-    A a;  ///< The left operand.
-    B b;  ///< The right operand.
+struct binary : node_base<binary<A, B, Fn>, A, B> {
     Fn f; ///< The element-wise function (value, grad_a, grad_b).
 
     /// Takes both operands and the function object.
-    binary(A a_, B b_, Fn f_) : a(std::move(a_)), b(std::move(b_)), f(f_) {}
+    binary(A a_, B b_, Fn f_) : node_base<binary, A, B>(std::move(a_), std::move(b_)), f(f_) {}
 
-    template <class Ctx>
-    const matrix<T>& forward(const Ctx& ctx) {
-        const matrix<T>& x = a.forward(ctx);
-        const matrix<T>& z = b.forward(ctx);
+    /// y(i, j) = f.value(x(i, j), z(i, j)), x and z broadcast to (max of the row counts, max of
+    /// the column counts); throws b2m::shape_error naming both shapes when an axis differs and
+    /// is 1 in neither.
+    template <class T>
+    void eval(matrix<T>& y, const matrix<T>& x, const matrix<T>& z) {
         const auto& sx = x.shape();
         const auto& sz = z.shape();
         for (int ax = 0; ax < 2; ++ax)
@@ -87,44 +73,35 @@ struct binary : node_tag {
                 throw_shape_mismatch("b2m::ad element-wise op: shapes do not broadcast",
                                      "left operand", sx, "right operand", sz);
         const std::size_t rows = std::max(sx[0], sz[0]), cols = std::max(sx[1], sz[1]);
-        ensure_shape(y_, rows, cols);
+        ensure_shape(y, rows, cols);
         const auto sa = detail::broadcast_stride(sx), sb = detail::broadcast_stride(sz);
         const T *px = x.data(), *pz = z.data();
-        T* py = y_.data();
+        T* py = y.data();
         parallel_for(rows, std::max<std::size_t>(1, (1 << 14) / std::max<std::size_t>(1, cols)),
                      [&](std::size_t r0, std::size_t r1) {
                          for (std::size_t i = r0; i < r1; ++i)
                              for (std::size_t j = 0; j < cols; ++j)
                                  py[i * cols + j] = f.value(px[i * sa.row + j * sa.col], pz[i * sb.row + j * sb.col]);
                      });
-        return y_;
     }
-
-    template <class Ctx>
-    void backward(const matrix<T>& g, const Ctx& ctx) {
-        if constexpr (A::has_grad) side<true>(g, ctx);
-        if constexpr (B::has_grad) side<false>(g, ctx);
+    /// dL/dx = g * f.grad_a, summed over the axes x was broadcast along (x's shape).
+    template <class T>
+    void grad_a(matrix<T>& gx, const matrix<T>& g, const matrix<T>& y, const matrix<T>& x, const matrix<T>& z) {
+        side<true>(gx, g, y, x, z);
     }
-    const matrix<T>& value() const { return y_; }
-    template <class F>
-    void for_each_param(F&& fun) {
-        a.for_each_param(fun);
-        b.for_each_param(fun);
+    /// dL/dz = g * f.grad_b, summed over the axes z was broadcast along (z's shape).
+    template <class T>
+    void grad_b(matrix<T>& gz, const matrix<T>& g, const matrix<T>& y, const matrix<T>& x, const matrix<T>& z) {
+        side<false>(gz, g, y, x, z);
     }
-    ///@}
 
 private:
-    template <bool Left, class Ctx>
-    void side(const matrix<T>& g, const Ctx& ctx) {
-        const matrix<T>& x = a.value();
-        const matrix<T>& z = b.value();
-        const matrix<T>& self = Left ? x : z;
-        matrix<T>& gs = Left ? ga_ : gb_;
-        ensure_shape_like(gs, self);
-        const std::size_t rows = y_.shape(0), cols = y_.shape(1);
+    template <bool Left, class T>
+    void side(matrix<T>& gs, const matrix<T>& g, const matrix<T>& y, const matrix<T>& x, const matrix<T>& z) {
+        const std::size_t rows = y.shape(0), cols = y.shape(1);
         const auto sa = detail::broadcast_stride(x.shape()), sb = detail::broadcast_stride(z.shape());
         const auto ss = Left ? sa : sb;
-        const T *px = x.data(), *pz = z.data(), *py = y_.data(), *pg = g.data();
+        const T *px = x.data(), *pz = z.data(), *py = y.data(), *pg = g.data();
         T* po = gs.data();
         auto d = [&](std::size_t i, std::size_t j) {
             const T xv = px[i * sa.row + j * sa.col], zv = pz[i * sb.row + j * sb.col], yv = py[i * cols + j];
@@ -148,10 +125,7 @@ private:
             for (std::size_t i = 0; i < rows; ++i)
                 for (std::size_t j = 0; j < cols; ++j) po[j * ss.col] += d(i, j);
         }
-        if constexpr (Left) a.backward(gs, ctx);
-        else b.backward(gs, ctx);
     }
-    matrix<T> y_, ga_, gb_;
 };
 
 template <expression A, expression B> auto operator+(A a, B b) { return binary(std::move(a), std::move(b), fn::add{}); }

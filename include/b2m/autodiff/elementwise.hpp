@@ -9,7 +9,7 @@
 #include <numbers>
 #include <utility>
 
-#include "b2m/autodiff/node.hpp"
+#include "b2m/autodiff/node_base.hpp"
 
 namespace b2m::ad {
 
@@ -106,55 +106,31 @@ struct affine {
 
 /// Applies an element-wise function object Fn (see namespace fn) to every entry of A.
 template <expression A, class Fn>
-struct unary : node_tag {
-    /// @name Node interface (the concept in b2m/autodiff/node.hpp)
-    ///@{
-
-    /// Node interface: value_type and T are A's element type; has_grad is A's (backward
-    /// passes nothing down when A has none).
-    using value_type = value_type_t<A>;
-    using T = value_type;
-    static constexpr bool has_grad = A::has_grad;
-    ///@}
-    A a;  ///< The operand.
+struct unary : node_base<unary<A, Fn>, A> {
     Fn f; ///< The element-wise function (value(x), grad(x, y)).
 
     /// Takes ownership of the operand and the function object.
-    unary(A a_, Fn f_) : a(std::move(a_)), f(std::move(f_)) {}
+    unary(A a_, Fn f_) : node_base<unary, A>(std::move(a_)), f(std::move(f_)) {}
 
-    /// Returns y, y[i] = f.value(x[i]) with x = a.forward(ctx) (same shape as x).
-    template <class Ctx>
-    const matrix<T>& forward(const Ctx& ctx) {
-        const matrix<T>& x = a.forward(ctx);
-        ensure_shape_like(y_, x);
+    /// y(i, j) = f.value(x(i, j)), y shaped like x.
+    template <class T>
+    void eval(matrix<T>& y, const matrix<T>& x) {
+        ensure_shape_like(y, x);
         const T* px = x.data();
-        T* py = y_.data();
+        T* py = y.data();
         parallel_for(x.size(), 1 << 14, [&](std::size_t b, std::size_t e) {
             for (std::size_t i = b; i < e; ++i) py[i] = f.value(px[i]);
         });
-        return y_;
     }
-    /// Requires g shaped like y (after a forward); passes g[i] * f.grad(x[i], y[i]) to a.backward.
-    template <class Ctx>
-    void backward(const matrix<T>& g, const Ctx& ctx) {
-        if constexpr (has_grad) {
-            const matrix<T>& x = a.value();
-            ensure_shape_like(ga_, x);
-            const T *px = x.data(), *py = y_.data(), *pg = g.data();
-            T* pa = ga_.data();
-            parallel_for(x.size(), 1 << 14, [&](std::size_t b, std::size_t e) {
-                for (std::size_t i = b; i < e; ++i) pa[i] = pg[i] * f.grad(px[i], py[i]);
-            });
-            a.backward(ga_, ctx);
-        }
+    /// dL/dx(i, j) = g(i, j) * f.grad(x(i, j), y(i, j)).
+    template <class T>
+    void grad_a(matrix<T>& gx, const matrix<T>& g, const matrix<T>& y, const matrix<T>& x) {
+        const T *px = x.data(), *py = y.data(), *pg = g.data();
+        T* pa = gx.data();
+        parallel_for(x.size(), 1 << 14, [&](std::size_t b, std::size_t e) {
+            for (std::size_t i = b; i < e; ++i) pa[i] = pg[i] * f.grad(px[i], py[i]);
+        });
     }
-    const matrix<T>& value() const { return y_; } ///< y of the last forward.
-    /// Visits A's parameters (f has none).
-    template <class F>
-    void for_each_param(F&& fun) { a.for_each_param(fun); }
-
-private:
-    matrix<T> y_, ga_;
 };
 
 template <expression A> auto exp(A a) { return unary(std::move(a), fn::exp{}); }

@@ -6,8 +6,11 @@
 //   - computes its value in forward(ctx) into a buffer it owns, and returns it;
 //   - given dL/d(value) in backward(g, ctx), adds dL/d(leaf) into every leaf below it.
 // Buffers are sized on the first forward and reused, so repeated evaluation with the same
-// shapes allocates nothing. Leaves: arg<T, I> (the I-th matrix bound in the context),
-// param<T> (a learnable matrix the node owns), constant<T> (a fixed matrix it owns).
+// shapes allocates nothing. An op node derives from node_base<Derived, A[, B]>
+// (b2m/autodiff/node_base.hpp), which supplies this interface, and writes only its maths:
+// eval (the forward) and grad_a / grad_b (the backward for each operand).
+// Leaves: arg<T, I> (the I-th matrix bound in the context), param<T> (a learnable matrix
+// the node owns), constant<T> (a fixed matrix it owns).
 // A graph is a tree: an operand used twice is evaluated twice (arg leaves are free to reuse).
 #pragma once
 

@@ -6,7 +6,7 @@
 
 #include <utility>
 
-#include "b2m/autodiff/node.hpp"
+#include "b2m/autodiff/node_base.hpp"
 
 namespace b2m::ad {
 
@@ -14,71 +14,48 @@ enum class axis : int { all = -1, rows = 0, cols = 1 };
 
 /// The sum (Mean false) or the mean (Mean true) of A's entries over ax.
 template <expression A, bool Mean>
-struct reduce_node : node_tag {
-    /// @name Node interface (the concept in b2m/autodiff/node.hpp)
-    ///@{
-
-    /// Node interface: forward(ctx) returns y for x = a.forward(ctx) of shape (r, c): axis::all
-    /// gives (1, 1), axis::rows (down the rows) gives (1, c), axis::cols (along each row) gives
-    /// (r, 1). backward(g, ctx) requires g shaped like y and passes g broadcast back to (r, c)
-    /// (divided by the count averaged over, for the mean) to a.backward; value() is y of the last
-    /// forward; for_each_param visits A's parameters.
-    using value_type = value_type_t<A>;
-    using T = value_type;
-    static constexpr bool has_grad = A::has_grad;
-    A a;         ///< The operand.
+struct reduce_node : node_base<reduce_node<A, Mean>, A> {
     ad::axis ax; ///< The axis reduced over (axis::all: every entry).
 
     /// Takes the operand and the axis.
-    reduce_node(A a_, ad::axis ax_) : a(std::move(a_)), ax(ax_) {}
+    reduce_node(A a_, ad::axis ax_) : node_base<reduce_node, A>(std::move(a_)), ax(ax_) {}
 
-    template <class Ctx>
-    const matrix<T>& forward(const Ctx& ctx) {
-        const matrix<T>& x = a.forward(ctx);
+    /// y for x of shape (r, c): axis::all gives (1, 1), axis::rows (down the rows) gives (1, c),
+    /// axis::cols (along each row) gives (r, 1).
+    template <class T>
+    void eval(matrix<T>& y, const matrix<T>& x) {
         const std::size_t r = x.shape(0), c = x.shape(1);
         const T* px = x.data();
         if (ax == axis::all) {
-            ensure_shape(y_, 1, 1);
+            ensure_shape(y, 1, 1);
             T s = 0;
             for (std::size_t i = 0; i < r * c; ++i) s += px[i];
-            y_(0, 0) = Mean ? s / T(r * c) : s;
+            y(0, 0) = Mean ? s / T(r * c) : s;
         } else if (ax == axis::rows) {
-            ensure_shape(y_, 1, c);
-            y_.fill(T(0));
+            ensure_shape(y, 1, c);
+            y.fill(T(0));
             for (std::size_t i = 0; i < r; ++i)
-                for (std::size_t j = 0; j < c; ++j) y_(0, j) += px[i * c + j];
-            if (Mean) y_ /= T(r);
+                for (std::size_t j = 0; j < c; ++j) y(0, j) += px[i * c + j];
+            if (Mean) y /= T(r);
         } else {
-            ensure_shape(y_, r, 1);
+            ensure_shape(y, r, 1);
             for (std::size_t i = 0; i < r; ++i) {
                 T s = 0;
                 for (std::size_t j = 0; j < c; ++j) s += px[i * c + j];
-                y_(i, 0) = Mean ? s / T(c) : s;
+                y(i, 0) = Mean ? s / T(c) : s;
             }
         }
-        return y_;
     }
-    template <class Ctx>
-    void backward(const matrix<T>& g, const Ctx& ctx) {
-        if constexpr (has_grad) {
-            const matrix<T>& x = a.value();
-            const std::size_t r = x.shape(0), c = x.shape(1);
-            ensure_shape(ga_, r, c);
-            const T n = ax == axis::all ? T(r * c) : (ax == axis::rows ? T(r) : T(c));
-            const T scale = Mean ? T(1) / n : T(1);
-            for (std::size_t i = 0; i < r; ++i)
-                for (std::size_t j = 0; j < c; ++j)
-                    ga_(i, j) = scale * (ax == axis::all ? g(0, 0) : (ax == axis::rows ? g(0, j) : g(i, 0)));
-            a.backward(ga_, ctx);
-        }
+    /// dL/dx = g broadcast back to x's shape (divided by the count averaged over, for the mean).
+    template <class T>
+    void grad_a(matrix<T>& gx, const matrix<T>& g, const matrix<T>&, const matrix<T>& x) {
+        const std::size_t r = x.shape(0), c = x.shape(1);
+        const T n = ax == axis::all ? T(r * c) : (ax == axis::rows ? T(r) : T(c));
+        const T scale = Mean ? T(1) / n : T(1);
+        for (std::size_t i = 0; i < r; ++i)
+            for (std::size_t j = 0; j < c; ++j)
+                gx(i, j) = scale * (ax == axis::all ? g(0, 0) : (ax == axis::rows ? g(0, j) : g(i, 0)));
     }
-    const matrix<T>& value() const { return y_; }
-    template <class F>
-    void for_each_param(F&& fun) { a.for_each_param(fun); }
-    ///@}
-
-private:
-    matrix<T> y_, ga_;
 };
 
 template <expression A> auto sum(A a, axis ax = axis::all) { return reduce_node<A, false>(std::move(a), ax); }
