@@ -281,7 +281,7 @@ TEST_CASE("sequence layers reject bad input with shape errors naming the shapes"
     gru.set_initial_state(nullptr);
     gru.forward(x, ctx);
     matrix<float> bad_gy = xt::zeros<float>({2, 7});
-    CHECK_THROWS_WITH_AS(gru.backward(bad_gy, true), doctest::Contains("dL/d(output) has shape (2, 7)"), shape_error);
+    CHECK_THROWS_WITH_AS(gru.backward(bad_gy, true), doctest::Contains("gradient has shape (2, 7)"), shape_error);
 
     auto conv = nn::temporal_conv(8, 2, 6, {.padding = nn::time_padding::valid}).make<float>();
     CHECK_THROWS_WITH_AS(conv.forward(x, ctx), doctest::Contains("5 steps, fewer than the kernel's span of 6"), shape_error);

@@ -9,6 +9,7 @@
 #include "b2m/core/error.hpp"
 #include "b2m/core/parallel.hpp"
 #include "b2m/nn/layer.hpp"
+#include "b2m/nn/layer_base.hpp"
 #include "b2m/nn/shape_flow.hpp"
 
 namespace b2m::nn {
@@ -38,21 +39,14 @@ void init_weights(rng& r, matrix<T>& w, matrix<T>& b, double fan_in, double fan_
 } // namespace detail
 
 /// The layer object of nn::dense for scalar type T: holds and owns W (in x out), b (1 x out),
-/// their gradients, its output and input-gradient buffers, and a pointer to the last forward's
-/// input (which must stay alive until backward).
+/// their gradients; its output and input-gradient buffers and the pointer to the last forward's
+/// input (which must stay alive until backward) are nn::layer_base's.
 template <real T>
-class dense_layer {
+class dense_layer : public layer_base<dense_layer<T>, T> {
+    using base = layer_base<dense_layer<T>, T>;
+    using base::x_, base::y_, base::gx_;
+
 public:
-    /// @name Layer interface (the layer-object concept in b2m/nn/layer.hpp)
-    ///@{
-
-    /// Layer interface: rank_out 2; init draws W by the spec's nn::init (b zero, or drawn
-    /// with fan_in_uniform); forward takes x (batch x in; b2m::shape_error naming both shapes
-    /// otherwise) and returns y = x W + b (batch x out); backward takes gy (batch x out), adds
-    /// x^T gy into dL/dW and the column sums of gy into dL/db (nothing when frozen) and returns
-    /// gy W^T (batch x in, or empty when !need_input_grad).
-    static constexpr int rank_out = 2;
-
     /// Requires in, out > 0 (b2m::shape_error otherwise); parameters are uninitialised until init.
     dense_layer(std::size_t in, std::size_t out, bool bias, nn::init how)
         : in_(in), out_(out), bias_(bias), how_(how) {
@@ -63,28 +57,33 @@ public:
         gb_ = xt::zeros<T>({std::size_t(1), out});
     }
 
-    void init(rng& r) { detail::init_weights(r, w_, b_, double(in_), double(out_), how_, bias_); } ///< See rank_out.
+    /// @name Layer interface (the layer-object concept in b2m/nn/layer.hpp)
+    ///@{
 
-    /// Layer interface (see rank_out): y = x W + b.
+    /// Layer interface: rank_out 2 (nn::layer_base's); init draws W by the spec's nn::init
+    /// (b zero, or drawn with fan_in_uniform); forward takes x (batch x in; b2m::shape_error
+    /// naming both shapes otherwise) and returns y = x W + b (batch x out); backward takes gy
+    /// (batch x out; b2m::shape_error otherwise), adds x^T gy into dL/dW and the column sums of
+    /// gy into dL/db (nothing when frozen) and returns gy W^T (batch x in, or empty when
+    /// !need_input_grad).
+    void init(rng& r) { detail::init_weights(r, w_, b_, double(in_), double(out_), how_, bias_); }
+
+    /// Layer interface (see above): y = x W + b.
     const matrix<T>& forward(const matrix<T>& x, const step_context&) {
         check_input(x);
-        x_ = &x;
-        ensure_shape(y_, x.shape(0), out_);
-        forward_rows(x.data(), x.shape(0), y_.data());
-        return y_;
+        matrix<T>& y = this->begin_forward(x, x.shape(0), out_);
+        forward_rows(x.data(), x.shape(0), y.data());
+        return y;
     }
 
-    /// Layer interface (see rank_out): adds dL/dW, dL/db; returns dL/dx.
+    /// Layer interface (see above): adds dL/dW, dL/db; returns dL/dx.
     const matrix<T>& backward(const matrix<T>& gy, bool need_input_grad) {
-        if (!need_input_grad) {
-            ensure_shape(gx_, 0, 0);
-            backward_rows(x_->data(), gy.data(), gy.shape(0), nullptr);
-        } else {
-            ensure_shape(gx_, gy.shape(0), in_);
-            backward_rows(x_->data(), gy.data(), gy.shape(0), gx_.data());
-        }
+        matrix<T>& gx = this->begin_backward(gy, need_input_grad);
+        backward_rows(x_->data(), gy.data(), gy.shape(0), need_input_grad ? gx.data() : nullptr);
         return gx_;
     }
+    /// Text naming the layer, "nn::dense(in, out)", for messages.
+    std::string name() const { return "nn::dense(" + std::to_string(in_) + ", " + std::to_string(out_) + ")"; }
     ///@}
 
     /// y(rows x out) = x(rows x in) W + b on raw row-major buffers (no checks).
@@ -108,8 +107,7 @@ public:
         requires requires(Act& a, const matrix<T>& z) { a.fused_output(z); a.fn(); }
     const matrix<T>& forward_fused(const matrix<T>& x, Act& act, const step_context&) {
         check_input(x);
-        x_ = &x;
-        ensure_shape(y_, x.shape(0), out_);
+        this->begin_forward(x, x.shape(0), out_);
         matrix<T>& a = act.fused_output(y_);
         const auto f = act.fn();
         affine_forward<T>(x.data(), x.shape(0), in_, in_, w_.data(), out_, bias_ ? b_.data() : nullptr, y_.data(), out_,
@@ -122,16 +120,16 @@ public:
     template <class Act>
         requires requires(Act& a, const matrix<T>& g) { a.fused_grad(g); a.fn(); a.fused_input(); a.fused_output(); }
     const matrix<T>& backward_fused(const matrix<T>& gy, Act& act, bool need_input_grad) {
+        this->check_output_grad(gy);  // dL/da has the shape of a = f(z), i.e. of z (read below)
         matrix<T>& gz = act.fused_grad(gy);
         const auto f = act.fn();
         const std::size_t rows = gy.shape(0);
         scale_and_column_sums<T>(gy.data(), out_, act.fused_input().data(), out_, act.fused_output().data(), out_,
                                  rows, out_, [f](T z, T a) { return f.grad(z, a); }, gz.data(), out_, T(1),
                                  bias_ && trainable_ ? gb_.data() : nullptr);
-        if (need_input_grad) ensure_shape(gx_, rows, in_);
-        else ensure_shape(gx_, 0, 0);
+        matrix<T>& gx = this->begin_backward(gz, need_input_grad);
         affine_backward<T>(x_->data(), rows, in_, in_, gz.data(), out_, w_.data(), out_, T(1),
-                           trainable_ ? gw_.data() : nullptr, nullptr, need_input_grad ? gx_.data() : nullptr, in_,
+                           trainable_ ? gw_.data() : nullptr, nullptr, need_input_grad ? gx.data() : nullptr, in_,
                            false);
         return gx_;
     }
@@ -153,8 +151,7 @@ public:
 private:
     void check_input(const matrix<T>& x) const {
         if (x.shape(1) != in_)
-            throw shape_error("nn::dense(" + std::to_string(in_) + ", " + std::to_string(out_) +
-                              "): input has shape " + shape_string(x.shape()) + " but the layer expects (batch, " +
+            throw shape_error(name() + ": input has shape " + shape_string(x.shape()) + " but the layer expects (batch, " +
                               std::to_string(in_) + ")");
     }
 
@@ -162,8 +159,7 @@ private:
     bool bias_;
     bool trainable_ = true;
     nn::init how_;
-    matrix<T> w_, gw_, b_, gb_, y_, gx_;
-    const matrix<T>* x_ = nullptr;
+    matrix<T> w_, gw_, b_, gb_;
 };
 
 /// Spec of a dense layer from `in` to `out` features.

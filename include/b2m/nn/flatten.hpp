@@ -3,26 +3,27 @@
 // rank changes, so a (batch, features) loss or dense layer can follow an image layer.
 #pragma once
 
+#include <string>
+
 #include "b2m/nn/layer.hpp"
+#include "b2m/nn/layer_base.hpp"
 #include "b2m/nn/shape_flow.hpp"
 
 namespace b2m::nn {
 
-/// The layer object of nn::flatten: no parameters and no buffers of its own.
+/// The layer object of nn::flatten: no parameters and no buffers of its own (rank_out 2,
+/// (batch, features); init and for_each_param are nn::layer_base's, doing nothing).
 template <real T>
-class flatten_layer {
+class flatten_layer : public layer_base<flatten_layer<T>, T> {
 public:
-    static constexpr int rank_out = 2; ///< (batch, features)
-    void init(rng&) {}                 ///< Nothing to initialise.
     /// Returns x itself (no copy).
     const matrix<T>& forward(const matrix<T>& x, const step_context&) { return x; }
     /// Returns gy itself when need_input_grad (no copy), else an empty matrix.
-    const matrix<T>& backward(const matrix<T>& gy, bool need_input_grad) { return need_input_grad ? gy : empty_; }
-    template <class F>
-    void for_each_param(F&&) {} ///< Visits nothing (no parameters).
-
-private:
-    matrix<T> empty_;
+    const matrix<T>& backward(const matrix<T>& gy, bool need_input_grad) {
+        return this->skip_input_grad(need_input_grad) ? this->gx_ : gy;
+    }
+    /// Text naming the layer, for messages.
+    std::string name() const { return "nn::flatten"; }
 };
 
 /// Spec: flatten to (batch, features).

@@ -17,30 +17,23 @@
 
 #include "b2m/core/error.hpp"
 #include "b2m/nn/layer.hpp"
+#include "b2m/nn/layer_base.hpp"
 #include "b2m/nn/sequence.hpp"
 
 namespace b2m::nn {
 
 /// The layer object of nn::select_step / nn::last_step for scalar type T: no parameters; holds
-/// its output, input-gradient buffers and a copy of the lengths in force.
+/// a copy of the lengths in force; its output and input-gradient buffers are nn::layer_base's.
 template <real T>
-class select_step_layer {
-public:
-    /// @name Layer interface (the layer-object concept in b2m/nn/layer.hpp)
-    ///@{
+class select_step_layer : public layer_base<select_step_layer<T>, T> {
+    using base = layer_base<select_step_layer<T>, T>;
+    using base::y_, base::gx_;
 
-    /// Layer interface: rank_out 2; init does nothing; forward takes x (B, T*F) and returns
-    /// step `step` of each row (B, F) (for step -1, step len[b] - 1 when lengths are in force:
-    /// the batch's step_context::lengths, else set_lengths); b2m::shape_error when the step is
-    /// outside [0, T) or the widths do not fit, b2m::data_error for a length outside [1, T];
-    /// backward scatters gy (B, F) into zeros (B, T*F) (empty when !need_input_grad);
-    /// for_each_param visits nothing.
-    static constexpr int rank_out = 2;
+public:
     /// Requires features > 0 (b2m::shape_error otherwise).
     select_step_layer(std::size_t features, std::ptrdiff_t step) : F_(features), step_(step) {
         if (features == 0) throw shape_error("nn::select_step: features must be positive");
     }
-    void init(rng&) {}
 
     /// Row b reads step len[b] - 1 in the following forwards (only for the last step,
     /// step == -1). Checked at forward: len.size() == batch, 1 <= len[b] <= T.
@@ -51,8 +44,18 @@ public:
     /// Undoes set_lengths: every row reads step `step` again.
     void clear_lengths() { has_lengths_ = lengths_from_batch_ = false; }
 
+    /// @name Layer interface (the layer-object concept in b2m/nn/layer.hpp)
+    ///@{
+
+    /// Layer interface: rank_out 2, init and for_each_param nn::layer_base's (nothing to
+    /// draw or visit); forward takes x (B, T*F) and returns step `step` of each row (B, F)
+    /// (for step -1, step len[b] - 1 when lengths are in force: the batch's
+    /// step_context::lengths, else set_lengths); b2m::shape_error when the step is outside
+    /// [0, T) or the widths do not fit, b2m::data_error for a length outside [1, T]; backward
+    /// scatters gy (B, F) into zeros (B, T*F) (empty when !need_input_grad; b2m::shape_error
+    /// when gy is not the output's shape).
     const matrix<T>& forward(const matrix<T>& x, const step_context& ctx) {
-        const std::size_t steps = sequence_steps([this] { return label(); }, x, F_), B = x.shape(0);
+        const std::size_t steps = sequence_steps([this] { return name(); }, x, F_), B = x.shape(0);
         if (step_ == -1 && !ctx.lengths.empty()) {  // a batch's lengths (data::batch::lengths)
             lengths_.assign(ctx.lengths.begin(), ctx.lengths.end());
             has_lengths_ = lengths_from_batch_ = true;
@@ -61,22 +64,22 @@ public:
         }
         const std::ptrdiff_t s = step_ < 0 ? std::ptrdiff_t(steps) + step_ : step_;
         if (s < 0 || s >= std::ptrdiff_t(steps))
-            throw shape_error(label() + ": step " + std::to_string(step_) + " is outside an input of shape " +
+            throw shape_error(name() + ": step " + std::to_string(step_) + " is outside an input of shape " +
                               shape_string(x.shape()) + " (" + std::to_string(steps) + " steps)");
         if (has_lengths_) {
-            if (step_ != -1) throw error(label() + ": set_lengths applies only to the last step (step -1)");
+            if (step_ != -1) throw error(name() + ": set_lengths applies only to the last step (step -1)");
             if (lengths_.size() != B)
-                throw shape_error(label() + ": set_lengths gave " + std::to_string(lengths_.size()) +
+                throw shape_error(name() + ": set_lengths gave " + std::to_string(lengths_.size()) +
                                   " lengths but the input has " + std::to_string(B) + " rows");
         }
-        ensure_shape(y_, B, F_);
+        this->begin_forward(x, B, F_);
         if (rows_.size() != B) rows_.resize(B);
         steps_ = steps;
         for (std::size_t b = 0; b < B; ++b) {
             std::size_t sb = std::size_t(s);
             if (has_lengths_) {
                 if (lengths_[b] < 1 || std::size_t(lengths_[b]) > steps)
-                    throw data_error(label() + ": length " + std::to_string(lengths_[b]) + " of row " +
+                    throw data_error(name() + ": length " + std::to_string(lengths_[b]) + " of row " +
                                      std::to_string(b) + " is outside [1, " + std::to_string(steps) + "]");
                 sb = std::size_t(lengths_[b]) - 1;
             }
@@ -85,13 +88,10 @@ public:
         }
         return y_;
     }
+    /// See forward.
     const matrix<T>& backward(const matrix<T>& gy, bool need_input_grad) {
-        if (!need_input_grad) {
-            ensure_shape(gx_, 0, 0);
-            return gx_;
-        }
-        if (gy.shape() != y_.shape())
-            throw_shape_mismatch(label() + " backward", "dL/d(output)", gy.shape(), "the output", y_.shape());
+        if (this->skip_input_grad(need_input_grad)) return gx_;
+        this->check_output_grad(gy);
         const std::size_t B = y_.shape(0);
         ensure_shape(gx_, B, steps_ * F_);
         gx_.fill(T(0));
@@ -99,14 +99,13 @@ public:
             std::copy_n(gy.data() + b * F_, F_, gx_.data() + (b * steps_ + rows_[b]) * F_);
         return gx_;
     }
-    template <class Fn>
-    void for_each_param(Fn&&) {}
+    /// Text naming the layer, "nn::select_step(F, step)", for messages.
+    std::string name() const {
+        return "nn::select_step(" + std::to_string(F_) + ", " + std::to_string(step_) + ")";
+    }
     ///@}
 
 private:
-    std::string label() const {
-        return "nn::select_step(" + std::to_string(F_) + ", " + std::to_string(step_) + ")";
-    }
     std::size_t F_;
     std::ptrdiff_t step_;
     std::size_t steps_ = 0;
@@ -114,7 +113,6 @@ private:
     std::vector<std::int64_t> lengths_;
     bool has_lengths_ = false;
     bool lengths_from_batch_ = false;
-    matrix<T> y_, gx_;
 };
 
 /// Spec: step `step` (negative: from the end) of a sequence with `features` per step.

@@ -3,25 +3,23 @@
 #pragma once
 
 #include <cmath>
+#include <string>
 
 #include "b2m/core/error.hpp"
 #include "b2m/nn/layer.hpp"
+#include "b2m/nn/layer_base.hpp"
 
 namespace b2m::nn {
 
 /// The layer object of nn::layer_norm for scalar type T: holds and owns gamma, beta (1, F),
-/// their gradients and its buffers.
+/// their gradients and its normalisation buffers; its output and input-gradient buffers are
+/// nn::layer_base's.
 template <real T>
-class layer_norm_layer {
-public:
-    /// @name Layer interface (the layer-object concept in b2m/nn/layer.hpp)
-    ///@{
+class layer_norm_layer : public layer_base<layer_norm_layer<T>, T> {
+    using base = layer_base<layer_norm_layer<T>, T>;
+    using base::y_, base::gx_;
 
-    /// Layer interface: rank_out 2; init sets gamma 1, beta 0; forward takes x (B, F)
-    /// (b2m::shape_error otherwise) and returns y (B, F) normalised per row as in the header
-    /// comment; backward takes gy (B, F), adds dL/dgamma and dL/dbeta and returns dL/dx (empty
-    /// when !need_input_grad); for_each_param visits "gamma" and "beta".
-    static constexpr int rank_out = 2;
+public:
     /// Requires features > 0 (b2m::shape_error otherwise).
     layer_norm_layer(std::size_t features, double eps) : n_(features), eps_(eps) {
         if (features == 0) throw shape_error("nn::layer_norm: features must be positive");
@@ -30,17 +28,25 @@ public:
         ggamma_ = xt::zeros<T>({std::size_t(1), n_});
         gbeta_ = xt::zeros<T>({std::size_t(1), n_});
     }
+
+    /// @name Layer interface (the layer-object concept in b2m/nn/layer.hpp)
+    ///@{
+
+    /// Layer interface: rank_out 2 (nn::layer_base's); init sets gamma 1, beta 0; forward
+    /// takes x (B, F) (b2m::shape_error otherwise) and returns y (B, F) normalised per row as
+    /// in the header comment; backward takes gy (B, F) (b2m::shape_error when not the output's
+    /// shape), adds dL/dgamma and dL/dbeta and returns dL/dx (empty when !need_input_grad);
+    /// for_each_param visits "gamma" and "beta".
     void init(rng&) {
         gamma_.fill(T(1));
         beta_.fill(T(0));
     }
 
     const matrix<T>& forward(const matrix<T>& x, const step_context&) {
-        if (x.shape(1) != n_)
-            throw shape_error("nn::layer_norm(" + std::to_string(n_) + "): input has shape " + shape_string(x.shape()));
+        if (x.shape(1) != n_) throw shape_error(name() + ": input has shape " + shape_string(x.shape()));
         const std::size_t rows = x.shape(0);
         ensure_shape_like(xhat_, x);
-        ensure_shape_like(y_, x);
+        this->begin_forward(x, rows, n_);
         ensure_shape(rstd_, rows, 1);
         parallel_for(rows, items_per_thread(4 * n_), [&](std::size_t r0, std::size_t r1) {
             for (std::size_t i = r0; i < r1; ++i) {
@@ -61,17 +67,15 @@ public:
         return y_;
     }
     const matrix<T>& backward(const matrix<T>& gy, bool need_input_grad) {
+        this->check_output_grad(gy);
         const std::size_t rows = gy.shape(0);
         for (std::size_t i = 0; i < rows; ++i)
             for (std::size_t j = 0; j < n_; ++j) {
                 ggamma_(0, j) += gy(i, j) * xhat_(i, j);
                 gbeta_(0, j) += gy(i, j);
             }
-        if (!need_input_grad) {
-            ensure_shape(gx_, 0, 0);
-            return gx_;
-        }
-        ensure_shape_like(gx_, gy);
+        if (this->skip_input_grad(need_input_grad)) return gx_;
+        ensure_shape_like(gx_, gy);  // (B, F), as the input
         // dx = rstd * (dh - mean(dh) - xhat * mean(dh * xhat)), dh = gy * gamma
         parallel_for(rows, 64, [&](std::size_t r0, std::size_t r1) {
             for (std::size_t i = r0; i < r1; ++i) {
@@ -94,12 +98,14 @@ public:
         f("gamma", gamma_, ggamma_);
         f("beta", beta_, gbeta_);
     }
+    /// Text naming the layer, "nn::layer_norm(F)", for messages.
+    std::string name() const { return "nn::layer_norm(" + std::to_string(n_) + ")"; }
     ///@}
 
 private:
     std::size_t n_;
     double eps_;
-    matrix<T> gamma_, beta_, ggamma_, gbeta_, xhat_, y_, rstd_, gx_;
+    matrix<T> gamma_, beta_, ggamma_, gbeta_, xhat_, rstd_;
 };
 
 /// Spec: layer normalisation over `features` columns.

@@ -55,6 +55,7 @@
 #include "b2m/core/parallel.hpp"
 #include "b2m/core/small_gemm.hpp"
 #include "b2m/nn/layer.hpp"
+#include "b2m/nn/layer_base.hpp"
 #include "b2m/nn/sequence.hpp"
 
 namespace b2m::nn {
@@ -217,16 +218,20 @@ struct recurrent_options {
 /// The layer object of nn::rnn / gru / lstm (Cell: rnn_cell, gru_cell, lstm_cell) for scalar
 /// type T: holds and owns the parameters of the header comment (weight_ih (F, G*H), weight_hh
 /// (H, G*H), bias_ih, bias_hh (1, G*H), h0 and c0 (1, H)), their gradients and every forward /
-/// backward buffer; keeps pointers to the last input and to any set_initial_state matrices.
+/// backward buffer but the output and input gradient, which with the pointer to the last input
+/// are nn::layer_base's; keeps pointers to any set_initial_state matrices.
 template <real T, class Cell>
-class recurrent_layer {
+class recurrent_layer : public layer_base<recurrent_layer<T, Cell>, T> {
+    using base = layer_base<recurrent_layer<T, Cell>, T>;
+    using base::x_, base::y_, base::gx_;
     static constexpr std::size_t G = Cell::gates;
 
 public:
     /// Layer interface (b2m/nn/layer.hpp): rank_out 3; forward takes x (B, T*F) (T = columns / F,
     /// b2m::shape_error otherwise) and returns every step's hidden state (B, T*H), honouring the
-    /// lengths (step_context::lengths, else set_lengths); backward takes gy (B, T*H), adds the
-    /// parameter gradients through time and returns dL/dx (B, T*F) (empty when !need_input_grad);
+    /// lengths (step_context::lengths, else set_lengths); backward takes gy (B, T*H)
+    /// (b2m::shape_error otherwise), adds the parameter gradients through time and returns
+    /// dL/dx (B, T*F) (empty when !need_input_grad);
     /// for_each_param visits weight_ih, weight_hh, bias_ih, bias_hh and, with
     /// learn_initial_state, h0 (and c0 for the LSTM).
     static constexpr int rank_out = 3;
@@ -285,15 +290,14 @@ public:
 
     /// Layer interface (see rank_out).
     const matrix<T>& forward(const matrix<T>& x, const step_context& ctx) {
-        const std::size_t steps = sequence_steps([this] { return label(); }, x, F_);
+        const std::size_t steps = sequence_steps([this] { return name(); }, x, F_);
         const std::size_t B = x.shape(0), H = H_, gh = G * H_, bt = B * steps;
         take_batch_lengths(ctx);
-        x_ = &x;
+        this->begin_forward(x, B, steps * H);
         T_ = steps;
         check_lengths(B);
         ensure_shape(xp_, bt, gh);
         ensure_shape(hp_, B, gh);
-        ensure_shape(y_, B, steps * H);
         ensure_shape(h0b_, B, H);
         if constexpr (Cell::cache > 0) ensure_shape(cache_, bt, Cell::cache * H);
         if constexpr (Cell::has_c) {
@@ -320,8 +324,7 @@ public:
     /// Layer interface (see rank_out); requires the forward of the same batch before it.
     const matrix<T>& backward(const matrix<T>& gy, bool need_input_grad) {
         const std::size_t steps = T_, B = y_.shape(0), H = H_, gh = G * H_, bt = B * steps;
-        if (gy.shape() != y_.shape())
-            throw_shape_mismatch(label() + " backward", "dL/d(output)", gy.shape(), "the output", y_.shape());
+        this->check_output_grad(gy);
         ensure_shape(dg_, bt, gh);
         if constexpr (Cell::separate_hp) ensure_shape(dhp_, bt, gh);
         matrix<T>& dhp = Cell::separate_hp ? dhp_ : dg_;
@@ -367,13 +370,10 @@ public:
         wgrad_.fill(T(0));
         gemm_tn_accumulate<T>(F + 1, gh, bt, xaug_.data(), F + 1, dg_.data(), gh, wgrad_.data(), gh, pack_work_);
         add_rows(wgrad_.data(), F, gh, gw_ih_.data(), gb_ih_.data());
-        if (!need_input_grad) {
-            ensure_shape(gx_, 0, 0);
-            return gx_;
-        }
-        ensure_shape(gx_, B, steps * F_);
-        gemm_raw<T>(false, true, bt, F_, gh, T(1), dg_.data(), gh, w_ih_.data(), gh, T(0), gx_.data(), F_);
-        return gx_;
+        if (this->skip_input_grad(need_input_grad)) return gx_;
+        matrix<T>& gx = this->begin_backward(gy);  // (B, T*F)
+        gemm_raw<T>(false, true, bt, F_, gh, T(1), dg_.data(), gh, w_ih_.data(), gh, T(0), gx.data(), F_);
+        return gx;
     }
 
     /// Layer interface (see rank_out).
@@ -389,6 +389,10 @@ public:
         }
     }
 
+    /// Text naming the layer, e.g. "nn::gru(F, H)", for messages.
+    std::string name() const {
+        return std::string(Cell::name) + "(" + std::to_string(F_) + ", " + std::to_string(H_) + ")";
+    }
     std::size_t in_features() const { return F_; }      ///< F, input features per step.
     std::size_t hidden_features() const { return H_; }  ///< H, hidden units.
     matrix<T>& weight_ih() { return w_ih_; } ///< (F, G*H), PyTorch's weight_ih_l0 transposed.
@@ -473,9 +477,6 @@ private:
                                   dh_.data() + b0 * H, H, true);
         }
     }
-    std::string label() const {
-        return std::string(Cell::name) + "(" + std::to_string(F_) + ", " + std::to_string(H_) + ")";
-    }
     /// A batch's lengths (step_context::lengths) hold for its forward and backward; a later
     /// batch without lengths runs every step again (set_lengths stays in force until cleared).
     void take_batch_lengths(const step_context& ctx) {
@@ -489,18 +490,18 @@ private:
     void check_lengths(std::size_t B) const {
         if (!has_lengths_) return;
         if (lengths_.size() != B)
-            throw shape_error(label() + ": set_lengths gave " + std::to_string(lengths_.size()) +
+            throw shape_error(name() + ": set_lengths gave " + std::to_string(lengths_.size()) +
                               " lengths but the input has " + std::to_string(B) + " rows");
         for (std::size_t b = 0; b < B; ++b)
             if (lengths_[b] < 0 || std::size_t(lengths_[b]) > T_)
-                throw data_error(label() + ": length " + std::to_string(lengths_[b]) + " of row " + std::to_string(b) +
+                throw data_error(name() + ": length " + std::to_string(lengths_[b]) + " of row " + std::to_string(b) +
                                  " is outside [0, " + std::to_string(T_) + "] steps");
     }
     void fill_initial(const matrix<T>* given, const matrix<T>& learned, matrix<T>& dst, const char* what) const {
         const std::size_t B = dst.shape(0);
         if (given != nullptr) {
             if (given->shape(0) != B || given->shape(1) != H_)
-                throw shape_error(label() + ": the " + what + " given by set_initial_state has shape " +
+                throw shape_error(name() + ": the " + what + " given by set_initial_state has shape " +
                                   shape_string(given->shape()) + " but the batch needs (" + std::to_string(B) + ", " +
                                   std::to_string(H_) + ")");
             std::copy_n(given->data(), B * H_, dst.data());
@@ -524,11 +525,10 @@ private:
     std::size_t F_, H_, T_ = 0;
     recurrent_options opt_;
     matrix<T> w_ih_, gw_ih_, w_hh_, gw_hh_, b_ih_, gb_ih_, b_hh_, gb_hh_, h0_, gh0_, c0_, gc0_;
-    matrix<T> xp_, hp_, y_, h0b_, c0b_, cache_, c_;                  // forward buffers
-    matrix<T> dg_, dhp_, dh_, dc_, hprev_, xaug_, wgrad_, gx_;       // backward buffers
+    matrix<T> xp_, hp_, h0b_, c0b_, cache_, c_;                      // forward buffers
+    matrix<T> dg_, dhp_, dh_, dc_, hprev_, xaug_, wgrad_;            // backward buffers
     packed_b<T> whh_packed_, whh_t_packed_;                         // W_hh, W_hh^T packed
     std::vector<T> pack_work_;                                      // gemm_tn_accumulate's panels
-    const matrix<T>* x_ = nullptr;
     const matrix<T>* given_h0_ = nullptr;
     const matrix<T>* given_c0_ = nullptr;
     std::vector<std::int64_t> lengths_;

@@ -3,18 +3,28 @@
 // source an objective names; nn::output names the student's final output.
 #pragma once
 
+#include <string>
+
+#include "b2m/core/error.hpp"
 #include "b2m/core/fixed_string.hpp"
 #include "b2m/nn/layer.hpp"
+#include "b2m/nn/layer_base.hpp"
 
 namespace b2m::nn {
 
 /// The identity in forward; in backward it adds the gradient objectives wrote into grad().
+/// The input pointer and the input-gradient buffer are nn::layer_base's (its output buffer
+/// stays empty: the output is the input itself); init and for_each_param are the base's,
+/// doing nothing. `name` is the tap's name, not the base's `name()` for messages: the base's
+/// gradient-vs-output check is not used here.
 template <real T, fixed_string Name>
-class tap_layer {
+class tap_layer : public layer_base<tap_layer<T, Name>, T> {
+    using base = layer_base<tap_layer<T, Name>, T>;
+    using base::x_, base::gx_;
+
 public:
     static constexpr int rank_out = 0;  ///< 0: the output has its input's rank.
     static constexpr auto name = Name;  ///< The tap's name, as objectives spell it.
-    void init(rng&) {}                  ///< Nothing to initialise.
 
     /// Records x and zeroes the tap's gradient for this step.
     const matrix<T>& forward(const matrix<T>& x, const step_context&) {
@@ -23,18 +33,17 @@ public:
         grad_.fill(T(0));
         return x;
     }
-    /// Returns gy + grad() (gy of the forward input's shape; empty when !need_input_grad).
+    /// Returns gy + grad() (gy of the forward input's shape, b2m::shape_error otherwise; empty
+    /// when !need_input_grad).
     const matrix<T>& backward(const matrix<T>& gy, bool need_input_grad) {
-        if (!need_input_grad) {
-            ensure_shape(gx_, 0, 0);
-            return gx_;
-        }
+        if (this->skip_input_grad(need_input_grad)) return gx_;
+        if (gy.shape() != grad_.shape())
+            throw_shape_mismatch("nn::tap<\"" + std::string(Name.view()) + "\"> backward", "gradient", gy.shape(),
+                                 "value", grad_.shape());
         ensure_shape_like(gx_, gy);
         for (std::size_t i = 0; i < gy.size(); ++i) gx_.data()[i] = gy.data()[i] + grad_.data()[i];
         return gx_;
     }
-    template <class F>
-    void for_each_param(F&&) {} ///< Visits nothing (no parameters).
 
     /// The activation seen at this tap in the last forward. Requires a forward first.
     const matrix<T>& value() const { return *x_; }
@@ -42,8 +51,7 @@ public:
     matrix<T>& grad() { return grad_; }
 
 private:
-    const matrix<T>* x_ = nullptr;
-    matrix<T> grad_, gx_;
+    matrix<T> grad_;
 };
 
 /// Spec and source nn::tap<"name">{}: placed in a student it is an identity layer whose

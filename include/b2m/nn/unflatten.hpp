@@ -5,33 +5,37 @@
 // indices match the torch.nn.Sequential it mirrors.
 #pragma once
 
+#include <string>
+
 #include "b2m/nn/image.hpp"
 #include "b2m/nn/layer.hpp"
+#include "b2m/nn/layer_base.hpp"
 #include "b2m/nn/shape_flow.hpp"
 
 namespace b2m::nn {
 
-/// The layer object of nn::unflatten: no parameters and no buffers of its own.
+/// The layer object of nn::unflatten: no parameters and no buffers of its own (init and
+/// for_each_param are nn::layer_base's, doing nothing).
 template <real T>
-class unflatten_layer {
+class unflatten_layer : public layer_base<unflatten_layer<T>, T> {
 public:
     static constexpr int rank_out = 4; ///< NCHW image rows.
     explicit unflatten_layer(const image_shape& s) : s_(s) {} ///< Rows become images of shape s.
-    void init(rng&) {}                 ///< Nothing to initialise.
     /// Returns x itself (no copy). Requires x of shape (B, C*H*W).
     const matrix<T>& forward(const matrix<T>& x, const step_context&) {
         require_image_rows("nn::unflatten", x, s_);
         return x;
     }
     /// Returns gy itself when need_input_grad (no copy), else an empty matrix.
-    const matrix<T>& backward(const matrix<T>& gy, bool need_input_grad) { return need_input_grad ? gy : empty_; }
-    template <class F>
-    void for_each_param(F&&) {} ///< Visits nothing (no parameters).
+    const matrix<T>& backward(const matrix<T>& gy, bool need_input_grad) {
+        return this->skip_input_grad(need_input_grad) ? this->gx_ : gy;
+    }
     const image_shape& output_shape() const { return s_; } ///< (C, H, W)
+    /// Text naming the layer, for messages.
+    std::string name() const { return "nn::unflatten" + to_string(s_); }
 
 private:
     image_shape s_;
-    matrix<T> empty_;
 };
 
 /// Spec: view (batch, C*H*W) rows as images of shape `shape`.

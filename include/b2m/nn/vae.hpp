@@ -19,22 +19,26 @@
 
 #include "b2m/core/error.hpp"
 #include "b2m/nn/layer.hpp"
+#include "b2m/nn/layer_base.hpp"
 #include "b2m/nn/shape_flow.hpp"
 
 namespace b2m::nn {
 
 /// The layer object of nn::reparameterize for scalar type T: no parameters; holds and owns
-/// its output, noise and input-gradient buffers. In training y = mu + exp(logvar/2) eps with
-/// eps ~ N(0, 1) from the step's random stream; in evaluation y = mu.
+/// its noise buffers; its output (B, k) and input-gradient buffers are nn::layer_base's, as
+/// are rank_out 2, init and for_each_param (nothing to draw or visit). In training
+/// y = mu + exp(logvar/2) eps with eps ~ N(0, 1) from the step's random stream; in
+/// evaluation y = mu.
 template <real T>
-class reparameterize_layer {
+class reparameterize_layer : public layer_base<reparameterize_layer<T>, T> {
+    using base = layer_base<reparameterize_layer<T>, T>;
+    using base::y_, base::gx_;
+
 public:
-    static constexpr int rank_out = 2; ///< (B, k)
     /// Requires latent k > 0 (b2m::shape_error otherwise).
     explicit reparameterize_layer(std::size_t latent) : k_(latent) {
         if (latent == 0) throw shape_error("nn::reparameterize: latent size must be positive");
     }
-    void init(rng&) {} ///< Nothing to initialise.
 
     /// Requires x of shape (B, 2k) and, in training, c.noise (the trainer provides it).
     /// Draws B*k normals from c.noise (advancing it) in training.
@@ -45,18 +49,18 @@ public:
         training_ = c.training;
         if (training_ && c.noise == nullptr) throw error(name() + ": training step without a random stream");
         const std::size_t B = x.shape(0);
-        ensure_shape(y_, B, k_);
+        this->begin_forward(x, B, k_);
         if (training_) {
             ensure_shape(eps_, B, k_);
             ensure_shape(sd_, B, k_);
-            const std::uint64_t base = c.noise->counter;
+            const std::uint64_t counter0 = c.noise->counter;
             c.noise->counter += B * k_;
             const rng& r = *c.noise;
             parallel_for(B * k_, 1 << 14, [&](std::size_t b, std::size_t e) {
                 for (std::size_t t = b; t < e; ++t) {
                     const std::size_t i = t / k_, j = t % k_;
                     const T mu = x(i, j), lv = x(i, k_ + j);
-                    const T eps = T(r.normal_at(base + t));
+                    const T eps = T(r.normal_at(counter0 + t));
                     const T sd = std::exp(T(0.5) * lv);
                     eps_.data()[t] = eps;
                     sd_.data()[t] = sd;
@@ -70,13 +74,11 @@ public:
         return y_;
     }
 
-    /// d/dmu = gy; d/dlogvar = gy * eps * exp(logvar/2) / 2 (0 in evaluation).
+    /// d/dmu = gy; d/dlogvar = gy * eps * exp(logvar/2) / 2 (0 in evaluation). Requires gy
+    /// shaped like the output (b2m::shape_error otherwise); empty when !need_input_grad.
     const matrix<T>& backward(const matrix<T>& gy, bool need_input_grad) {
-        if (!need_input_grad) {
-            ensure_shape(gx_, 0, 0);
-            return gx_;
-        }
-        if (gy.shape() != y_.shape()) throw_shape_mismatch(name() + " backward", "gradient", gy.shape(), "output", y_.shape());
+        if (this->skip_input_grad(need_input_grad)) return gx_;
+        this->check_output_grad(gy);
         const std::size_t B = gy.shape(0);
         ensure_shape(gx_, B, 2 * k_);
         for (std::size_t i = 0; i < B; ++i)
@@ -86,8 +88,6 @@ public:
             }
         return gx_;
     }
-    template <class F>
-    void for_each_param(F&&) {} ///< Visits nothing (no parameters).
 
     /// The noise of the last training forward (B, k).
     const matrix<T>& noise() const { return eps_; }
@@ -98,7 +98,7 @@ public:
 private:
     std::size_t k_;
     bool training_ = true;
-    matrix<T> y_, eps_, sd_, gx_;
+    matrix<T> eps_, sd_;
 };
 
 /// Spec: samples a latent of size `latent` from an input [mu | logvar] of 2*latent columns.
