@@ -119,6 +119,50 @@ TEST_CASE("a run-time shape mismatch names the layer, the input and its shape") 
     CHECK_THROWS_AS(ln.forward(x, {}), shape_error);
 }
 
+TEST_CASE("backward rejects a gradient not shaped like the output and names the layer") {
+    rng noise(3), init_rng(1);
+    const nn::step_context train{.training = true, .noise = &noise};
+    const matrix<double> x = random_matrix(5, 6, 1);
+    const matrix<double> g55 = xt::zeros<double>({5, 5});
+    auto dense = nn::dense(6, 4).make<double>();
+    dense.init(init_rng);
+    dense.forward(x, train);
+    for (bool need_input_grad : {true, false})
+        CHECK_THROWS_WITH_AS(dense.backward(g55, need_input_grad),
+                             doctest::Contains("nn::dense(6, 4) backward: gradient has shape (5, 5) but output has shape (5, 4)"),
+                             shape_error);
+    const matrix<double> g54 = xt::zeros<double>({5, 4});
+    CHECK(dense.backward(g54, true).shape() == x.shape());
+    auto td = nn::time_distributed(nn::dense(2, 3)).make<double>();
+    td.init(init_rng);
+    td.forward(x, train);  // 3 steps of 2 features -> (5, 9)
+    CHECK_THROWS_WITH_AS(td.backward(g55, true),
+                         doctest::Contains("nn::time_distributed(nn::dense(2, 3)) backward: gradient has shape (5, 5)"),
+                         shape_error);
+    auto ln = nn::layer_norm{6}.make<double>();
+    ln.init(init_rng);
+    ln.forward(x, train);
+    CHECK_THROWS_WITH_AS(ln.backward(g55, false), doctest::Contains("nn::layer_norm(6) backward: gradient has shape (5, 5)"),
+                         shape_error);
+    auto drop = nn::dropout{0.5}.make<double>();
+    drop.forward(x, train);
+    CHECK_THROWS_WITH_AS(drop.backward(g55, true), doctest::Contains("nn::dropout backward: gradient has shape (5, 5)"),
+                         shape_error);
+    auto rep = nn::reparameterize{3}.make<double>();
+    rep.forward(x, train);
+    CHECK_THROWS_WITH_AS(rep.backward(g55, true),
+                         doctest::Contains("nn::reparameterize(3) backward: gradient has shape (5, 5)"), shape_error);
+    auto last = nn::last_step(2).make<double>();
+    last.forward(x, train);
+    CHECK_THROWS_WITH_AS(last.backward(g55, true),
+                         doctest::Contains("nn::select_step(2, -1) backward: gradient has shape (5, 5)"), shape_error);
+    auto tap = nn::tap<"t">{}.make<double>();
+    tap.forward(x, train);
+    CHECK_THROWS_WITH_AS(tap.backward(g55, true),
+                         doctest::Contains("nn::tap<\"t\"> backward: gradient has shape (5, 5) but value has shape (5, 6)"),
+                         shape_error);
+}
+
 TEST_CASE("taps report their logical rank at compile time") {
     using net_t = decltype(nn::sequential(nn::dense(4, 6), nn::tap<"a">{}, nn::relu{}, nn::tap<"b">{}));
     static_assert(net_t::has_tap<"a">() && net_t::has_tap<"b">() && !net_t::has_tap<"c">());
