@@ -4,7 +4,7 @@
 // - an unusable --out folder is reported before any file is read or any training runs;
 // - progress goes to stderr, and only when asked or when stderr is a terminal;
 // - uint8 stimuli are scaled (with a note), values in the hundreds are warned about;
-// - train and compare share their defaults;
+// - train and compare share their defaults, and every help text prints the defaults used;
 // - JSON written through nlohmann-json: every double reads back exactly (parsed here
 //   with nlohmann, compared bit for bit with strtod of the command-line text);
 // - compare's table says what cannot be computed (one seed, target never reached) instead
@@ -125,6 +125,35 @@ TEST_SUITE("cli") {
         CHECK(v.code == 0);
         CHECK(v.out.rfind("b2m ", 0) == 0);
         CHECK(v.out == version.out);
+    }
+
+    TEST_CASE("help texts print the defaults the commands use - shared options read the same in train and compare") {
+        scratch s("help_defaults");
+        const std::string train = run_b2m(s, "train --help").out, compare = run_b2m(s, "compare --help").out;
+        const std::string arch = run_b2m(s, "train --arch conv --help").out;
+        for (const std::string* h : {&train, &compare, &arch}) {
+            CHECK(h->find("  --lr X") != std::string::npos);
+            CHECK(h->find("Adam learning rate (default 0.005)") != std::string::npos);
+            CHECK(h->find("training epochs (default 30)") != std::string::npos);
+            CHECK(h->find("mini-batch size (default 32)") != std::string::npos);
+            CHECK(h->find("contrastive temperature (default 1)") != std::string::npos);
+            CHECK(h->find("seed of the held-out split (default 0)") != std::string::npos);
+        }
+        CHECK(train.find("(default 0.2; 0: none)") != std::string::npos);
+        CHECK(compare.find("(default 0.2)") != std::string::npos);
+        CHECK(compare.find("seeds per condition (default 5; seeds 1..N)") != std::string::npos);
+        const std::string alphas = "(default 0.01,0.1,1,10,100,1e3,1e4,1e5,1e6)";
+        CHECK(run_b2m(s, "encode --help").out.find(alphas) != std::string::npos);
+        CHECK(run_b2m(s, "score --help").out.find(alphas) != std::string::npos);
+        CHECK(run_b2m(s, "rsa --help").out.find("bootstrap draws over stimuli (default 1000; 0: no interval)") != std::string::npos);
+        CHECK(run_b2m(s, "rsa --data x --help").out.find("interval level (default 0.95)") != std::string::npos);
+        // every option once: a shared list spliced in twice would print an option twice
+        for (const std::string* h : {&train, &compare, &arch})
+            for (const char* o : {"  --lr ", "  --seed ", "  --split-seed ", "  --val-fraction "}) {
+                CAPTURE(o);
+                const auto first = h->find(o);
+                CHECK((first == std::string::npos || h->find(o, first + 1) == std::string::npos));
+            }
     }
 
     TEST_CASE("-o is --out - -- ends the options (a file named like an option)") {

@@ -270,7 +270,7 @@ std::vector<option_spec> model_options() {
             {"layout", "L", "conv images: auto | nhwc | nchw (default auto: NHWC when the last axis is 1, 3 or 4)"},
             {"lengths", "L.npy", "gru: valid steps per trial, (N,) (default: all T)"},
             {"widths", "A,B,C,D", "cornet-z: channels of V1, V2, V4, IT (default 64,128,256,512)"},
-            {"seed", "S", "seed of the random initialisation without --weights (default 0)"},
+            seed_option("seed of the random initialisation without --weights"),
             {"batch", "N", "stimuli per forward pass (default 256)"},
             {"quiet", "", "no progress output"},
             {"progress", "", "progress on stderr even when it is not a terminal"},
@@ -284,7 +284,7 @@ opened_model open_model(const parsed_args& a) {
     m.weights = a.text("weights", "");
     m.batch = a.count("batch", 256, 1, 1000000);
     m.progress = a.flag("quiet") ? 0 : a.flag("progress") ? 2 : 1;
-    const std::uint64_t seed = a.seed("seed", 0);
+    const std::uint64_t seed = a.seed("seed", defaults::seed);
     if (a.has("lengths") && m.arch != arch_kind::gru) throw usage_error("--lengths is for --arch gru");
     std::size_t classes = a.count("classes", 0, 0, 100000);
     if (classes == 0) {

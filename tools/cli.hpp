@@ -1,6 +1,7 @@
-// tools/cli.hpp - what the b2m subcommands share: option parsing with --help text,
-// .npy loading that names the file in every error, a seeded train/held-out split, and a
-// small JSON writer. Definitions in common.cpp (compiled once).
+// tools/cli.hpp - what the b2m subcommands share: option parsing with --help text
+// (parse_command), the defaults and the option specs several commands use, .npy loading
+// that names the file in every error, a seeded train/held-out split, and a small JSON
+// writer. Definitions in common.cpp (compiled once).
 //
 // Errors: a usage mistake throws cli::usage_error (exit code 2); a bad input file throws
 // cli::input_error (a b2m::error) whose what() starts with the file's role and path, e.g.
@@ -9,7 +10,9 @@
 #pragma once
 
 #include <cstdint>
+#include <initializer_list>
 #include <map>
+#include <optional>
 #include <set>
 #include <stdexcept>
 #include <string>
@@ -87,6 +90,58 @@ inline const option_spec threads_option{"threads", "N",
 /// The --help text of a command: usage, summary, options, details, example.
 std::string help_text(const command_spec& spec);
 
+/// What every command does first: parse_args(spec, args); with -h/--help, print
+/// help_text(spec) on stdout and return nothing (the command then exits 0); otherwise apply
+/// --threads (when the command has it) and return the arguments. Throws usage_error as
+/// parse_args does. Use: `const auto a = parse_command(spec, args); if (!a) return 0;`.
+std::optional<parsed_args> parse_command(const command_spec& spec, const std::vector<std::string>& args);
+
+// ---- defaults --------------------------------------------------------------------------
+
+/// The CLI's defaults, each written once: the commands read their options with these and
+/// their help texts print them (default_text), so a default and its help cannot drift apart.
+namespace defaults {
+inline constexpr std::uint64_t seed = 0;           ///< --seed, --split-seed
+inline constexpr double weight = 1.0;              ///< --weight of the brain term (train, compare)
+inline constexpr std::size_t epochs = 30;          ///< --epochs (train, compare)
+inline constexpr std::size_t batch = 32;           ///< --batch, the training mini-batch
+inline constexpr double lr = 5e-3;                 ///< --lr, Adam's learning rate
+inline constexpr double tau = 1.0;                 ///< --tau, the contrastive temperature
+inline constexpr double val_fraction = 0.2;        ///< --val-fraction held out
+inline constexpr const char* preset = "mlp-small"; ///< --preset
+inline constexpr std::size_t seeds = 5;           ///< --seeds per condition of compare
+inline constexpr double target = 0.8;              ///< --target accuracy of compare
+inline constexpr std::size_t folds = 5;            ///< --folds of the encoding models' CV
+inline constexpr std::size_t bootstrap = 1000;     ///< --bootstrap draws of rsa
+inline constexpr double level = 0.95;              ///< confidence level of rsa's intervals
+/// --alphas: the ridge penalties to choose from (encode, score).
+inline const std::vector<double> alphas{1e-2, 1e-1, 1, 10, 100, 1e3, 1e4, 1e5, 1e6};
+} // namespace defaults
+
+/// --seed S: "<what> (default 0)", e.g. seed_option("seed of the bootstrap").
+option_spec seed_option(const std::string& what);
+/// The options of a training run, their defaults in the help: --weight, --tau, --epochs,
+/// --batch, --lr (train, train --arch, compare).
+std::vector<option_spec> training_options();
+/// The values of training_options(), each checked against its range (usage_error naming
+/// the option): weight in [0, 1e6], tau in [1e-4, 1e4], lr in [1e-9, 10], epochs in
+/// [1, 1e6], batch in [min_batch, 1e6].
+struct training_values {
+    double weight = 0, tau = 0, lr = 0;
+    std::size_t epochs = 0, batch = 0;
+};
+training_values read_training_options(const parsed_args& a, std::size_t min_batch = 1);
+/// The held-out options: --val-fraction (allow_none: 0 holds out nothing), --held-out,
+/// --split-seed (train, train --arch, compare).
+std::vector<option_spec> held_out_options(bool allow_none);
+/// The option lists one after the other (a command's own options around shared ones).
+std::vector<option_spec> options_of(std::initializer_list<std::vector<option_spec>> parts);
+
+/// A default as the help texts print it: whole numbers plainly, powers of ten >= 1000 as
+/// 1eK, others shortest ("0.005"); a list comma-separated ("0.01,0.1,1,10,100,1e3,...").
+std::string default_text(double v);
+std::string default_text(const std::vector<double>& v);
+
 // ---- files -----------------------------------------------------------------------------
 
 /// Loads a numeric .npy as (rows, columns): rank 2 as is, higher ranks flattened after the
@@ -121,6 +176,12 @@ void write_text_atomically(const std::string& path, const std::string& text);
 
 /// One line: newlines and tabs of s replaced by spaces, trailing spaces trimmed.
 std::string one_line(std::string s);
+
+/// The items of a comma-separated list, empty items dropped ("a,,b" -> a, b).
+std::vector<std::string> comma_list(const std::string& s);
+
+/// The command as typed, for the reports: "b2m <command> <args...>" (args space-separated).
+std::string command_line(const std::string& command, const std::vector<std::string>& args);
 
 // ---- data ------------------------------------------------------------------------------
 

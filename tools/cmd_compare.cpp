@@ -24,26 +24,22 @@ const command_spec& compare_spec() {
         "accuracy and the final held-out accuracy, with 95% confidence intervals over seeds.",
         "--stimuli X.npy --labels y.npy --brain B.npy [options] --out DIR",
         {},
-        {{"stimuli", "X.npy", "stimuli, (trials, features); uint8 is divided by 255 (required)"},
-         {"labels", "y.npy", "class per trial, (trials,): whole numbers >= 0 or strings (required)"},
-         {"brain", "B.npy", "brain response per trial, (trials, targets) (required)"},
-         {"classes", "C", "number of classes (default: largest label + 1)"},
-         {"seeds", "N", "seeds per condition (default 5; seeds 1..N)"},
-         {"target", "A", "target held-out accuracy for 'epochs to target' (default 0.8)"},
-         {"preset", "NAME", "student: mlp | mlp-small (default mlp-small)"},
-         {"objective", "NAME", "brain objective of the taught student: contrastive | mse (default contrastive)"},
-         {"weight", "W", "weight of the brain term (default 1, as in train)"},
-         {"tau", "T", "contrastive temperature (default 1)"},
-         {"epochs", "N", "epochs per run (default 30, as in train)"},
-         {"batch", "N", "mini-batch size (default 32)"},
-         {"lr", "X", "Adam learning rate (default 0.005)"},
-         {"val-fraction", "F", "fraction of trials held out to measure accuracy (default 0.2)"},
-         {"held-out", "N", "hold out exactly N trials instead (overrides --val-fraction)"},
-         {"split-seed", "S", "seed of the held-out split (default 0; the same split for every run)"},
-         split_options()[0], split_options()[1], split_options()[2], split_options()[3],
-         {"no-scale", "", "keep uint8 stimuli as 0..255 (default: divided by 255)"},
-         {"out", "DIR", "output folder (required; -o DIR): curves.svg, curves.csv, compare.md, compare.json, split.npy"},
-         threads_option},
+        options_of({
+            {{"stimuli", "X.npy", "stimuli, (trials, features); uint8 is divided by 255 (required)"},
+             {"labels", "y.npy", "class per trial, (trials,): whole numbers >= 0 or strings (required)"},
+             {"brain", "B.npy", "brain response per trial, (trials, targets) (required)"},
+             {"classes", "C", "number of classes (default: largest label + 1)"},
+             {"seeds", "N", "seeds per condition (default " + std::to_string(defaults::seeds) + "; seeds 1..N)"},
+             {"target", "A", "target held-out accuracy for 'epochs to target' (default " + default_text(defaults::target) + ")"},
+             {"preset", "NAME", std::string("student: mlp | mlp-small (default ") + defaults::preset + ")"},
+             {"objective", "NAME", "brain objective of the taught student: contrastive | mse (default contrastive)"}},
+            training_options(),
+            held_out_options(false),
+            split_options(),
+            {{"no-scale", "", "keep uint8 stimuli as 0..255 (default: divided by 255)"},
+             {"out", "DIR", "output folder (required; -o DIR): curves.svg, curves.csv, compare.md, compare.json, split.npy"},
+             threads_option},
+        }),
         "Both conditions use the same student, optimiser, seeds (initialisation and data order)\n"
         "and held-out split; only the brain term differs. Prints the table and writes\n"
         "DIR/curves.svg (mean held-out accuracy per epoch with 95% CI bands), DIR/curves.csv (every\n"
@@ -74,12 +70,9 @@ std::string per_seed(const report::condition& c, const std::vector<double>& epoc
 
 int run_compare(const std::vector<std::string>& args) {
     const auto& spec = compare_spec();
-    const parsed_args a = parse_args(spec, args);
-    if (a.help) {
-        std::fputs(help_text(spec).c_str(), stdout);
-        return 0;
-    }
-    apply_threads(a);
+    const auto parsed = parse_command(spec, args);
+    if (!parsed) return 0;  // --help printed
+    const parsed_args& a = *parsed;
     const std::string out = a.required("out");
     a.required("brain");
     student_spec s;
@@ -87,14 +80,12 @@ int run_compare(const std::vector<std::string>& args) {
     s.objective = parse_objective(a.text("objective", "contrastive"));
     if (s.objective == objective_kind::none)
         throw usage_error("option --objective: the taught student needs a brain objective (contrastive or mse)");
-    s.weight = a.real_number("weight", defaults::weight, 0.0, 1e6);
-    s.tau = a.real_number("tau", defaults::tau, 1e-4, 1e4);
-    s.lr = a.real_number("lr", defaults::lr, 1e-9, 10.0);
+    const training_values tv = read_training_options(a);
+    s.weight = tv.weight, s.tau = tv.tau, s.lr = tv.lr;
     run_spec r;
-    r.epochs = a.count("epochs", defaults::epochs, 1, 1000000);
-    r.batch_size = a.count("batch", defaults::batch, 1, 1000000);
-    const std::size_t n_seeds = a.count("seeds", 5, 1, 1000);
-    const double target = a.real_number("target", 0.8, 0.0, 1.0);
+    r.epochs = tv.epochs, r.batch_size = tv.batch;
+    const std::size_t n_seeds = a.count("seeds", defaults::seeds, 1, 1000);
+    const double target = a.real_number("target", defaults::target, 0.0, 1.0);
     prepare_output_dir(out);  // an unusable --out folder stops here, before any work
 
     labelled_data d = load_labelled(a, true);
@@ -169,8 +160,7 @@ int run_compare(const std::vector<std::string>& args) {
     write_text_atomically(csv, curves_csv(taught, base));
     report::learning_curves(taught, base, "Held-out accuracy: brain-taught vs baseline (" + std::to_string(n_seeds) + " seeds)")
         .write(svg);
-    std::string command = "b2m compare";
-    for (const auto& x : args) command += " " + x;
+    const std::string command = command_line("compare", args);
     char buf[512];
     std::string m = "# b2m compare\n\n";
     m += "Command: `" + command + "` (b2m " + version_string + ")\n\n";

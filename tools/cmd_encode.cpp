@@ -46,14 +46,14 @@ const command_spec& encode_spec() {
          {"kernel", "K", "linear|poly|rbf: kernel ridge (one space) or multiple-kernel ridge (several), for n < features"},
          {"degree", "D", "poly kernel degree (default 3)"},
          {"kernel-gamma", "G", "poly/rbf kernel gamma (default 1 / features of the space)"},
-         {"alphas", "A,B,..", "ridge penalties to choose from (default 0.01,0.1,1,10,100,1e3,1e4,1e5,1e6)"},
+         {"alphas", "A,B,..", "ridge penalties to choose from (default " + default_text(defaults::alphas) + ")"},
          {"candidates", "N", "space weightings tried with several spaces: N Dirichlet draws (default 20)"},
          {"candidates-file", "W.npy", "fixed space weightings instead, shape (candidates, spaces)"},
          {"delays", "D1,D2,..", "stack time-delayed copies of every space (fMRI lags in samples, e.g. 1,2,3,4)"},
-         {"folds", "K", "choose alpha by K-fold CV on the training samples (default with --space/--kernel: 5)"},
+         {"folds", "K", "choose alpha by K-fold CV on the training samples (default with --space/--kernel: " + std::to_string(defaults::folds) + ")"},
          {"loo", "", "choose alpha by exact leave-one-out CV (the default for one space, no kernel)"},
          {"test-fraction", "F", "fraction of samples (or of stimuli) held out for scoring (default 0.2)"},
-         {"seed", "S", "seed of the held-out split, the stimulus folds and the candidate draws (default 0)"},
+         seed_option("seed of the held-out split, the stimulus folds and the candidate draws"),
          {"stimulus-ids", "ids.npy", "stimulus id per sample: repeats stay on one side of every split and fold"},
          {"split", "split.npy", "use this split: -1 = held out, k >= 0 = training sample in CV fold k"},
          {"float32", "", "compute in float32 (half the memory; float64 is the default)"},
@@ -195,7 +195,7 @@ int run(const parsed_args& a, const std::vector<std::string>& space_paths, const
     const bool kernel = a.has("kernel");
     const std::string kernel_name = a.choice("kernel", "linear", {"linear", "poly", "rbf"});
     const model_kind kind = kernel ? model_kind::kernel : space_paths.size() > 1 ? model_kind::banded : model_kind::ridge;
-    const auto alphas = a.number_list("alphas", {1e-2, 1e-1, 1, 10, 100, 1e3, 1e4, 1e5, 1e6});
+    const auto alphas = a.number_list("alphas", defaults::alphas);
     const bool has_ids = a.has("stimulus-ids");
     if (a.has("folds") && a.flag("loo")) throw usage_error("give either --folds K or --loo, not both");
     if (a.flag("loo") && kind != model_kind::ridge)
@@ -203,9 +203,9 @@ int run(const parsed_args& a, const std::vector<std::string>& space_paths, const
     if (a.flag("loo") && has_ids)
         throw usage_error("--loo with --stimulus-ids would put repeats of a stimulus on both sides; use --folds K");
     const bool kfold = a.has("folds") || kind != model_kind::ridge || has_ids;
-    const std::size_t folds = a.count("folds", 5, 2, 1000000);
+    const std::size_t folds = a.count("folds", defaults::folds, 2, 1000000);
     const double test_fraction = a.real_number("test-fraction", 0.2, 0.01, 0.9);
-    const std::uint64_t seed = a.seed("seed", 0);
+    const std::uint64_t seed = a.seed("seed", defaults::seed);
     const std::string out = a.text("out", ""), out_dir = a.text("out-dir", "");
     const bool want_pred = a.flag("predictions");
     if (want_pred && out_dir.empty()) throw usage_error("--predictions needs --out-dir DIR");
@@ -511,12 +511,9 @@ int run_encode(const std::vector<std::string>& args_in) {
     const std::vector<std::string> spaces = take_spaces(args);
     command_spec spec = encode_spec();
     if (!spaces.empty()) spec.positionals = {"RESPONSES.npy"};
-    const parsed_args a = parse_args(spec, args);
-    if (a.help) {
-        std::fputs(help_text(spec).c_str(), stdout);
-        return 0;
-    }
-    apply_threads(a);
+    const auto parsed = parse_command(spec, args);
+    if (!parsed) return 0;  // --help printed
+    const parsed_args& a = *parsed;
     std::vector<std::string> space_paths = spaces;
     std::string fy;
     if (spaces.empty()) {

@@ -33,12 +33,9 @@ const command_spec& predict_spec() {
 
 int run_predict(const std::vector<std::string>& args) {
     const auto& spec = predict_spec();
-    const parsed_args a = parse_args(spec, args);
-    if (a.help) {
-        std::fputs(help_text(spec).c_str(), stdout);
-        return 0;
-    }
-    apply_threads(a);
+    const auto parsed = parse_command(spec, args);
+    if (!parsed) return 0;  // --help printed
+    const parsed_args& a = *parsed;
     const std::string out = a.required("out");
     const std::string classes_out = a.text("classes-out", "");
     require_output_parent(out, "--out");

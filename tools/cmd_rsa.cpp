@@ -12,6 +12,7 @@
 #include "b2m/brain/rsa.hpp"
 #include "b2m/brain/crossnobis.hpp"
 #include "b2m/brain/rdm_stack.hpp"
+#include "b2m/core/tolerance.hpp"
 #include "b2m/brain/rsa_compare.hpp"
 
 #include <nlohmann/json.hpp>
@@ -29,8 +30,8 @@ const command_spec& rsa_spec() {
         {"A.npy", "B.npy"},
         {{"metric", "NAME", "dissimilarity of two stimuli's patterns: correlation | euclidean | cosine (default correlation)"},
          {"compare", "NAME", "comparison of the two RDMs: spearman | kendall | pearson (default spearman; kendall is tau-a)"},
-         {"bootstrap", "N", "bootstrap draws over stimuli (default 1000; 0: no interval)"},
-         {"seed", "S", "seed of the bootstrap (default 0)"},
+         {"bootstrap", "N", "bootstrap draws over stimuli (default " + std::to_string(defaults::bootstrap) + "; 0: no interval)"},
+         seed_option("seed of the bootstrap"),
          {"rdm", "", "both files are RDMs (square, symmetric, zero diagonal)"},
          {"patterns", "", "both files are representations (stimuli, features); no RDM detection"},
          {"convention", "NAME", "b2m (default) | rsatoolbox: RDMs of representations as rsatoolbox computes them "
@@ -54,7 +55,7 @@ bool looks_like_rdm(const matrix<double>& m) {
     double scale = 0;
     for (double v : m) scale = std::max(scale, std::abs(v));
     if (scale == 0) return false;
-    const double tol = 1e-6 * scale;
+    const double tol = rdm_symmetry_rtol * scale;
     for (std::size_t i = 0; i < n; ++i) {
         if (std::abs(m(i, i)) > tol) return false;
         for (std::size_t j = 0; j < i; ++j)
@@ -69,7 +70,7 @@ void require_rdm(const matrix<double>& m, const std::string& path) {
         throw input_error(path + ": --rdm given but the array has shape " + shape_string(m.shape()) + ", not square");
     double scale = 0;
     for (double v : m) scale = std::max(scale, std::abs(v));
-    const double tol = 1e-6 * std::max(scale, 1e-300);
+    const double tol = rdm_symmetry_rtol * std::max(scale, 1e-300);
     for (std::size_t i = 0; i < n; ++i) {
         if (std::abs(m(i, i)) > tol)
             throw input_error(path + ": --rdm given but diagonal entry " + std::to_string(i) + " is " +
@@ -93,7 +94,7 @@ void write_pair_result(const std::string& out, const std::string& fa, const std:
     if (res) {
         nlohmann::ordered_json s = nlohmann::ordered_json::array();
         for (double v : res->samples) s.push_back(num(v));
-        j["bootstrap"] = {{"over", "stimuli"}, {"draws", draws}, {"usable", res->samples.size()}, {"seed", seed}, {"level", 0.95},
+        j["bootstrap"] = {{"over", "stimuli"}, {"draws", draws}, {"usable", res->samples.size()}, {"seed", seed}, {"level", defaults::level},
                           {"interval", "percentile (linear interpolation between order statistics)"},
                           {"low", num(res->low)}, {"high", num(res->high)}, {"samples", s}};
     }
@@ -167,16 +168,14 @@ int run_rsa(const std::vector<std::string>& args) {
     for (const auto& s : args)  // the stack mode (tools/cmd_rsa_stack.cpp)
         if (s == "--data" || s.rfind("--data=", 0) == 0 || s == "--models" || s.rfind("--models=", 0) == 0) return run_rsa_stack(args);
     const auto& spec = rsa_spec();
-    const parsed_args a = parse_args(spec, args);
-    if (a.help) {
-        std::fputs(help_text(spec).c_str(), stdout);
-        return 0;
-    }
+    const auto parsed = parse_command(spec, args);
+    if (!parsed) return 0;  // --help printed
+    const parsed_args& a = *parsed;
     if (a.flag("rdm") && a.flag("patterns")) throw usage_error("give either --rdm or --patterns, not both");
     const std::string metric_name = a.choice("metric", "correlation", {"correlation", "euclidean", "cosine"});
     const std::string compare_name = a.choice("compare", "spearman", {"spearman", "kendall", "pearson"});
-    const std::size_t draws = a.count("bootstrap", 1000, 0, 1000000);
-    const std::uint64_t seed = a.seed("seed", 0);
+    const std::size_t draws = a.count("bootstrap", defaults::bootstrap, 0, 1000000);
+    const std::uint64_t seed = a.seed("seed", defaults::seed);
     const bool rsa_convention = a.choice("convention", "b2m", {"b2m", "rsatoolbox"}) == "rsatoolbox";
     const std::string out = a.text("out", "");
     if (!out.empty()) {  // checked before any work
@@ -244,7 +243,7 @@ int run_rsa(const std::vector<std::string>& args) {
         if (!out.empty()) write_pair_result(out, fa, fb, label, "b2m", v, ma.shape(0) * (ma.shape(0) - 1) / 2, nullptr, draws, seed);
         return 0;
     }
-    const auto res = brain::bootstrap_compare(ma, mb, how, draws, seed, 0.95);
+    const auto res = brain::bootstrap_compare(ma, mb, how, draws, seed, defaults::level);
     std::printf("%s(RDM A, RDM B) = %.4f over %zu stimulus pairs\n", label.c_str(), res.value, ma.shape(0) * (ma.shape(0) - 1) / 2);
     std::printf("95%% bootstrap CI over stimuli: [%.4f, %.4f] (%zu of %zu draws usable, seed %llu)\n", res.low, res.high,
                 res.samples.size(), draws, static_cast<unsigned long long>(seed));

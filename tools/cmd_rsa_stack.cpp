@@ -39,10 +39,10 @@ const command_spec& rsa_stack_spec() {
                             "file is averaged), weighted (NNLS weights over its K RDMs) or select (best of K)"},
          {"compare", "NAME", "corr | pearson | spearman | rho-a | tau-a | kendall | tau-b | cosine | corr_cov | cosine_cov "
                              "(default corr)"},
-         {"bootstrap", "N", "bootstrap draws (default 1000; 0: values and noise ceiling only)"},
+         {"bootstrap", "N", "bootstrap draws (default " + std::to_string(defaults::bootstrap) + "; 0: values and noise ceiling only)"},
          {"over", "WHAT", "resample conditions | subjects | both (default conditions)"},
-         {"seed", "S", "seed of the resamples (default 0)"},
-         {"level", "P", "interval level (default 0.95)"},
+         seed_option("seed of the resamples"),
+         {"level", "P", "interval level (default " + default_text(defaults::level) + ")"},
          {"cv", "K", "also k-fold cross-validation over conditions of the fitted models (default 0: off)"},
          {"convention", "NAME", "b2m | rsatoolbox: both give the same numbers on RDM inputs (see below)"},
          {"out", "DIR", "write rsa_results.csv, rsa_results.json, rsa_bootstrap.csv, rsa_pairwise.csv and SVGs"},
@@ -64,15 +64,6 @@ const command_spec& rsa_stack_spec() {
         "  b2m rsa --data rdm_human_it_subjects.npy --models mIT=rdm_monkey_it.npy,behaviour=rdm_behaviour.npy \\\n"
         "          --compare spearman --bootstrap 1000 --out rsa_out"};
     return spec;
-}
-
-std::vector<std::string> split_commas(const std::string& s) {
-    std::vector<std::string> out;
-    std::stringstream ss(s);
-    std::string item;
-    while (std::getline(ss, item, ','))
-        if (!item.empty()) out.push_back(item);
-    return out;
 }
 
 brain::rdm_stack load_stack(const std::string& path, const std::string& role) {
@@ -120,11 +111,9 @@ std::string csv_field(const std::string& s) {
 
 int run_rsa_stack(const std::vector<std::string>& args) {
     const auto& spec = rsa_stack_spec();
-    const parsed_args a = parse_args(spec, args);
-    if (a.help) {
-        std::fputs(help_text(spec).c_str(), stdout);
-        return 0;
-    }
+    const auto parsed = parse_command(spec, args);
+    if (!parsed) return 0;  // --help printed
+    const parsed_args& a = *parsed;
     const auto method = [&] {
         try {
             return brain::parse_method(a.text("compare", "corr"));
@@ -133,13 +122,13 @@ int run_rsa_stack(const std::vector<std::string>& args) {
         }
     }();
     (void)a.choice("convention", "b2m", {"b2m", "rsatoolbox"});
-    const std::size_t draws = a.count("bootstrap", 1000, 0, 1000000);
+    const std::size_t draws = a.count("bootstrap", defaults::bootstrap, 0, 1000000);
     const std::string over_name = a.choice("over", "conditions", {"conditions", "subjects", "both"});
     const auto over = over_name == "subjects" ? brain::boot_over::rdms
                       : over_name == "both"   ? brain::boot_over::both
                                               : brain::boot_over::patterns;
-    const std::uint64_t seed = a.seed("seed", 0);
-    const double level = a.real_number("level", 0.95, 0.5, 0.999);
+    const std::uint64_t seed = a.seed("seed", defaults::seed);
+    const double level = a.real_number("level", defaults::level, 0.5, 0.999);
     const std::size_t cv_folds = a.count("cv", 0, 0, 1000);
     const std::string out = a.text("out", "");
     if (!out.empty()) make_output_dir(out);  // before any work: a bad --out fails now
@@ -147,7 +136,7 @@ int run_rsa_stack(const std::vector<std::string>& args) {
     const std::string data_path = a.required("data");
     const brain::rdm_stack data = load_stack(data_path, "--data");
     std::vector<brain::rsa_model> models;
-    for (const auto& item : split_commas(a.required("models"))) {
+    for (const auto& item : comma_list(a.required("models"))) {
         std::string spec_s = item, kind = "fixed", name;
         if (const auto c = spec_s.find(':'); c != std::string::npos && c < spec_s.find('=') &&
                                               (spec_s.substr(0, c) == "fixed" || spec_s.substr(0, c) == "weighted" ||

@@ -7,7 +7,6 @@
 #include <filesystem>
 #include <limits>
 #include <map>
-#include <sstream>
 
 #include "arch.hpp"
 #include "cli.hpp"
@@ -54,22 +53,13 @@ const command_spec& score_spec() {
         s.options.push_back({"rdm", "RDM.npy", "target RDM, (stimuli, stimuli) (default: the responses' correlation RDM)"});
         s.options.push_back({"stimulus-ids", "ids.npy", "stimulus id per trial, whole numbers (repeats share an id)"});
         s.options.push_back({"taps", "A,B", "taps to score (default: all)"});
-        s.options.push_back({"folds", "K", "cross-validation folds over stimuli (default 5)"});
-        s.options.push_back({"alphas", "A,B,...", "ridge alphas (default 0.01,0.1,...,1e6)"});
-        s.options.push_back({"split-seed", "S", "seed of the folds and the noise-ceiling splits (default 0)"});
+        s.options.push_back({"folds", "K", "cross-validation folds over stimuli (default " + std::to_string(defaults::folds) + ")"});
+        s.options.push_back({"alphas", "A,B,...", "ridge alphas (default " + default_text(defaults::alphas) + ")"});
+        s.options.push_back({"split-seed", "S", "seed of the folds and the noise-ceiling splits (default " + default_text(double(defaults::seed)) + ")"});
         s.options.push_back({"out", "DIR", "output folder (required)"});
         return s;
     }();
     return spec;
-}
-
-std::vector<std::string> split_list(const std::string& s) {
-    std::vector<std::string> out;
-    std::stringstream ss(s);
-    std::string item;
-    while (std::getline(ss, item, ','))
-        if (!item.empty()) out.push_back(item);
-    return out;
 }
 
 struct tap_score {
@@ -90,18 +80,14 @@ std::string fmt(double v) {
 
 int run_score(const std::vector<std::string>& args) {
     const auto& spec = score_spec();
-    const parsed_args a = parse_args(spec, args);
-    if (a.help) {
-        std::fputs(help_text(spec).c_str(), stdout);
-        return 0;
-    }
-    apply_threads(a);
+    const auto parsed = parse_command(spec, args);
+    if (!parsed) return 0;  // --help printed
+    const parsed_args& a = *parsed;
     const std::string out = a.required("out");
     const std::string responses_path = a.required("responses");
-    const std::size_t folds = a.count("folds", 5, 2, 1000);
-    const std::uint64_t split_seed = a.seed("split-seed", 0);
-    const std::vector<double> alphas =
-        a.number_list("alphas", {1e-2, 1e-1, 1.0, 10.0, 100.0, 1e3, 1e4, 1e5, 1e6});
+    const std::size_t folds = a.count("folds", defaults::folds, 2, 1000);
+    const std::uint64_t split_seed = a.seed("split-seed", defaults::seed);
+    const std::vector<double> alphas = a.number_list("alphas", defaults::alphas);
     make_output_dir(out);
 
     opened_model m = open_model(a);
@@ -168,7 +154,7 @@ int run_score(const std::vector<std::string>& args) {
     // Folds by stimulus (one row per stimulus after averaging).
     const std::vector<std::size_t> fold = brain::group_folds(avg.ids, folds, split_seed);
 
-    std::vector<std::string> taps = a.has("taps") ? split_list(a.required("taps")) : m.model->taps();
+    std::vector<std::string> taps = a.has("taps") ? comma_list(a.required("taps")) : m.model->taps();
     for (const auto& t : taps) {
         const auto all = m.model->taps();
         if (t != "output" && std::find(all.begin(), all.end(), t) == all.end()) {
@@ -240,8 +226,7 @@ int run_score(const std::vector<std::string>& args) {
     }
     if (std::isfinite(ceiling)) std::printf("noise ceiling (median over targets): %.4f\n", ceiling);
     else std::printf("noise ceiling: n/a (%s)\n", ceiling_note.c_str());
-    std::string command = "b2m score";
-    for (const auto& x : args) command += " " + x;
+    const std::string command = command_line("score", args);
     json_object j;
     j.add("b2m_version", version_string).add("command", command);
     j.add("data", json_object()

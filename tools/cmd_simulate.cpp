@@ -40,11 +40,9 @@ const command_spec& simulate_spec() {
 
 int run_simulate(const std::vector<std::string>& args) {
     const auto& spec = simulate_spec();
-    const parsed_args a = parse_args(spec, args);
-    if (a.help) {
-        std::fputs(help_text(spec).c_str(), stdout);
-        return 0;
-    }
+    const auto parsed = parse_command(spec, args);
+    if (!parsed) return 0;  // --help printed
+    const parsed_args& a = *parsed;
     const std::string out = a.required("out");
     const std::size_t n = a.count("trials", 1096, 2, 10000000);
     sim::world_options w;

@@ -25,33 +25,29 @@ const command_spec& train_spec() {
         "Train a student on stimuli and labels, optionally taught by brain responses to the same stimuli.",
         "--stimuli X.npy --labels y.npy [--brain B.npy] [options] --out DIR",
         {},
-        {{"stimuli", "X.npy", "stimuli, (trials, features); higher ranks are flattened; uint8 is divided by 255 (required)"},
-         {"labels", "y.npy", "class per trial, (trials,): whole numbers >= 0, or strings (mapped to 0..K-1, sorted) (required)"},
-         {"brain", "B.npy", "brain response per trial, (trials, targets) (needed by the brain objectives)"},
-         {"classes", "C", "number of classes (default: largest label + 1)"},
-         {"preset", "NAME", "student: mlp | mlp-small (default mlp-small)"},
-         {"arch", "NAME", "student: mlp | mlp-small (as --preset) | conv | gru | cornet-z (images / sequences: b2m train --arch conv --help)"},
-         {"init", "W.npz", "start from these weights (PyTorch state_dict .npz / .safetensors, strict), e.g. a student.npz"},
-         {"freeze", "LAYERS", "freeze layers: the tap hidden (its block) or layer indices such as 0-1"},
-         {"objective", "NAME", "brain objective: none | contrastive | mse (default contrastive with --brain, else none)"},
-         {"weight", "W", "weight of the brain term next to the task's cross-entropy (default 1, as in compare)"},
-         {"tau", "T", "contrastive temperature (default 1)"},
-         {"epochs", "N", "training epochs (default 30, as in compare)"},
-         {"batch", "N", "mini-batch size (default 32)"},
-         {"lr", "X", "Adam learning rate (default 0.005)"},
-         {"seed", "S", "seed of initialisation and data order (default 0)"},
-         {"val-fraction", "F", "fraction of trials held out for validation (default 0.2; 0: none)"},
-         {"held-out", "N", "hold out exactly N trials instead (overrides --val-fraction)"},
-         {"split-seed", "S", "seed of the held-out split (default 0)"},
-         split_options()[0], split_options()[1], split_options()[2], split_options()[3],
-         {"patience", "N", "stop after N epochs without improvement of the held-out loss (default 0: off)"},
-         {"checkpoint-every", "N", "write DIR/params (atomically) every N epochs, and after the last (default 1)"},
-         {"resume", "", "continue from DIR/params when it exists (same data and options; the log is cut back to its epoch)"},
-         {"quiet", "", "no progress output"},
-         {"progress", "", "progress output on stderr even when it is not a terminal"},
-         {"no-scale", "", "keep uint8 stimuli as 0..255 (default: divided by 255)"},
-         threads_option,
-         {"out", "DIR", "output folder (required; -o DIR): params, log.csv, report.json, split.npy"}},
+        options_of({
+            {{"stimuli", "X.npy", "stimuli, (trials, features); higher ranks are flattened; uint8 is divided by 255 (required)"},
+             {"labels", "y.npy", "class per trial, (trials,): whole numbers >= 0, or strings (mapped to 0..K-1, sorted) (required)"},
+             {"brain", "B.npy", "brain response per trial, (trials, targets) (needed by the brain objectives)"},
+             {"classes", "C", "number of classes (default: largest label + 1)"},
+             {"preset", "NAME", std::string("student: mlp | mlp-small (default ") + defaults::preset + ")"},
+             {"arch", "NAME", "student: mlp | mlp-small (as --preset) | conv | gru | cornet-z (images / sequences: b2m train --arch conv --help)"},
+             {"init", "W.npz", "start from these weights (PyTorch state_dict .npz / .safetensors, strict), e.g. a student.npz"},
+             {"freeze", "LAYERS", "freeze layers: the tap hidden (its block) or layer indices such as 0-1"},
+             {"objective", "NAME", "brain objective: none | contrastive | mse (default contrastive with --brain, else none)"}},
+            training_options(),
+            {seed_option("seed of initialisation and data order")},
+            held_out_options(true),
+            split_options(),
+            {{"patience", "N", "stop after N epochs without improvement of the held-out loss (default 0: off)"},
+             {"checkpoint-every", "N", "write DIR/params (atomically) every N epochs, and after the last (default 1)"},
+             {"resume", "", "continue from DIR/params when it exists (same data and options; the log is cut back to its epoch)"},
+             {"quiet", "", "no progress output"},
+             {"progress", "", "progress output on stderr even when it is not a terminal"},
+             {"no-scale", "", "keep uint8 stimuli as 0..255 (default: divided by 255)"},
+             threads_option,
+             {"out", "DIR", "output folder (required; -o DIR): params, log.csv, report.json, split.npy"}},
+        }),
         "Writes DIR/params (the trainer's checkpoint: parameters, optimiser state), DIR/log.csv\n"
         "(every loss term and the held-out accuracy per epoch) and DIR/report.json (settings and\n"
         "final metrics), each atomically (temporary file + rename), and DIR/split.npy: the split\n"
@@ -82,24 +78,19 @@ int run_train(const std::vector<std::string>& args) {
     // --arch conv|gru|cornet-z trains on rank 0 alone in an MPI job (the others wait).
     if (const std::string arch = arch_argument(args); !arch.empty() && !arch_is_preset(arch))
         return job_run_on_root([&] { return run_train_arch(args); });
-    const parsed_args a = parse_args(spec, args);
-    if (a.help) {
-        std::fputs(help_text(spec).c_str(), stdout);
-        return 0;
-    }
-    apply_threads(a);
+    const auto parsed = parse_command(spec, args);
+    if (!parsed) return 0;  // --help printed
+    const parsed_args& a = *parsed;
     // Options first (usage errors before any file is read).
     const std::string out = a.required("out");
     student_spec s;
     s.preset = parse_preset(a.text("arch", a.text("preset", defaults::preset)));
     s.objective = parse_objective(a.text("objective", a.has("brain") ? "contrastive" : "none"));
-    s.weight = a.real_number("weight", defaults::weight, 0.0, 1e6);
-    s.tau = a.real_number("tau", defaults::tau, 1e-4, 1e4);
-    s.lr = a.real_number("lr", defaults::lr, 1e-9, 10.0);
-    s.seed = a.seed("seed", 0);
+    const training_values tv = read_training_options(a);
+    s.weight = tv.weight, s.tau = tv.tau, s.lr = tv.lr;
+    s.seed = a.seed("seed", defaults::seed);
     run_spec r;
-    r.epochs = a.count("epochs", defaults::epochs, 1, 1000000);
-    r.batch_size = a.count("batch", defaults::batch, 1, 1000000);
+    r.epochs = tv.epochs, r.batch_size = tv.batch;
     r.patience = a.count("patience", 0, 0, 1000000);
     r.checkpoint_every = a.count("checkpoint-every", 1, 1, 1000000);
     r.resume = a.flag("resume");
@@ -203,8 +194,7 @@ int run_train(const std::vector<std::string>& args) {
         for (std::size_t k = 0; k < v.size() && k < res.report.term_names.size(); ++k) o.add(res.report.term_names[k], v[k]);
         return o;
     };
-    std::string command = "b2m train";
-    for (const auto& x : args) command += " " + x;
+    const std::string command = command_line("train", args);
     json_object j;
     j.add("b2m_version", version_string).add("command", command);
     j.add("data", json_object()

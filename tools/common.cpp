@@ -185,6 +185,66 @@ std::string help_text(const command_spec& spec) {
     return out;
 }
 
+std::optional<parsed_args> parse_command(const command_spec& spec, const std::vector<std::string>& args) {
+    parsed_args a = parse_args(spec, args);
+    if (a.help) {
+        std::fputs(help_text(spec).c_str(), stdout);
+        return std::nullopt;
+    }
+    apply_threads(a);
+    return a;
+}
+
+std::string default_text(double v) {
+    const double e = std::round(std::log10(std::abs(v)));
+    if (v >= 1000 && e <= 300 && v == std::pow(10.0, e)) return "1e" + std::to_string(int(e));
+    return json_object::number(v);
+}
+
+std::string default_text(const std::vector<double>& v) {
+    std::string s;
+    for (double x : v) {
+        if (!s.empty()) s += ',';
+        s += default_text(x);
+    }
+    return s;
+}
+
+option_spec seed_option(const std::string& what) {
+    return {"seed", "S", what + " (default " + default_text(double(defaults::seed)) + ")"};
+}
+
+std::vector<option_spec> training_options() {
+    return {{"weight", "W", "weight of the brain term next to the task's cross-entropy (default " + default_text(defaults::weight) + ")"},
+            {"tau", "T", "contrastive temperature (default " + default_text(defaults::tau) + ")"},
+            {"epochs", "N", "training epochs (default " + default_text(double(defaults::epochs)) + ")"},
+            {"batch", "N", "mini-batch size (default " + default_text(double(defaults::batch)) + ")"},
+            {"lr", "X", "Adam learning rate (default " + default_text(defaults::lr) + ")"}};
+}
+
+training_values read_training_options(const parsed_args& a, std::size_t min_batch) {
+    training_values v;
+    v.weight = a.real_number("weight", defaults::weight, 0.0, 1e6);
+    v.tau = a.real_number("tau", defaults::tau, 1e-4, 1e4);
+    v.lr = a.real_number("lr", defaults::lr, 1e-9, 10.0);
+    v.epochs = a.count("epochs", defaults::epochs, 1, 1000000);
+    v.batch = a.count("batch", defaults::batch, min_batch, 1000000);
+    return v;
+}
+
+std::vector<option_spec> held_out_options(bool allow_none) {
+    return {{"val-fraction", "F", "fraction of trials held out for validation (default " + default_text(defaults::val_fraction) +
+                                      (allow_none ? "; 0: none)" : ")")},
+            {"held-out", "N", "hold out exactly N trials instead (overrides --val-fraction)"},
+            {"split-seed", "S", "seed of the held-out split (default " + default_text(double(defaults::seed)) + ")"}};
+}
+
+std::vector<option_spec> options_of(std::initializer_list<std::vector<option_spec>> parts) {
+    std::vector<option_spec> out;
+    for (const auto& p : parts) out.insert(out.end(), p.begin(), p.end());
+    return out;
+}
+
 // ---- files ----------------------------------------------------------------------------
 
 void make_output_dir(const std::string& dir) {
@@ -202,6 +262,21 @@ std::string one_line(std::string s) {
         if (c == '\n' || c == '\r' || c == '\t') c = ' ';
     while (!s.empty() && s.back() == ' ') s.pop_back();
     return s;
+}
+
+std::vector<std::string> comma_list(const std::string& s) {
+    std::vector<std::string> out;
+    std::stringstream ss(s);
+    std::string item;
+    while (std::getline(ss, item, ','))
+        if (!item.empty()) out.push_back(item);
+    return out;
+}
+
+std::string command_line(const std::string& command, const std::vector<std::string>& args) {
+    std::string line = "b2m " + command;
+    for (const auto& x : args) line += " " + x;
+    return line;
 }
 
 // ---- JSON ------------------------------------------------------------------------------

@@ -79,7 +79,7 @@ void finish(split& s) {
 split_choice choose_split(const parsed_args& a, std::size_t n, bool allow_empty) {
     split_choice c;
     c.val_fraction = a.real_number("val-fraction", defaults::val_fraction, allow_empty ? 0.0 : 0.01, 0.99);
-    c.split_seed = a.seed("split-seed", 0);
+    c.split_seed = a.seed("split-seed", defaults::seed);
     c.stimulus_path = a.text("stimulus-ids", "");
     c.groups_path = a.text("groups", "");
     c.split_path = a.text("split", "");

@@ -1,6 +1,7 @@
-// tools/data_options.hpp - what `b2m train` and `b2m compare` share beyond cli.hpp: the
-// same defaults, the held-out split (random, by stimulus or group, or given), the split
-// written out, checks of the output folder before any work, and unscaled-input warnings.
+// tools/data_options.hpp - what `b2m train` and `b2m compare` share beyond cli.hpp (whose
+// defaults and training options they both use): the held-out split (random, by stimulus or
+// group, or given), the split written out, checks of the output folder before any work, and
+// unscaled-input warnings.
 // Definitions in data_options.cpp.
 //
 // Splits (one of):
@@ -24,17 +25,6 @@
 #include "cli.hpp"
 
 namespace b2m::cli {
-
-/// Defaults shared by train and compare (one place, so the two cannot drift apart).
-namespace defaults {
-inline constexpr double weight = 1.0;
-inline constexpr std::size_t epochs = 30;
-inline constexpr std::size_t batch = 32;
-inline constexpr double lr = 5e-3;
-inline constexpr double tau = 1.0;
-inline constexpr double val_fraction = 0.2;
-inline constexpr const char* preset = "mlp-small";
-} // namespace defaults
 
 /// The split options (add to a command_spec's options).
 std::vector<option_spec> split_options();

@@ -20,6 +20,8 @@
 #include <string>
 #include <vector>
 
+#include "cli.hpp"
+
 #include "b2m/train/batch.hpp"
 #include "b2m/train/fit.hpp"
 
@@ -40,16 +42,16 @@ std::string describe_student(preset_kind p, std::size_t features, std::size_t cl
 struct student_spec {
     preset_kind preset = preset_kind::mlp_small;
     objective_kind objective = objective_kind::none;
-    double weight = 1.0;   ///< weight of the brain term
-    double lr = 5e-3;
-    double tau = 1.0;      ///< contrastive temperature
-    std::uint64_t seed = 0;
+    double weight = defaults::weight;  ///< weight of the brain term
+    double lr = defaults::lr;
+    double tau = defaults::tau;        ///< contrastive temperature
+    std::uint64_t seed = defaults::seed;
     std::size_t features = 0, classes = 0;
 };
 
 struct run_spec {
-    std::size_t epochs = 30;
-    std::size_t batch_size = 32;
+    std::size_t epochs = defaults::epochs;
+    std::size_t batch_size = defaults::batch;
     std::string checkpoint_path;  ///< empty: none; else written after the last epoch (and every checkpoint_every)
     std::size_t checkpoint_every = 0;  ///< 0: only at the end
     bool progress = false;        ///< print the progress bar / per-epoch lines on stdout

@@ -36,33 +36,29 @@ const command_spec& train_arch_spec() {
         "Train a conv (images) or GRU (sequences) student on labels, optionally taught by brain responses.",
         "--arch conv|gru --stimuli X.npy --labels y.npy [--brain B.npy] [options] --out DIR",
         {},
-        {{"arch", "NAME", "conv (images (N, H, W, C) or (N, C, H, W)) | gru (sequences (N, T, F)) | cornet-z (square images; "
-                          "labels only) (required here)"},
-         {"widths", "A,B,C,D", "cornet-z: channels of V1, V2, V4, IT (default 64,128,256,512)"},
-         {"stimuli", "X.npy", "images or sequences, one per trial (required); uint8 pixels are scaled to [0, 1]"},
-         {"labels", "y.npy", "class index per trial (required)"},
-         {"brain", "B.npy", "brain response per trial, (trials, targets)"},
-         {"classes", "C", "number of classes (default: largest label + 1)"},
-         {"layout", "L", "conv: auto | nhwc | nchw (default auto: NHWC when the last axis is 1, 3 or 4)"},
-         {"lengths", "L.npy", "gru: valid steps per trial (default: all)"},
-         {"objective", "NAME", "brain objective on the tap 'hidden': none | contrastive | mse (default contrastive with --brain)"},
-         {"weight", "W", "weight of the brain term (default 1)"},
-         {"tau", "T", "contrastive temperature (default 1)"},
-         {"epochs", "N", "training epochs (default 30)"},
-         {"batch", "N", "mini-batch size (default 32)"},
-         {"lr", "X", "Adam learning rate (default 0.005)"},
-         {"seed", "S", "seed of initialisation and data order (default 0)"},
-         {"val-fraction", "F", "fraction of trials held out for validation (default 0.2; 0: none)"},
-         {"held-out", "N", "hold out exactly N trials instead"},
-         {"split-seed", "S", "seed of the held-out split (default 0)"},
-         {"init", "W.npz", "start from these weights (PyTorch state_dict .npz / .safetensors, strict)"},
-         {"freeze", "LAYERS", "freeze layers: tap names (the block ending at the tap, e.g. conv1,conv2) or indices 0-3"},
-         {"backbone", "LAYERS", "layers trained at --backbone-lr-scale times the learning rate (same syntax as --freeze)"},
-         {"backbone-lr-scale", "S", "learning-rate factor of --backbone (default 0.1)"},
-         {"bn-eval", "", "keep batch norm on its running statistics while training (fine-tuning)"},
-         {"quiet", "", "no progress output"},
-         threads_option,
-         {"out", "DIR", "output folder (required): params, student.npz, log.csv, report.json"}},
+        options_of({
+            {{"arch", "NAME", "conv (images (N, H, W, C) or (N, C, H, W)) | gru (sequences (N, T, F)) | cornet-z (square images; "
+                               "labels only) (required here)"},
+             {"widths", "A,B,C,D", "cornet-z: channels of V1, V2, V4, IT (default 64,128,256,512)"},
+             {"stimuli", "X.npy", "images or sequences, one per trial (required); uint8 pixels are scaled to [0, 1]"},
+             {"labels", "y.npy", "class index per trial (required)"},
+             {"brain", "B.npy", "brain response per trial, (trials, targets)"},
+             {"classes", "C", "number of classes (default: largest label + 1)"},
+             {"layout", "L", "conv: auto | nhwc | nchw (default auto: NHWC when the last axis is 1, 3 or 4)"},
+             {"lengths", "L.npy", "gru: valid steps per trial (default: all)"},
+             {"objective", "NAME", "brain objective on the tap 'hidden': none | contrastive | mse (default contrastive with --brain)"}},
+            training_options(),
+            {seed_option("seed of initialisation and data order")},
+            held_out_options(true),
+            {{"init", "W.npz", "start from these weights (PyTorch state_dict .npz / .safetensors, strict)"},
+             {"freeze", "LAYERS", "freeze layers: tap names (the block ending at the tap, e.g. conv1,conv2) or indices 0-3"},
+             {"backbone", "LAYERS", "layers trained at --backbone-lr-scale times the learning rate (same syntax as --freeze)"},
+             {"backbone-lr-scale", "S", "learning-rate factor of --backbone (default 0.1)"},
+             {"bn-eval", "", "keep batch norm on its running statistics while training (fine-tuning)"},
+             {"quiet", "", "no progress output"},
+             threads_option,
+             {"out", "DIR", "output folder (required): params, student.npz, log.csv, report.json"}},
+        }),
         "Students (see `b2m features --help` for the taps):\n"
         "  conv  conv3x3(C->16) bn relu maxpool2 tap<conv1> conv3x3(16->32) bn relu maxpool2 tap<conv2>\n"
         "        flatten dense(32*H/4*W/4, 64) relu tap<hidden> dense(64, classes)\n"
@@ -103,7 +99,7 @@ void set_lengths(Student& s, const std::vector<std::int64_t>& len, std::size_t b
 
 struct settings {
     student_spec s;
-    std::size_t epochs = 30, batch = 32;
+    std::size_t epochs = defaults::epochs, batch = defaults::batch;
     std::string init, freeze, backbone, student_path, params_path, log_path;
     double backbone_scale = 0.1;
     bool bn_eval = false, progress = true;
@@ -251,12 +247,9 @@ loop_result train_objective(Student student, const settings& st, const train::ba
 
 int run_train_arch(const std::vector<std::string>& args) {
     const auto& spec = train_arch_spec();
-    const parsed_args a = parse_args(spec, args);
-    if (a.help) {
-        std::fputs(help_text(spec).c_str(), stdout);
-        return 0;
-    }
-    apply_threads(a);
+    const auto parsed = parse_command(spec, args);
+    if (!parsed) return 0;  // --help printed
+    const parsed_args& a = *parsed;
     const std::string out = a.required("out");
     const arch_kind arch = parse_arch(a.required("arch"));
     if (arch != arch_kind::conv && arch != arch_kind::gru && arch != arch_kind::cornet_z)
@@ -264,20 +257,18 @@ int run_train_arch(const std::vector<std::string>& args) {
     if (a.has("lengths") && arch != arch_kind::gru) throw usage_error("--lengths is for --arch gru");
     settings st;
     st.s.objective = parse_objective(a.text("objective", a.has("brain") ? "contrastive" : "none"));
-    st.s.weight = a.real_number("weight", 1.0, 0.0, 1e6);
-    st.s.tau = a.real_number("tau", 1.0, 1e-4, 1e4);
-    st.s.lr = a.real_number("lr", 5e-3, 1e-9, 10.0);
-    st.s.seed = a.seed("seed", 0);
-    st.epochs = a.count("epochs", 30, 1, 1000000);
-    st.batch = a.count("batch", 32, 2, 1000000);
+    const training_values tv = read_training_options(a, 2);  // --batch >= 2 for these students
+    st.s.weight = tv.weight, st.s.tau = tv.tau, st.s.lr = tv.lr;
+    st.s.seed = a.seed("seed", defaults::seed);
+    st.epochs = tv.epochs, st.batch = tv.batch;
     st.init = a.text("init", "");
     st.freeze = a.text("freeze", "");
     st.backbone = a.text("backbone", "");
     st.backbone_scale = a.real_number("backbone-lr-scale", 0.1, 0.0, 1e6);
     st.bn_eval = a.flag("bn-eval");
     st.progress = !a.flag("quiet");
-    const double val_fraction = a.real_number("val-fraction", 0.2, 0.0, 0.99);
-    const std::uint64_t split_seed = a.seed("split-seed", 0);
+    const double val_fraction = a.real_number("val-fraction", defaults::val_fraction, 0.0, 0.99);
+    const std::uint64_t split_seed = a.seed("split-seed", defaults::seed);
     if (arch == arch_kind::cornet_z && st.s.objective != objective_kind::none)
         throw usage_error("--arch cornet-z trains on the labels only (--objective none; its taps are image-shaped areas)");
     if (st.s.objective != objective_kind::none && !a.has("brain"))
@@ -325,8 +316,7 @@ int run_train_arch(const std::vector<std::string>& args) {
                             : arch == arch_kind::cornet_z ? train_objective(cornet_z_student(in, classes), st, tr, tl, va, vl)
                                                           : train_objective(gru_student(in.step_features, classes), st, tr, tl, va, vl);
 
-    std::string command = "b2m train";
-    for (const auto& x : args) command += " " + x;
+    const std::string command = command_line("train", args);
     json_object j;
     j.add("b2m_version", version_string).add("command", command);
     j.add("data", json_object()
