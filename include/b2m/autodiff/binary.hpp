@@ -10,6 +10,7 @@
 #include <utility>
 
 #include "b2m/autodiff/node_base.hpp"
+#include "b2m/core/parallel.hpp"
 
 namespace b2m::ad {
 
@@ -77,7 +78,7 @@ struct binary : node_base<binary<A, B, Fn>, A, B> {
         const auto sa = detail::broadcast_stride(sx), sb = detail::broadcast_stride(sz);
         const T *px = x.data(), *pz = z.data();
         T* py = y.data();
-        parallel_for(rows, std::max<std::size_t>(1, (1 << 14) / std::max<std::size_t>(1, cols)),
+        parallel_for(rows, items_per_thread(cols, elementwise_grain),
                      [&](std::size_t r0, std::size_t r1) {
                          for (std::size_t i = r0; i < r1; ++i)
                              for (std::size_t j = 0; j < cols; ++j)
@@ -108,7 +109,7 @@ private:
             return pg[i * cols + j] * (Left ? f.grad_a(xv, zv, yv) : f.grad_b(xv, zv, yv));
         };
         if (ss.row != 0) {  // no broadcast along rows: each row of gs is written by one thread
-            parallel_for(rows, std::max<std::size_t>(1, (1 << 14) / std::max<std::size_t>(1, cols)),
+            parallel_for(rows, items_per_thread(cols, elementwise_grain),
                          [&](std::size_t r0, std::size_t r1) {
                              for (std::size_t i = r0; i < r1; ++i) {
                                  if (ss.col != 0)

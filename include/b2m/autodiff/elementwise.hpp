@@ -10,6 +10,7 @@
 #include <utility>
 
 #include "b2m/autodiff/node_base.hpp"
+#include "b2m/core/parallel.hpp"
 
 namespace b2m::ad {
 
@@ -118,7 +119,7 @@ struct unary : node_base<unary<A, Fn>, A> {
         ensure_shape_like(y, x);
         const T* px = x.data();
         T* py = y.data();
-        parallel_for(x.size(), 1 << 14, [&](std::size_t b, std::size_t e) {
+        parallel_for(x.size(), elementwise_grain, [&](std::size_t b, std::size_t e) {
             for (std::size_t i = b; i < e; ++i) py[i] = f.value(px[i]);
         });
     }
@@ -127,7 +128,7 @@ struct unary : node_base<unary<A, Fn>, A> {
     void grad_a(matrix<T>& gx, const matrix<T>& g, const matrix<T>& y, const matrix<T>& x) {
         const T *px = x.data(), *py = y.data(), *pg = g.data();
         T* pa = gx.data();
-        parallel_for(x.size(), 1 << 14, [&](std::size_t b, std::size_t e) {
+        parallel_for(x.size(), elementwise_grain, [&](std::size_t b, std::size_t e) {
             for (std::size_t i = b; i < e; ++i) pa[i] = pg[i] * f.grad(px[i], py[i]);
         });
     }

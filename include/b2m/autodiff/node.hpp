@@ -56,7 +56,7 @@ void accumulate(matrix<T>& into, const matrix<T>& g, const char* who) {
                              "the incoming gradient", g.shape());
     T* p = into.data();
     const T* q = g.data();
-    parallel_for(g.size(), 1 << 15, [&](std::size_t b, std::size_t e) {
+    parallel_for(g.size(), parallel_grain, [&](std::size_t b, std::size_t e) {
         for (std::size_t i = b; i < e; ++i) p[i] += q[i];
     });
 }

@@ -9,6 +9,7 @@
 #include <utility>
 
 #include "b2m/autodiff/node_base.hpp"
+#include "b2m/core/parallel.hpp"
 #include "b2m/core/row_normalize.hpp"
 
 namespace b2m::ad {
@@ -51,7 +52,7 @@ struct rowwise_node : node_base<rowwise_node<A, Kind>, A> {
             b2m::detail::normalize_rows<T>(px, r, c, c, false, T(eps), py, aux_.data());
             return;
         }
-        parallel_for(r, std::max<std::size_t>(1, 4096 / std::max<std::size_t>(1, c)), [&](std::size_t r0, std::size_t r1) {
+        parallel_for(r, items_per_thread(c, transcendental_grain), [&](std::size_t r0, std::size_t r1) {
             for (std::size_t i = r0; i < r1; ++i) {
                 const T* xi = px + i * c;
                 const T lse = detail::row_logsumexp(xi, c);
@@ -75,7 +76,7 @@ struct rowwise_node : node_base<rowwise_node<A, Kind>, A> {
             b2m::detail::normalize_rows_backward<T>(py, aux_.data(), pg, r, c, false, T(eps), T(1), po, c);
             return;
         }
-        parallel_for(r, std::max<std::size_t>(1, 4096 / std::max<std::size_t>(1, c)), [&](std::size_t r0, std::size_t r1) {
+        parallel_for(r, items_per_thread(c, transcendental_grain), [&](std::size_t r0, std::size_t r1) {
             for (std::size_t i = r0; i < r1; ++i) {
                 const T *xi = px + i * c, *yi = py + i * c, *gi = pg + i * c;
                 T* oi = po + i * c;

@@ -264,7 +264,7 @@ public:
     const matrix<T>& similarities() const { return s_; }
 
 private:
-    static T eps() { return T(1e-12); }
+    static T eps() { return T(row_norm_eps); }
     static void add_into(T* dst, const T* src, std::size_t count) {
         for (std::size_t i = 0; i < count; ++i) dst[i] += src[i];
     }

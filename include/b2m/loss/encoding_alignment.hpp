@@ -143,8 +143,8 @@ public:
                 ensure_shape(k.r, n, n);
                 k.np.resize(n);
                 k.nb.resize(n);
-                detail::normalize_rows<T>(k.p.data(), ns, w, w, true, T(1e-12), k.pn.data(), k.np.data());
-                detail::normalize_rows<T>(Bs, ns, w, w, true, T(1e-12), k.bn.data(), k.nb.data());
+                detail::normalize_rows<T>(k.p.data(), ns, w, w, true, T(row_norm_eps), k.pn.data(), k.np.data());
+                detail::normalize_rows<T>(Bs, ns, w, w, true, T(row_norm_eps), k.bn.data(), k.nb.data());
                 gemm_raw<T>(false, true, ns, ns, w, T(1), k.pn.data(), w, k.bn.data(), w, T(0), k.r.data(), ns);
                 for (std::size_t i = 0; i < ns; ++i)
                     for (std::size_t j = 0; j < ns; ++j) (i == j ? diag : off) += double(k.r.data()[i * ns + j]);
@@ -182,7 +182,7 @@ public:
                         k.r.data()[i * ns + j] = i == j ? -weight / T(n) : (pairs_ > 0 ? weight / T(pairs_) : T(0));
                 ensure_shape(k.gpn, n, w);
                 gemm_raw<T>(false, false, ns, w, ns, T(1), k.r.data(), ns, k.bn.data(), w, T(0), k.gpn.data(), w);
-                detail::normalize_rows_backward<T>(k.pn.data(), k.np.data(), k.gpn.data(), ns, w, true, T(1e-12), T(1),
+                detail::normalize_rows_backward<T>(k.pn.data(), k.np.data(), k.gpn.data(), ns, w, true, T(row_norm_eps), T(1),
                                                    k.gp.data(), w);
             }
             if (single()) {

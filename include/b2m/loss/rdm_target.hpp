@@ -75,7 +75,7 @@ public:
                                  shape_string(target_.shape()));
         ensure_shape(z_, n, d);
         norms_.resize(n);
-        detail::normalize_rows<T>(h.data(), n, d, d, opt_.center, T(1e-12), z_.data(), norms_.data());
+        detail::normalize_rows<T>(h.data(), n, d, d, opt_.center, T(row_norm_eps), z_.data(), norms_.data());
         gemm<T>(z_, z_, c_, false, true);
         const std::size_t m = n * (n - 1) / 2;
         dc_.resize(m);
@@ -124,7 +124,7 @@ public:
         // C = Z Z^T with each pair counted once: dZ = G Z for the symmetric G.
         ensure_shape(gz_, n, d);
         gemm<T>(g_, z_, gz_);
-        detail::normalize_rows_backward<T>(z_.data(), norms_.data(), gz_.data(), n, d, opt_.center, T(1e-12), T(1),
+        detail::normalize_rows_backward<T>(z_.data(), norms_.data(), gz_.data(), n, d, opt_.center, T(row_norm_eps), T(1),
                                            tap.grad->data(), d);
     }
     ///@}

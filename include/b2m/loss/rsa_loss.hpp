@@ -87,7 +87,7 @@ private:
         const std::size_t n = x.shape(0), d = x.shape(1);
         ensure_shape(xn, n, d);
         nrm.resize(n);
-        detail::normalize_rows<T>(x.data(), n, d, d, false, T(1e-12), xn.data(), nrm.data());
+        detail::normalize_rows<T>(x.data(), n, d, d, false, T(row_norm_eps), xn.data(), nrm.data());
         gemm<T>(xn, xn, s, false, true);
     }
     /// g += d/dx of scale * sum_{i != j} d_ij atanh(c(S_ij)) for S = xn xn^T.
@@ -104,7 +104,7 @@ private:
         // S symmetric and gs_ symmetric: d(xn) = (G + G^T) xn = 2 G xn.
         ensure_shape(gxn_, n, d);
         gemm<T>(gs_, xn, gxn_, false, false, T(2));
-        detail::normalize_rows_backward<T>(xn.data(), nrm.data(), gxn_.data(), n, d, false, T(1e-12), T(1), g.data(), d);
+        detail::normalize_rows_backward<T>(xn.data(), nrm.data(), gxn_.data(), n, d, false, T(row_norm_eps), T(1), g.data(), d);
     }
 
     rsa_loss_options opt_;

@@ -4,6 +4,7 @@
 #include <string>
 
 #include "b2m/autodiff/elementwise.hpp"
+#include "b2m/core/parallel.hpp"
 #include "b2m/nn/layer.hpp"
 #include "b2m/nn/layer_base.hpp"
 
@@ -32,7 +33,7 @@ public:
         T* py = y_.data();
         // omp simd: GCC -O2 does not vectorise these loops by itself (it would need an aliasing
         // check), and a branchy ReLU mispredicts on half of its inputs.
-        parallel_for(x.size(), 1 << 15, [&](std::size_t b, std::size_t e) {
+        parallel_for(x.size(), parallel_grain, [&](std::size_t b, std::size_t e) {
 #pragma omp simd
             for (std::size_t i = b; i < e; ++i) py[i] = f_.value(px[i]);
         });
@@ -43,7 +44,7 @@ public:
         this->begin_backward(gy);
         const T *px = x_->data(), *py = y_.data(), *pg = gy.data();
         T* po = gx_.data();
-        parallel_for(gy.size(), 1 << 15, [&](std::size_t b, std::size_t e) {
+        parallel_for(gy.size(), parallel_grain, [&](std::size_t b, std::size_t e) {
 #pragma omp simd
             for (std::size_t i = b; i < e; ++i) {
                 const T d = f_.grad(px[i], py[i]);  // a separate value lets GCC vectorise the select

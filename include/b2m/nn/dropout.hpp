@@ -6,6 +6,7 @@
 #include <string>
 
 #include "b2m/core/error.hpp"
+#include "b2m/core/parallel.hpp"
 #include "b2m/nn/layer.hpp"
 #include "b2m/nn/layer_base.hpp"
 
@@ -45,7 +46,7 @@ public:
         const T* px = x.data();
         T *pm = mask_.data(), *py = y_.data();
         const rng& r = *c.noise;
-        parallel_for(x.size(), 1 << 14, [&](std::size_t b, std::size_t e) {
+        parallel_for(x.size(), elementwise_grain, [&](std::size_t b, std::size_t e) {
             for (std::size_t i = b; i < e; ++i) {
                 pm[i] = r.uniform_at(counter0 + i) < p_ ? T(0) : keep;
                 py[i] = px[i] * pm[i];

@@ -6,6 +6,7 @@
 #include <string>
 
 #include "b2m/core/error.hpp"
+#include "b2m/core/parallel.hpp"
 #include "b2m/nn/layer.hpp"
 #include "b2m/nn/layer_base.hpp"
 
@@ -77,7 +78,7 @@ public:
         if (this->skip_input_grad(need_input_grad)) return gx_;
         ensure_shape_like(gx_, gy);  // (B, F), as the input
         // dx = rstd * (dh - mean(dh) - xhat * mean(dh * xhat)), dh = gy * gamma
-        parallel_for(rows, 64, [&](std::size_t r0, std::size_t r1) {
+        parallel_for(rows, row_grain, [&](std::size_t r0, std::size_t r1) {
             for (std::size_t i = r0; i < r1; ++i) {
                 T m1 = 0, m2 = 0;
                 for (std::size_t j = 0; j < n_; ++j) {

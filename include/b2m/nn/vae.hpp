@@ -18,6 +18,7 @@
 #include <string>
 
 #include "b2m/core/error.hpp"
+#include "b2m/core/parallel.hpp"
 #include "b2m/nn/layer.hpp"
 #include "b2m/nn/layer_base.hpp"
 #include "b2m/nn/shape_flow.hpp"
@@ -56,7 +57,7 @@ public:
             const std::uint64_t counter0 = c.noise->counter;
             c.noise->counter += B * k_;
             const rng& r = *c.noise;
-            parallel_for(B * k_, 1 << 14, [&](std::size_t b, std::size_t e) {
+            parallel_for(B * k_, elementwise_grain, [&](std::size_t b, std::size_t e) {
                 for (std::size_t t = b; t < e; ++t) {
                     const std::size_t i = t / k_, j = t % k_;
                     const T mu = x(i, j), lv = x(i, k_ + j);
