@@ -137,7 +137,7 @@ TEST_SUITE("cli") {
             CHECK(h->find("training epochs (default 30)") != std::string::npos);
             CHECK(h->find("mini-batch size (default 32)") != std::string::npos);
             CHECK(h->find("contrastive temperature (default 1)") != std::string::npos);
-            CHECK(h->find("seed of the held-out split (default 0)") != std::string::npos);
+            CHECK(h->find("seed of the held-out split; every run and seed sees the same split (default 0)") != std::string::npos);
         }
         CHECK(train.find("(default 0.2; 0: none)") != std::string::npos);
         CHECK(compare.find("(default 0.2)") != std::string::npos);

@@ -236,7 +236,7 @@ std::vector<option_spec> held_out_options(bool allow_none) {
     return {{"val-fraction", "F", "fraction of trials held out for validation (default " + default_text(defaults::val_fraction) +
                                       (allow_none ? "; 0: none)" : ")")},
             {"held-out", "N", "hold out exactly N trials instead (overrides --val-fraction)"},
-            {"split-seed", "S", "seed of the held-out split (default " + default_text(double(defaults::seed)) + ")"}};
+            {"split-seed", "S", "seed of the held-out split; every run and seed sees the same split (default " + default_text(double(defaults::seed)) + ")"}};
 }
 
 std::vector<option_spec> options_of(std::initializer_list<std::vector<option_spec>> parts) {

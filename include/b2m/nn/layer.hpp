@@ -18,7 +18,8 @@
 //                                            parameter gradients and returns dL/d(input)
 //                                            (an empty matrix when !need_input_grad)
 //   template <class F> void for_each_param(F&& f)   calls f(name, value, grad) per parameter
-// Requires: backward follows the forward of the same batch. Guarantees: after the first
+// Requires: backward follows the forward of the same batch, and the x given to that forward
+// is still alive and unchanged (layers keep a pointer to it). Guarantees: after the first
 // step with a given batch shape, forward and backward allocate nothing.
 #pragma once
 
