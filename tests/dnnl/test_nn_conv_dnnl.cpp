@@ -103,6 +103,25 @@ void compare(const nn::conv2d& spec, std::size_t batch, std::uint64_t seed) {
     }
 }
 
+/// conv(3->8, 16x16) - relu - pool - conv(8->16, stride 2) - relu - global pool - dense(16, 5):
+/// both convs large enough for conv_backend::automatic to pick oneDNN.
+auto small_conv_student() {
+    const nn::image_shape in{3, 16, 16};
+    const auto c1 = nn::conv2d({.out_channels = 8, .kernel = 3, .padding = 1}, in);
+    const auto p1 = nn::max_pool2d({.kernel = 2}, c1.output_shape());
+    const auto c2 = nn::conv2d({.out_channels = 16, .kernel = 3, .stride = 2, .padding = 1}, p1.output_shape());
+    return nn::sequential(c1, nn::relu{}, p1, c2, nn::relu{}, nn::global_avg_pool(c2.output_shape()), nn::flatten{},
+                          nn::dense(16, 5));
+}
+
+/// 6 random 3 x 16 x 16 images with labels 0..4 for small_conv_student.
+train::batch<float> small_conv_batch() {
+    train::batch<float> b;
+    b.x = randn<float>(6, 3 * 16 * 16, 7);
+    b.labels = index_vector::from_shape({6});
+    for (std::size_t i = 0; i < 6; ++i) b.labels(i) = std::int64_t(i % 5);
+    return b;
+}
 } // namespace
 
 TEST_SUITE("oracle") {
@@ -203,19 +222,10 @@ TEST_SUITE("oracle") {
 TEST_SUITE("alloc") {
     TEST_CASE("conv student in a build with oneDNN on the default backend: zero allocations per step") {
         // the layers are large enough for automatic to take oneDNN, but the default is im2col
-        const nn::image_shape in{3, 16, 16};
-        const auto c1 = nn::conv2d({.out_channels = 8, .kernel = 3, .padding = 1}, in);
-        const auto p1 = nn::max_pool2d({.kernel = 2}, c1.output_shape());
-        const auto c2 = nn::conv2d({.out_channels = 16, .kernel = 3, .stride = 2, .padding = 1}, p1.output_shape());
-        auto student = nn::sequential(c1, nn::relu{}, p1, c2, nn::relu{}, nn::global_avg_pool(c2.output_shape()),
-                                      nn::flatten{}, nn::dense(16, 5));
-        auto trainer = train::make_trainer(student, loss::cross_entropy(nn::output, data::labels),
+        auto trainer = train::make_trainer(small_conv_student(), loss::cross_entropy(nn::output, data::labels),
                                            optim::adam({.lr = 1e-3}), {.seed = 3});
         CHECK_FALSE(trainer.student().layer<0>().uses_dnnl());
-        train::batch<float> b;
-        b.x = randn<float>(6, 3 * 16 * 16, 7);
-        b.labels = index_vector::from_shape({6});
-        for (std::size_t i = 0; i < 6; ++i) b.labels(i) = std::int64_t(i % 5);
+        const train::batch<float> b = small_conv_batch();
         for (int i = 0; i < 3; ++i) trainer.step(b);
         CHECK(b2m::testing::count_heap_allocations([&] {
                   for (int i = 0; i < 5; ++i) trainer.step(b);
@@ -226,20 +236,11 @@ TEST_SUITE("alloc") {
         // A conv student step creates nothing of its own; oneDNN 2.6's execute builds a small
         // argument map per primitive call (freed at once), so the count per step is a fixed
         // number bounded by the calls made, the same every step.
-        const nn::image_shape in{3, 16, 16};
-        const auto c1 = nn::conv2d({.out_channels = 8, .kernel = 3, .padding = 1}, in);
-        const auto p1 = nn::max_pool2d({.kernel = 2}, c1.output_shape());
-        const auto c2 = nn::conv2d({.out_channels = 16, .kernel = 3, .stride = 2, .padding = 1}, p1.output_shape());
-        auto student = nn::sequential(c1, nn::relu{}, p1, c2, nn::relu{}, nn::global_avg_pool(c2.output_shape()),
-                                      nn::flatten{}, nn::dense(16, 5));
-        auto trainer = train::make_trainer(student, loss::cross_entropy(nn::output, data::labels),
+        auto trainer = train::make_trainer(small_conv_student(), loss::cross_entropy(nn::output, data::labels),
                                            optim::adam({.lr = 1e-3}), {.seed = 3});
         trainer.student().layer<0>().set_backend(nn::conv_backend::dnnl);
         trainer.student().layer<3>().set_backend(nn::conv_backend::dnnl);
-        train::batch<float> b;
-        b.x = randn<float>(6, 3 * 16 * 16, 7);
-        b.labels = index_vector::from_shape({6});
-        for (std::size_t i = 0; i < 6; ++i) b.labels(i) = std::int64_t(i % 5);
+        const train::batch<float> b = small_conv_batch();
         for (int i = 0; i < 3; ++i) trainer.step(b);
         long per_step[3];
         for (long& n : per_step) {
